@@ -1,0 +1,439 @@
+"""The compiled packet decoder: link layer, IPv4/IPv6, transport, fingerprints.
+
+``decode_records`` reads the records a walker found and writes the packet
+columns of ``teiten.schema.DECODED_COLUMNS`` for the IP packets among them,
+compacted, into preallocated arrays.  Every field that was captured is kept: a
+TCP header cut after four bytes still yields its ports.  Records are classified
+as stored IP packets, non-IP frames (counted only) or undecodable (quarantined
+with a reason code from ``REASONS``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+PAYLOAD_BYTES = 128  # keep in step with teiten.schema.PAYLOAD_BYTES
+OPTS_BYTES = 24  # at most this many characters of TCP option kinds per packet
+
+# per-record outcome
+STORED = 0
+NON_IP = 1
+UNSUPPORTED_LINK = 2
+BAD = 3  # quarantined; `reason` says why
+
+REASONS = (
+    "",
+    "truncated link-layer header",
+    "truncated IPv4 header",
+    "bad IPv4 header length",
+    "truncated IPv6 header",
+    "IP version does not match the link type",
+    "record has no timestamp (simple packet block)",
+    "record names an undescribed interface",
+)
+R_LINK_TRUNC, R_V4_TRUNC, R_V4_IHL, R_V6_TRUNC, R_VERSION, R_NO_TS, R_NO_IFACE = 1, 2, 3, 4, 5, 6, 7
+
+_BACKSCATTER_ICMP4 = (0, 3, 4, 5, 11, 12, 14, 16, 18)
+_BACKSCATTER_ICMP6 = (1, 2, 3, 4, 129)
+
+
+@njit(cache=True, inline="always")
+def _be16(b, p):
+    return (np.uint32(b[p]) << 8) | np.uint32(b[p + 1])
+
+
+@njit(cache=True, inline="always")
+def _be32(b, p):
+    return (np.uint32(b[p]) << 24) | (np.uint32(b[p + 1]) << 16) | (np.uint32(b[p + 2]) << 8) | np.uint32(b[p + 3])
+
+
+@njit(cache=True, inline="always")
+def _link(b, p, caplen, lt):
+    """Return (l3 offset from p, ip version hint 4/6/0, code).
+
+    code: 0 IP found, 1 non-IP, 2 unsupported link type, 3 truncated link header.
+    A version hint of 0 means "read the version nibble".
+    """
+    if lt == 1 or lt == 0xFFFE:  # Ethernet
+        if caplen < 14:
+            return 0, 0, 3
+        q = 12
+        et = _be16(b, p + q)
+        while et == 0x8100 or et == 0x88A8 or et == 0x9100:
+            q += 4
+            if caplen < q + 2:
+                return 0, 0, 3
+            et = _be16(b, p + q)
+        q += 2
+        if et <= 1500 and caplen >= q + 8:  # 802.3 length: LLC/SNAP may carry IP
+            if b[p + q] == 0xAA and b[p + q + 1] == 0xAA and b[p + q + 2] == 0x03:
+                et = _be16(b, p + q + 6)
+                q += 8
+        if et == 0x0800:
+            return q, 4, 0
+        if et == 0x86DD:
+            return q, 6, 0
+        return 0, 0, 1
+    if lt == 101 or lt == 12 or lt == 14:  # RAW: version from the header
+        if caplen < 1:
+            return 0, 0, 3
+        return 0, 0, 0
+    if lt == 228:
+        return 0, 4, 0
+    if lt == 229:
+        return 0, 6, 0
+    if lt == 113:  # LINUX_SLL
+        if caplen < 16:
+            return 0, 0, 3
+        et = _be16(b, p + 14)
+        if et == 0x0800:
+            return 16, 4, 0
+        if et == 0x86DD:
+            return 16, 6, 0
+        return 0, 0, 1
+    if lt == 276:  # LINUX_SLL2
+        if caplen < 20:
+            return 0, 0, 3
+        et = _be16(b, p)
+        if et == 0x0800:
+            return 20, 4, 0
+        if et == 0x86DD:
+            return 20, 6, 0
+        return 0, 0, 1
+    if lt == 0 or lt == 108:  # NULL (host byte order) / LOOP (network byte order)
+        if caplen < 4:
+            return 0, 0, 3
+        fam = _be32(b, p)
+        if lt == 0 and fam > 0xFFFF:
+            fam = (fam >> 24) | ((fam >> 8) & 0xFF00) | ((fam << 8) & 0xFF0000) | ((fam << 24) & 0xFF000000)
+        if fam == 2:
+            return 4, 4, 0
+        if fam == 10 or fam == 24 or fam == 28 or fam == 30:
+            return 4, 6, 0
+        return 0, 0, 1
+    if lt == 9 or lt == 50 or lt == 104:  # PPP, PPP in HDLC framing, Cisco HDLC
+        q = 0
+        if caplen >= 2 and b[p] == 0xFF and b[p + 1] == 0x03:
+            q = 2
+        elif lt == 104 and caplen >= 2:
+            q = 2
+        if lt == 104:
+            if caplen < q + 2:
+                return 0, 0, 3
+            et = _be16(b, p + q)
+            q += 2
+            if et == 0x0800:
+                return q, 4, 0
+            if et == 0x86DD:
+                return q, 6, 0
+            return 0, 0, 1
+        if caplen < q + 1:
+            return 0, 0, 3
+        if b[p + q] & 1:  # compressed one-byte protocol field
+            proto = np.uint32(b[p + q])
+            q += 1
+        else:
+            if caplen < q + 2:
+                return 0, 0, 3
+            proto = _be16(b, p + q)
+            q += 2
+        if proto == 0x21:
+            return q, 4, 0
+        if proto == 0x57:
+            return q, 6, 0
+        return 0, 0, 1
+    return 0, 0, 2
+
+
+@njit(cache=True, nogil=True)
+def decode_records(buf, off, cap, ts, lt, frame, kind, n,
+                   o_ts, o_frame, o_lt, o_ver, o_src4, o_dst4, o_src6, o_dst6, o_proto,
+                   o_sport, o_dport, o_itype, o_icode, o_flags, o_seq, o_ack, o_win, o_thl,
+                   o_opts_off, o_opts, o_mss, o_ipid, o_ttl, o_iplen, o_frag, o_caplen,
+                   o_plen, o_pay_off, o_pay, o_mirai, o_zmap, o_masscan, o_bs,
+                   valid, outcome, reason):
+    """Decode ``n`` records.  Returns the number of IP packets written.
+
+    ``valid`` is a (n, 13) uint8 matrix of validity flags for the nullable
+    columns, in the order src4/dst4, src6/dst6, ports, icmp_type, flags and
+    tcp_opts, seq, ack, window/tcp_hlen, mss, ip_id, payload_len, payload,
+    icmp_code.
+    """
+    j = 0
+    o_opts_off[0] = 0
+    o_pay_off[0] = 0
+    for i in range(n):
+        p = off[i]
+        c = cap[i]
+        reason[i] = 0
+        if kind[i] != 0:
+            outcome[i] = BAD
+            reason[i] = R_NO_TS
+            continue
+        if lt[i] == 0xFFFF:
+            outcome[i] = BAD
+            reason[i] = R_NO_IFACE
+            continue
+        q, ver, code = _link(buf, p, c, lt[i])
+        if code == 1:
+            outcome[i] = NON_IP
+            continue
+        if code == 2:
+            outcome[i] = UNSUPPORTED_LINK
+            continue
+        if code == 3:
+            outcome[i] = BAD
+            reason[i] = R_LINK_TRUNC
+            continue
+        ip = p + q
+        avail = c - q
+        if avail < 1:
+            outcome[i] = BAD
+            reason[i] = R_V4_TRUNC if ver != 6 else R_V6_TRUNC
+            continue
+        nib = buf[ip] >> 4
+        if ver == 0:
+            if nib == 4 or nib == 6:
+                ver = nib
+            else:
+                outcome[i] = NON_IP
+                continue
+        elif nib != ver:
+            outcome[i] = BAD
+            reason[i] = R_VERSION
+            continue
+        for k in range(13):
+            valid[j, k] = 0
+        o_opts_off[j + 1] = o_opts_off[j]
+        frag = 0
+        ipid = np.uint32(0)
+        if ver == 4:
+            if avail < 20:
+                outcome[i] = BAD
+                reason[i] = R_V4_TRUNC
+                continue
+            ihl = np.int64(buf[ip] & 0x0F) * 4
+            if ihl < 20:
+                outcome[i] = BAD
+                reason[i] = R_V4_IHL
+                continue
+            iplen = np.int64(_be16(buf, ip + 2))
+            ipid = _be16(buf, ip + 4)
+            ff = _be16(buf, ip + 6)
+            if ff & 0x1FFF:
+                frag = 2
+            elif ff & 0x2000:
+                frag = 1
+            ttl = buf[ip + 8]
+            proto = np.int64(buf[ip + 9])
+            o_src4[j] = _be32(buf, ip + 12)
+            o_dst4[j] = _be32(buf, ip + 16)
+            valid[j, 0] = 1
+            valid[j, 9] = 1
+            hdr = ihl
+            ip_end = ip + avail
+            if iplen >= ihl and iplen < avail:
+                ip_end = ip + iplen  # drop link-layer padding and trailers
+            if iplen < ihl:  # zero length (TSO) or bogus: trust the capture
+                iplen_eff = avail
+            else:
+                iplen_eff = iplen
+            l4 = ip + ihl
+        else:
+            if avail < 40:
+                outcome[i] = BAD
+                reason[i] = R_V6_TRUNC
+                continue
+            iplen = np.int64(_be16(buf, ip + 4)) + 40
+            ttl = buf[ip + 7]
+            for k in range(16):
+                o_src6[j, k] = buf[ip + 8 + k]
+                o_dst6[j, k] = buf[ip + 24 + k]
+            valid[j, 1] = 1
+            ip_end = ip + avail
+            if iplen < avail:
+                ip_end = ip + iplen
+            iplen_eff = iplen if iplen > 40 else avail
+            nh = np.int64(buf[ip + 6])
+            l4 = ip + 40
+            cap_end = ip + avail
+            for _ in range(16):
+                if nh == 0 or nh == 43 or nh == 60 or nh == 135 or nh == 139 or nh == 140:
+                    if l4 + 2 > cap_end:
+                        break
+                    nxt = np.int64(buf[l4])
+                    l4 += (np.int64(buf[l4 + 1]) + 1) * 8
+                    nh = nxt
+                elif nh == 51:
+                    if l4 + 2 > cap_end:
+                        break
+                    nxt = np.int64(buf[l4])
+                    l4 += (np.int64(buf[l4 + 1]) + 2) * 4
+                    nh = nxt
+                elif nh == 44:
+                    if l4 + 8 > cap_end:
+                        break
+                    nxt = np.int64(buf[l4])
+                    fo = _be16(buf, l4 + 2)
+                    ipid = _be32(buf, l4 + 4) & 0xFFFF
+                    valid[j, 9] = 1
+                    l4 += 8
+                    nh = nxt
+                    if fo & 0xFFF8:
+                        frag = 2
+                        break
+                    if fo & 1:
+                        frag = 1
+                else:
+                    break
+            proto = nh
+            hdr = l4 - ip
+        o_ts[j] = ts[i]
+        o_frame[j] = frame[i]
+        o_lt[j] = lt[i]
+        o_ver[j] = ver
+        o_proto[j] = proto
+        o_ttl[j] = ttl
+        o_iplen[j] = iplen
+        o_frag[j] = frag
+        o_caplen[j] = avail
+        o_ipid[j] = ipid
+        o_mirai[j] = False
+        o_zmap[j] = ver == 4 and ipid == 54321
+        o_masscan[j] = False
+        o_bs[j] = False
+        l4_end = ip_end  # captured bytes of the transport header and payload
+        l4_wire = ip + iplen_eff  # where the payload ends on the wire
+        la = l4_end - l4
+        pay = -1
+        if frag != 2 and la > 0:
+            if proto == 6 or proto == 17 or proto == 132 or proto == 136 or proto == 33:
+                if la >= 4:
+                    o_sport[j] = _be16(buf, l4)
+                    o_dport[j] = _be16(buf, l4 + 2)
+                    valid[j, 2] = 1
+                if proto == 6:
+                    if la >= 8:
+                        o_seq[j] = _be32(buf, l4 + 4)
+                        valid[j, 5] = 1
+                    if la >= 12:
+                        o_ack[j] = _be32(buf, l4 + 8)
+                        valid[j, 6] = 1
+                    thl = 20
+                    if la >= 14:
+                        thl = np.int64(buf[l4 + 12] >> 4) * 4
+                        o_flags[j] = buf[l4 + 13]
+                        valid[j, 4] = 1
+                    if la >= 16:
+                        o_win[j] = _be16(buf, l4 + 14)
+                        o_thl[j] = thl
+                        valid[j, 7] = 1
+                    # options
+                    oe = min(l4 + thl, l4_end)
+                    q2 = l4 + 20
+                    w = o_opts_off[j]
+                    while q2 < oe and thl > 20:
+                        kd = buf[q2]
+                        if w - o_opts_off[j] + 4 <= OPTS_BYTES:
+                            if w > o_opts_off[j]:
+                                o_opts[w] = 44  # ','
+                                w += 1
+                            if kd == 2:
+                                o_opts[w] = 77  # M
+                                w += 1
+                            elif kd == 1:
+                                o_opts[w] = 78  # N
+                                w += 1
+                            elif kd == 3:
+                                o_opts[w] = 87  # W
+                                w += 1
+                            elif kd == 4:
+                                o_opts[w] = 83  # S
+                                w += 1
+                            elif kd == 8:
+                                o_opts[w] = 84  # T
+                                w += 1
+                            elif kd == 0:
+                                o_opts[w] = 69  # E
+                                w += 1
+                            else:
+                                if kd >= 100:
+                                    o_opts[w] = 48 + kd // 100
+                                    w += 1
+                                if kd >= 10:
+                                    o_opts[w] = 48 + (kd // 10) % 10
+                                    w += 1
+                                o_opts[w] = 48 + kd % 10
+                                w += 1
+                        if kd == 0:
+                            break
+                        if kd == 1:
+                            q2 += 1
+                            continue
+                        if q2 + 1 >= oe:
+                            break
+                        ol = np.int64(buf[q2 + 1])
+                        if kd == 2 and ol == 4 and q2 + 4 <= oe:
+                            o_mss[j] = _be16(buf, q2 + 2)
+                            valid[j, 8] = 1
+                        if ol < 2:
+                            break
+                        q2 += ol
+                    o_opts_off[j + 1] = w
+                    if la >= 14:
+                        fl = buf[l4 + 13]
+                        syn_only = (fl & 0x12) == 0x02
+                        if ver == 4 and syn_only and la >= 20 and o_seq[j] == o_dst4[j]:
+                            o_mirai[j] = True
+                        if ver == 4 and syn_only and (
+                            ipid == ((o_dst4[j] ^ o_dport[j] ^ o_seq[j]) & 0xFFFF)
+                        ):
+                            o_masscan[j] = True
+                        if (fl & 0x12) == 0x12 or (fl & 0x04):
+                            o_bs[j] = True
+                    pay = l4 + max(thl, 20)
+                    o_plen[j] = max(l4_wire - pay, 0)
+                    valid[j, 10] = 1
+                elif proto == 17 or proto == 136:
+                    pay = l4 + 8
+                    o_plen[j] = max(l4_wire - pay, 0)
+                    valid[j, 10] = 1
+                    if valid[j, 2] == 1 and o_sport[j] == 53:
+                        o_bs[j] = True
+                elif proto == 132:
+                    pay = l4 + 12
+                    o_plen[j] = max(l4_wire - pay, 0)
+                    valid[j, 10] = 1
+            elif proto == 1 or proto == 58:
+                o_itype[j] = buf[l4]
+                valid[j, 3] = 1
+                if la >= 2:
+                    o_icode[j] = buf[l4 + 1]
+                    valid[j, 12] = 1
+                t = buf[l4]
+                if proto == 1:
+                    for bt in _BACKSCATTER_ICMP4:
+                        if t == bt:
+                            o_bs[j] = True
+                else:
+                    for bt in _BACKSCATTER_ICMP6:
+                        if t == bt:
+                            o_bs[j] = True
+                pay = l4 + 8
+                o_plen[j] = max(l4_wire - pay, 0)
+                valid[j, 10] = 1
+        # first payload bytes
+        w = o_pay_off[j]
+        if pay >= 0 and pay < l4_end:
+            m = min(l4_end - pay, PAYLOAD_BYTES)
+            for k in range(m):
+                o_pay[w + k] = buf[pay + k]
+            w += m
+            valid[j, 11] = 1
+        elif pay >= 0:
+            valid[j, 11] = 1  # header complete, no payload captured: empty bytes
+        o_pay_off[j + 1] = w
+        outcome[i] = STORED
+        j += 1
+    return j

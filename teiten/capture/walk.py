@@ -1,0 +1,246 @@
+"""Compiled record walkers: find the records of a pcap or pcapng byte buffer.
+
+Each walker scans ``buf[pos:end]`` and writes, for every complete record, its
+payload offset, captured length, timestamp (µs since the epoch) and link type
+into preallocated arrays.  It stops at the end of the buffer (returning the
+offset of the first incomplete record so the caller can read more), when the
+output arrays are full, or at damage.  No Python runs per record.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# walker exit codes
+NEED_MORE = 0  # the buffer ends inside a record: read more, resume at `pos`
+FULL = 1  # the output arrays are full: emit a batch, resume at `pos`
+DAMAGED = 2  # the bytes at `pos` are not a valid record header
+UNSUPPORTED = 3  # a pcapng section in a version we do not read
+
+#: Largest record a capture may hold (libpcap/Wireshark use 256 KiB; D-Bus and
+#: USB captures may be larger, so allow some room before calling it damage).
+MAX_RECORD = 0x4000000  # 64 MiB
+
+# record kinds (pcapng), reported for records that cannot be decoded as packets
+REC_PACKET = 0
+REC_NO_TIMESTAMP = 1  # simple packet block: no timestamp, no interface
+
+MAX_IFACES = 4096
+
+
+@njit(cache=True, inline="always")
+def _u16(buf, p, big):
+    if big:
+        return (np.uint32(buf[p]) << 8) | np.uint32(buf[p + 1])
+    return (np.uint32(buf[p + 1]) << 8) | np.uint32(buf[p])
+
+
+@njit(cache=True, inline="always")
+def _u32(buf, p, big):
+    if big:
+        return (
+            (np.uint32(buf[p]) << 24)
+            | (np.uint32(buf[p + 1]) << 16)
+            | (np.uint32(buf[p + 2]) << 8)
+            | np.uint32(buf[p + 3])
+        )
+    return (
+        (np.uint32(buf[p + 3]) << 24)
+        | (np.uint32(buf[p + 2]) << 16)
+        | (np.uint32(buf[p + 1]) << 8)
+        | np.uint32(buf[p])
+    )
+
+
+@njit(cache=True, nogil=True)
+def walk_pcap(buf, pos, end, big, nanos, rec_hdr, linktype, frame0,
+              off, cap, wire, ts, lt, frame, kind, limit):
+    """Walk classic pcap records.  Returns (count, pos, code)."""
+    n = 0
+    while True:
+        if n >= limit:
+            return n, pos, FULL
+        if end - pos < rec_hdr:
+            return n, pos, NEED_MORE
+        sec = np.int64(_u32(buf, pos, big))
+        frac = np.int64(_u32(buf, pos + 4, big))
+        caplen = np.int64(_u32(buf, pos + 8, big))
+        origlen = np.int64(_u32(buf, pos + 12, big))
+        if caplen > MAX_RECORD:
+            return n, pos, DAMAGED
+        if end - pos - rec_hdr < caplen:
+            return n, pos, NEED_MORE
+        off[n] = pos + rec_hdr
+        cap[n] = caplen
+        wire[n] = origlen
+        if nanos:
+            ts[n] = sec * 1000000 + frac // 1000
+        else:
+            ts[n] = sec * 1000000 + frac
+        lt[n] = linktype
+        frame[n] = frame0 + n + 1
+        kind[n] = REC_PACKET
+        n += 1
+        pos += rec_hdr + caplen
+
+
+@njit(cache=True, inline="always")
+def _units_to_us(units, res_pow2, res_exp, tsoffset):
+    """Convert a pcapng timestamp in interface units to µs since the epoch."""
+    if res_pow2:
+        if res_exp >= 64:
+            return tsoffset * 1000000
+        hi = units >> np.uint64(res_exp)
+        lo = units & ((np.uint64(1) << np.uint64(res_exp)) - np.uint64(1))
+        # lo < 2**res_exp; keep lo * 1e6 within 64 bits for res_exp <= 44
+        if res_exp <= 44:
+            frac = np.int64((lo * np.uint64(1000000)) >> np.uint64(res_exp))
+        else:
+            frac = np.int64((lo >> np.uint64(res_exp - 44)) * np.uint64(1000000) >> np.uint64(44))
+        return np.int64(hi) * 1000000 + frac + tsoffset * 1000000
+    if res_exp <= 6:
+        mul = np.int64(1)
+        for _ in range(6 - res_exp):
+            mul *= 10
+        return np.int64(units) * mul + tsoffset * 1000000
+    div = np.uint64(1)
+    for _ in range(min(res_exp - 6, 19)):
+        div *= np.uint64(10)
+    return np.int64(units // div) + tsoffset * 1000000
+
+
+@njit(cache=True, nogil=True)
+def walk_pcapng(buf, pos, end, state, if_lt, if_pow2, if_exp, if_off, if_snap, frame0,
+                off, cap, wire, ts, lt, frame, kind, limit):
+    """Walk pcapng blocks.  Returns (count, pos, code).
+
+    ``state`` holds [big_endian, n_ifaces, sections_seen] across calls; the
+    interface arrays hold the current section's interfaces.
+    """
+    n = 0
+    while True:
+        if n >= limit:
+            return n, pos, FULL
+        if end - pos < 12:
+            return n, pos, NEED_MORE
+        # the section header block announces its byte order itself
+        if buf[pos] == 0x0A and buf[pos + 1] == 0x0D and buf[pos + 2] == 0x0D and buf[pos + 3] == 0x0A:
+            m = pos + 8
+            if buf[m] == 0x1A and buf[m + 1] == 0x2B and buf[m + 2] == 0x3C and buf[m + 3] == 0x4D:
+                big = True
+            elif buf[m] == 0x4D and buf[m + 1] == 0x3C and buf[m + 2] == 0x2B and buf[m + 3] == 0x1A:
+                big = False
+            else:
+                return n, pos, DAMAGED
+            blen = np.int64(_u32(buf, pos + 4, big))
+            if blen < 28 or blen % 4 != 0 or blen > MAX_RECORD:
+                return n, pos, DAMAGED
+            if end - pos < blen:
+                return n, pos, NEED_MORE
+            if np.int64(_u32(buf, pos + blen - 4, big)) != blen:
+                return n, pos, DAMAGED
+            major = _u16(buf, pos + 12, big)
+            minor = _u16(buf, pos + 14, big)
+            if major != 1 or minor > 0:
+                # 1.0 is the only version in use (1.2 is read by libpcap as 1.0
+                # too, but nothing writes it); 0.1 and 1.1 were never standard
+                if not (major == 1 and minor == 2):
+                    return n, pos, UNSUPPORTED
+            state[0] = 1 if big else 0
+            state[1] = 0
+            state[2] += 1
+            pos += blen
+            continue
+        if state[2] == 0:
+            return n, pos, DAMAGED  # blocks before any section header
+        big = state[0] == 1
+        btype = _u32(buf, pos, big)
+        blen = np.int64(_u32(buf, pos + 4, big))
+        if blen < 12 or blen % 4 != 0 or blen > MAX_RECORD:
+            return n, pos, DAMAGED
+        if end - pos < blen:
+            return n, pos, NEED_MORE
+        if np.int64(_u32(buf, pos + blen - 4, big)) != blen:
+            return n, pos, DAMAGED
+        body = pos + 8
+        bend = pos + blen - 4
+        if btype == 1:  # interface description block
+            if bend - body < 8:
+                return n, pos, DAMAGED
+            k = state[1]
+            if k >= MAX_IFACES:
+                return n, pos, DAMAGED
+            if_lt[k] = _u16(buf, body, big)
+            if_snap[k] = _u32(buf, body + 4, big)
+            if_pow2[k] = 0
+            if_exp[k] = 6
+            if_off[k] = 0
+            p = body + 8
+            while p + 4 <= bend:
+                code = _u16(buf, p, big)
+                olen = np.int64(_u16(buf, p + 2, big))
+                if code == 0:
+                    break
+                if p + 4 + olen > bend:
+                    break
+                if code == 9 and olen >= 1:
+                    v = buf[p + 4]
+                    if v & 0x80:
+                        if_pow2[k] = 1
+                        if_exp[k] = v & 0x7F
+                    else:
+                        if_pow2[k] = 0
+                        if_exp[k] = v
+                elif code == 14 and olen >= 8:
+                    hi = np.int64(_u32(buf, p + 4, big))
+                    lo = np.int64(_u32(buf, p + 8, big))
+                    if big:
+                        if_off[k] = (hi << 32) | lo
+                    else:
+                        if_off[k] = (lo << 32) | hi
+                p += 4 + ((olen + 3) // 4) * 4
+            state[1] = k + 1
+        elif btype == 6 or btype == 2:  # enhanced / obsolete packet block
+            if bend - body < 20:
+                return n, pos, DAMAGED
+            if btype == 6:
+                iface = np.int64(_u32(buf, body, big))
+            else:
+                iface = np.int64(_u16(buf, body, big))
+            hi = np.uint64(_u32(buf, body + 4, big))
+            lo = np.uint64(_u32(buf, body + 8, big))
+            caplen = np.int64(_u32(buf, body + 12, big))
+            origlen = np.int64(_u32(buf, body + 16, big))
+            if caplen > bend - body - 20:
+                return n, pos, DAMAGED
+            off[n] = body + 20
+            cap[n] = caplen
+            wire[n] = origlen
+            frame[n] = frame0 + n + 1
+            kind[n] = REC_PACKET
+            if iface < state[1]:
+                lt[n] = if_lt[iface]
+                ts[n] = _units_to_us((hi << np.uint64(32)) | lo, if_pow2[iface], if_exp[iface], if_off[iface])
+            else:
+                lt[n] = 0xFFFF  # record names an interface that was never described
+                ts[n] = _units_to_us((hi << np.uint64(32)) | lo, 0, 6, 0)
+            n += 1
+        elif btype == 3:  # simple packet block: interface 0, no timestamp
+            if bend - body < 4:
+                return n, pos, DAMAGED
+            origlen = np.int64(_u32(buf, body, big))
+            caplen = min(origlen, bend - body - 4)
+            if state[1] > 0 and if_snap[0] > 0:
+                caplen = min(caplen, np.int64(if_snap[0]))
+            off[n] = body + 4
+            cap[n] = caplen
+            wire[n] = origlen
+            frame[n] = frame0 + n + 1
+            kind[n] = REC_NO_TIMESTAMP
+            ts[n] = 0
+            lt[n] = if_lt[0] if state[1] > 0 else 0xFFFF
+            n += 1
+        # every other block (name resolution, statistics, custom, decryption
+        # secrets, unknown) carries no packet and is skipped
+        pos += blen
