@@ -146,7 +146,7 @@ def _link(b, p, caplen, lt):
     return 0, 0, 2
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def decode_records(buf, off, cap, ts, lt, frame, kind, n,
                    o_ts, o_frame, o_lt, o_ver, o_src4, o_dst4, o_src6, o_dst6, o_proto,
                    o_sport, o_dport, o_itype, o_icode, o_flags, o_seq, o_ack, o_win, o_thl,
@@ -155,7 +155,7 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
                    valid, outcome, reason):
     """Decode ``n`` records.  Returns the number of IP packets written.
 
-    ``valid`` is a (n, 13) uint8 matrix of validity flags for the nullable
+    ``valid`` is a (13, n) uint8 matrix of validity flags for the nullable
     columns, in the order src4/dst4, src6/dst6, ports, icmp_type, flags and
     tcp_opts, seq, ack, window/tcp_hlen, mss, ip_id, payload_len, payload,
     icmp_code.
@@ -204,7 +204,7 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
             reason[i] = R_VERSION
             continue
         for k in range(13):
-            valid[j, k] = 0
+            valid[k, j] = 0
         o_opts_off[j + 1] = o_opts_off[j]
         frag = 0
         ipid = np.uint32(0)
@@ -229,8 +229,8 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
             proto = np.int64(buf[ip + 9])
             o_src4[j] = _be32(buf, ip + 12)
             o_dst4[j] = _be32(buf, ip + 16)
-            valid[j, 0] = 1
-            valid[j, 9] = 1
+            valid[0, j] = 1
+            valid[9, j] = 1
             hdr = ihl
             ip_end = ip + avail
             if iplen >= ihl and iplen < avail:
@@ -250,7 +250,7 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
             for k in range(16):
                 o_src6[j, k] = buf[ip + 8 + k]
                 o_dst6[j, k] = buf[ip + 24 + k]
-            valid[j, 1] = 1
+            valid[1, j] = 1
             ip_end = ip + avail
             if iplen < avail:
                 ip_end = ip + iplen
@@ -277,7 +277,7 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
                     nxt = np.int64(buf[l4])
                     fo = _be16(buf, l4 + 2)
                     ipid = _be32(buf, l4 + 4) & 0xFFFF
-                    valid[j, 9] = 1
+                    valid[9, j] = 1
                     l4 += 8
                     nh = nxt
                     if fo & 0xFFF8:
@@ -312,23 +312,23 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
                 if la >= 4:
                     o_sport[j] = _be16(buf, l4)
                     o_dport[j] = _be16(buf, l4 + 2)
-                    valid[j, 2] = 1
+                    valid[2, j] = 1
                 if proto == 6:
                     if la >= 8:
                         o_seq[j] = _be32(buf, l4 + 4)
-                        valid[j, 5] = 1
+                        valid[5, j] = 1
                     if la >= 12:
                         o_ack[j] = _be32(buf, l4 + 8)
-                        valid[j, 6] = 1
+                        valid[6, j] = 1
                     thl = 20
                     if la >= 14:
                         thl = np.int64(buf[l4 + 12] >> 4) * 4
                         o_flags[j] = buf[l4 + 13]
-                        valid[j, 4] = 1
+                        valid[4, j] = 1
                     if la >= 16:
                         o_win[j] = _be16(buf, l4 + 14)
                         o_thl[j] = thl
-                        valid[j, 7] = 1
+                        valid[7, j] = 1
                     # options
                     oe = min(l4 + thl, l4_end)
                     q2 = l4 + 20
@@ -376,7 +376,7 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
                         ol = np.int64(buf[q2 + 1])
                         if kd == 2 and ol == 4 and q2 + 4 <= oe:
                             o_mss[j] = _be16(buf, q2 + 2)
-                            valid[j, 8] = 1
+                            valid[8, j] = 1
                         if ol < 2:
                             break
                         q2 += ol
@@ -394,23 +394,23 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
                             o_bs[j] = True
                     pay = l4 + max(thl, 20)
                     o_plen[j] = max(l4_wire - pay, 0)
-                    valid[j, 10] = 1
+                    valid[10, j] = 1
                 elif proto == 17 or proto == 136:
                     pay = l4 + 8
                     o_plen[j] = max(l4_wire - pay, 0)
-                    valid[j, 10] = 1
-                    if valid[j, 2] == 1 and o_sport[j] == 53:
+                    valid[10, j] = 1
+                    if valid[2, j] == 1 and o_sport[j] == 53:
                         o_bs[j] = True
                 elif proto == 132:
                     pay = l4 + 12
                     o_plen[j] = max(l4_wire - pay, 0)
-                    valid[j, 10] = 1
+                    valid[10, j] = 1
             elif proto == 1 or proto == 58:
                 o_itype[j] = buf[l4]
-                valid[j, 3] = 1
+                valid[3, j] = 1
                 if la >= 2:
                     o_icode[j] = buf[l4 + 1]
-                    valid[j, 12] = 1
+                    valid[12, j] = 1
                 t = buf[l4]
                 if proto == 1:
                     for bt in _BACKSCATTER_ICMP4:
@@ -422,7 +422,7 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
                             o_bs[j] = True
                 pay = l4 + 8
                 o_plen[j] = max(l4_wire - pay, 0)
-                valid[j, 10] = 1
+                valid[10, j] = 1
         # first payload bytes
         w = o_pay_off[j]
         if pay >= 0 and pay < l4_end:
@@ -430,9 +430,9 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
             for k in range(m):
                 o_pay[w + k] = buf[pay + k]
             w += m
-            valid[j, 11] = 1
+            valid[11, j] = 1
         elif pay >= 0:
-            valid[j, 11] = 1  # header complete, no payload captured: empty bytes
+            valid[11, j] = 1  # header complete, no payload captured: empty bytes
         o_pay_off[j + 1] = w
         outcome[i] = STORED
         j += 1

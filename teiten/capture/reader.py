@@ -243,20 +243,32 @@ _OUT_TYPES = (
 )
 
 
+def _empty(shape: int | tuple[int, int], dtype: type) -> np.ndarray:
+    """An uninitialised array in Arrow's memory pool.
+
+    The pool keeps freed memory for reuse, so batch after batch does not pay
+    for fresh pages; the Arrow arrays built on these buffers own them.
+    """
+    count = shape if isinstance(shape, int) else shape[0] * shape[1]
+    size = max(count * np.dtype(dtype).itemsize, 1)
+    arr = np.frombuffer(pa.allocate_buffer(size), dtype=dtype, count=count)
+    return arr if isinstance(shape, int) else arr.reshape(shape)
+
+
 def _alloc_outputs(n: int, span: int) -> list[np.ndarray]:
     out: list[np.ndarray] = []
     for name, dt in _OUT_TYPES:
         if name in ("src6", "dst6"):
-            out.append(np.empty((n, 16), np.uint8))
+            out.append(_empty((n, 16), np.uint8))
         elif name == "opts":
-            out.append(np.empty(n * dk.OPTS_BYTES, np.uint8))
+            out.append(_empty(n * dk.OPTS_BYTES, np.uint8))
         elif name == "pay":
-            out.append(np.empty(min(n * dk.PAYLOAD_BYTES, span), np.uint8))
+            out.append(_empty(min(n * dk.PAYLOAD_BYTES, span), np.uint8))
         elif name in ("opts_off", "pay_off"):
-            out.append(np.empty(n + 1, np.int32))
+            out.append(_empty(n + 1, np.int32))
         else:
-            out.append(np.empty(n, dt))
-    out.append(np.empty((n, 13), np.uint8))  # validity
+            out.append(_empty(n, dt))  # type: ignore[arg-type]
+    out.append(_empty((13, n), np.uint8))  # validity
     return out
 
 
@@ -272,13 +284,13 @@ def _bitmap(mask: np.ndarray) -> pa.Buffer:
 
 def _to_table(out: list[np.ndarray], j: int) -> pa.Table:
     cols = {name: arr for (name, _), arr in zip(_OUT_TYPES, out, strict=False)}
-    valid = out[-1][:j]
+    valid = out[-1][:, :j].view(np.bool_)
     schema = decoded_schema()
     arrays: list[pa.Array] = []
     for f in schema:
         name = {"tcp_opts": "opts", "payload": "pay"}.get(f.name, f.name)
         vcol = _VALID.get(name)
-        ok = valid[:, vcol].astype(bool) if vcol is not None else None
+        ok = valid[vcol] if vcol is not None else None
         if f.name in ("src6", "dst6"):
             assert ok is not None
             data = np.ascontiguousarray(cols[name][:j])
@@ -289,10 +301,13 @@ def _to_table(out: list[np.ndarray], j: int) -> pa.Table:
             offs = cols["opts_off" if name == "opts" else "pay_off"][: j + 1]
             data = cols[name][: int(offs[j])] if j else cols[name][:0]
             arrays.append(pa.Array.from_buffers(
-                f.type, j, [_bitmap(ok), pa.py_buffer(offs.copy()), pa.py_buffer(data.copy())]))
+                f.type, j, [_bitmap(ok), pa.py_buffer(offs), pa.py_buffer(data)]))
         elif f.name == "ts":
             arrays.append(pa.array(cols["ts"][:j].view("datetime64[us]"), type=f.type))
         else:
             vals = cols[name][:j]
-            arrays.append(pa.array(vals, type=f.type, mask=None if ok is None else ~ok))
+            if vals.dtype == np.bool_:
+                vals = np.packbits(vals, bitorder="little")
+            bitmap = None if ok is None else _bitmap(ok)
+            arrays.append(pa.Array.from_buffers(f.type, j, [bitmap, pa.py_buffer(vals)]))
     return pa.Table.from_arrays(arrays, schema=schema)

@@ -1,0 +1,190 @@
+"""Write one capture's packets into the partitioned Parquet dataset, atomically.
+
+Layout of a store directory::
+
+    packets/date=YYYY-MM-DD/f<file_id>.parquet   one file per capture and UTC day
+    quarantine/f<file_id>.parquet                undecodable records, with the reason
+    quarantine/f<file_id>.tail                   the bytes after damage, as they were
+    staging/f<file_id>/...                       files being written (never read)
+    manifest.sqlite                              files, parts, sensors, metadata
+
+A capture is written to ``staging/`` first.  Commit then records the parts in
+the manifest (status ``committing``), renames them into place, and marks the
+file ``ok``/``partial``.  ``recover`` rolls a ``committing`` file forward and an
+``ingesting`` one back, so a crash at any point leaves exactly the committed
+files visible and a re-run ingests the rest once.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from teiten.schema import packet_schema, quarantine_schema
+from teiten.store.manifest import transaction
+
+__all__ = ["StagedFile", "commit", "recover"]
+
+US_PER_DAY = 86_400_000_000
+
+
+def _day(day_index: int) -> str:
+    return datetime.fromtimestamp(day_index * 86400, UTC).strftime("%Y-%m-%d")
+
+
+class StagedFile:
+    """The parts of one capture being written to ``staging/f<id>/``."""
+
+    def __init__(self, store: Path, file_id: int) -> None:
+        self.store = store
+        self.file_id = file_id
+        self.dir = store / "staging" / f"f{file_id}"
+        if self.dir.exists():
+            shutil.rmtree(self.dir)
+        self.dir.mkdir(parents=True)
+        self._writers: dict[int, pq.ParquetWriter] = {}
+        self._rows: dict[int, int] = {}
+        self._quarantine: list[dict[str, object]] = []
+        self.schema = packet_schema()
+
+    def write(self, table: pa.Table) -> None:
+        """Append enriched packet rows, split by UTC day."""
+        if table.num_rows == 0:
+            return
+        us = np.asarray(table.column("ts").cast(pa.int64()))
+        days = us // US_PER_DAY
+        lo, hi = int(days.min()), int(days.max())
+        if lo == hi:
+            self._append(lo, table)
+            return
+        order = np.argsort(days, kind="stable")
+        sorted_days = days[order]
+        bounds = np.flatnonzero(np.diff(sorted_days)) + 1
+        for chunk in np.split(order, bounds):
+            self._append(int(days[chunk[0]]), table.take(pa.array(chunk)))
+
+    def _append(self, day: int, table: pa.Table) -> None:
+        w = self._writers.get(day)
+        if w is None:
+            path = self.dir / "packets" / f"date={_day(day)}" / f"f{self.file_id}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            w = pq.ParquetWriter(path, self.schema, compression="zstd")
+            self._writers[day] = w
+            self._rows[day] = 0
+        w.write_table(table.select(self.schema.names).cast(self.schema))
+        self._rows[day] += table.num_rows
+
+    def quarantine(self, rows: list[tuple[int, int, int | None, int | None, str, bytes]]) -> None:
+        for frame, offset, ts, lt, reason, data in rows:
+            self._quarantine.append({"file_id": self.file_id, "frame": frame, "offset": offset, "ts": ts,
+                                     "linktype": lt, "reason": reason, "data": data})
+
+    def tail_path(self) -> Path:
+        return self.dir / "tail"
+
+    def close(self) -> list[tuple[str, str, str | None, int]]:
+        """Finish writing; return the parts as (kind, staged path, day, rows)."""
+        parts: list[tuple[str, str, str | None, int]] = []
+        for day, w in sorted(self._writers.items()):
+            w.close()
+            rel = f"packets/date={_day(day)}/f{self.file_id}.parquet"
+            parts.append(("packets", rel, _day(day), self._rows[day]))
+        if self._quarantine:
+            qs = quarantine_schema()
+            cols = {f.name: [r[f.name] for r in self._quarantine] for f in qs}
+            q = pa.table({k: pa.array(v, qs.field(k).type) for k, v in cols.items()}, schema=qs)
+            pq.write_table(q, self.dir / "quarantine.parquet", compression="zstd")
+            parts.append(("quarantine", "quarantine.parquet", None, q.num_rows))
+        tail = self.tail_path()
+        if tail.exists():
+            if tail.stat().st_size:
+                parts.append(("tail", "tail", None, 0))
+            else:
+                tail.unlink()
+        for d in (self.dir,):
+            _fsync_tree(d)
+        return parts
+
+    def abort(self) -> None:
+        for w in self._writers.values():
+            try:
+                w.close()
+            except Exception:  # noqa: BLE001 - the staging dir is removed anyway
+                pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _final(file_id: int, kind: str, staged_rel: str) -> str:
+    if kind == "packets":
+        return staged_rel
+    if kind == "quarantine":
+        return f"quarantine/f{file_id}.parquet"
+    return f"quarantine/f{file_id}.tail"
+
+
+def _fsync_tree(d: Path) -> None:
+    for p in d.rglob("*"):
+        if p.is_file():
+            fd = os.open(p, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+def commit(con: sqlite3.Connection, staged: StagedFile, parts: list[tuple[str, str, str | None, int]],
+           status: str, fields: dict[str, object]) -> None:
+    """Record the parts, move them into place, and mark the file committed."""
+    fid = staged.file_id
+    sets = ", ".join(f"{k}=?" for k in fields)
+    with transaction(con):
+        for kind, rel, day, rows in parts:
+            con.execute("INSERT INTO parts(file_id, kind, path, staged, day, rows) VALUES (?,?,?,?,?,?)",
+                        (fid, kind, _final(fid, kind, rel), f"staging/f{fid}/{rel}", day, rows))
+        con.execute(f"UPDATE files SET status='committing', outcome=?, {sets} WHERE id=?",
+                    (status, *fields.values(), fid))
+    _move_parts(con, staged.store, fid)
+    with transaction(con):
+        con.execute("UPDATE files SET status=outcome WHERE id=?", (fid,))
+    shutil.rmtree(staged.dir, ignore_errors=True)
+
+
+def _move_parts(con: sqlite3.Connection, store: Path, fid: int) -> None:
+    for r in con.execute("SELECT path, staged FROM parts WHERE file_id=?", (fid,)).fetchall():
+        src, dst = store / r["staged"], store / r["path"]
+        if src.exists():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dst)
+
+
+def recover(con: sqlite3.Connection, store: Path) -> list[str]:
+    """Finish or undo what an interrupted ingest left; return what was done."""
+    done = []
+    for r in con.execute("SELECT id, path, status FROM files WHERE status IN ('committing','ingesting')"
+                         ).fetchall():
+        fid = r["id"]
+        if r["status"] == "committing":
+            _move_parts(con, store, fid)
+            with transaction(con):
+                con.execute("UPDATE files SET status=outcome WHERE id=?", (fid,))
+            done.append(f"completed the commit of {r['path']}")
+        else:
+            with transaction(con):
+                con.execute("DELETE FROM parts WHERE file_id=?", (fid,))
+                con.execute("DELETE FROM files WHERE id=?", (fid,))
+            done.append(f"rolled back the interrupted ingest of {r['path']}")
+        shutil.rmtree(store / "staging" / f"f{fid}", ignore_errors=True)
+    staging = store / "staging"
+    if staging.exists():
+        live = {f"f{r[0]}" for r in con.execute("SELECT id FROM files WHERE status IN ('committing','ingesting')")}
+        for d in staging.iterdir():
+            if d.name not in live:
+                shutil.rmtree(d, ignore_errors=True)
+    return done

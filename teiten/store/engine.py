@@ -1,0 +1,109 @@
+"""The embedded engine: DuckDB over the committed Parquet parts of a store.
+
+``connect_store`` returns a DuckDB connection with these views:
+
+``packets_raw``  the stored columns, exactly as in ``teiten.schema``
+``packets``      the same plus ``src_ip``/``dst_ip`` (text), ``key`` (port key,
+                 DESIGN §2) and ``day`` (UTC date)
+``files``        the manifest of ingested files
+``sensors``      the sensor catalog
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from teiten.errors import StoreError
+from teiten.schema import packet_schema
+from teiten.store.manifest import COMMITTED, connect
+
+__all__ = ["KEY_SQL", "committed_parts", "connect_store"]
+
+#: The port key of a packet (DESIGN §2), as a DuckDB expression over stored columns.
+KEY_SQL = """CASE
+    WHEN frag = 2 THEN 'FRAG'
+    WHEN proto = 6 AND dport IS NOT NULL THEN CAST(dport AS VARCHAR) || '/TCP'
+    WHEN proto = 17 AND dport IS NOT NULL THEN CAST(dport AS VARCHAR) || '/UDP'
+    WHEN proto = 132 AND dport IS NOT NULL THEN CAST(dport AS VARCHAR) || '/SCTP'
+    WHEN proto = 1 AND icmp_type IS NOT NULL THEN CAST(icmp_type AS VARCHAR) || '/ICMP'
+    WHEN proto = 58 AND icmp_type IS NOT NULL THEN CAST(icmp_type AS VARCHAR) || '/ICMPv6'
+    ELSE CAST(proto AS VARCHAR) || '/OTHER'
+END"""
+
+_V4_TEXT = ("CAST(({c} >> 24) AS VARCHAR) || '.' || CAST((({c} >> 16) & 255) AS VARCHAR) || '.' || "
+            "CAST((({c} >> 8) & 255) AS VARCHAR) || '.' || CAST(({c} & 255) AS VARCHAR)")
+
+
+def _ip6_text(col: pa.Array) -> pa.Array:
+    cache: dict[bytes, str] = {}
+    out = []
+    for b in col.to_pylist():
+        if b is None:
+            out.append(None)
+            continue
+        s = cache.get(b)
+        if s is None:
+            s = cache[b] = str(ipaddress.IPv6Address(b))
+        out.append(s)
+    return pa.array(out, pa.string())
+
+
+def committed_parts(store: Path) -> list[Path]:
+    if not (store / "manifest.sqlite").exists():
+        raise StoreError(f"no store at {store} (run teiten ingest first)")
+    con = connect(store)
+    try:
+        rows = con.execute(
+            "SELECT p.path FROM parts p JOIN files f ON f.id = p.file_id"
+            f" WHERE p.kind = 'packets' AND f.status IN ({','.join('?' * len(COMMITTED))}) ORDER BY p.path",
+            COMMITTED).fetchall()
+    finally:
+        con.close()
+    return [store / r[0] for r in rows]
+
+
+def connect_store(store: Path, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the store's views (see the module docstring)."""
+    parts = committed_parts(store)
+    db = duckdb.connect()
+    db.execute("SET TimeZone = 'UTC'")
+    if threads:
+        db.execute(f"SET threads = {int(threads)}")
+    db.create_function("ip6_text", _ip6_text, [duckdb.sqltype("BLOB")], duckdb.sqltype("VARCHAR"),
+                       type="arrow", null_handling="special")
+    if parts:
+        files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in parts)
+        db.execute(f"CREATE VIEW packets_raw AS SELECT * EXCLUDE (date) FROM read_parquet([{files}],"
+                   " hive_partitioning = true)")
+    else:
+        db.register("_empty_packets", packet_schema().empty_table())
+        db.execute("CREATE VIEW packets_raw AS SELECT * FROM _empty_packets")
+    src = "CASE WHEN ip_version = 4 THEN " + _V4_TEXT.format(c="src4") + " ELSE ip6_text(src6) END"
+    dst = "CASE WHEN ip_version = 4 THEN " + _V4_TEXT.format(c="dst4") + " ELSE ip6_text(dst6) END"
+    db.execute(f"CREATE VIEW packets AS SELECT *, {src} AS src_ip, {dst} AS dst_ip, {KEY_SQL} AS key,"
+               " CAST(ts AS DATE) AS day FROM packets_raw")
+    sq = str(store / "manifest.sqlite").replace("'", "''")
+    _attach_manifest(db, sq)
+    return db
+
+
+def _attach_manifest(db: duckdb.DuckDBPyConnection, path: str) -> None:
+    """Expose the manifest's files and sensors tables (read through Python sqlite3)."""
+    import sqlite3
+
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        for name, sql in (("files", "SELECT * FROM files"), ("sensors", "SELECT * FROM sensors")):
+            cur = con.execute(sql)
+            cols = [d[0] for d in cur.description]
+            rows = cur.fetchall()
+            data = {c: [r[i] for r in rows] for i, c in enumerate(cols)}
+            db.register(f"_{name}", pa.table(data) if rows else pa.table({c: pa.array([], pa.string())
+                                                                            for c in cols}))
+            db.execute(f"CREATE VIEW {name} AS SELECT * FROM _{name}")
+    finally:
+        con.close()

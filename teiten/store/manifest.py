@@ -1,0 +1,73 @@
+"""The store's manifest: ingested files, their Parquet parts, sensors and metadata.
+
+One SQLite database (``manifest.sqlite``) inside the store directory.  A file's
+rows become visible to queries only when its manifest row is committed, so a
+crash mid-ingest never shows half a file; ``recover`` finishes or rolls back
+what a crash left behind.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["COMMITTED", "connect", "transaction"]
+
+#: statuses whose rows are visible to queries
+COMMITTED = ("ok", "partial")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sha256 TEXT NOT NULL,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    status TEXT NOT NULL,          -- ingesting | committing | ok | partial | error
+    outcome TEXT,                  -- the status a committing file ends in
+    format TEXT, compression TEXT, sensor TEXT,
+    frames INTEGER DEFAULT 0, packets INTEGER DEFAULT 0, nonip INTEGER DEFAULT 0,
+    quarantined INTEGER DEFAULT 0,
+    first_ts INTEGER, last_ts INTEGER,  -- µs since the epoch
+    damage TEXT, damage_offset INTEGER, tail_bytes INTEGER DEFAULT 0,
+    error TEXT, notes TEXT,
+    started_at TEXT NOT NULL, finished_at TEXT
+);
+CREATE INDEX IF NOT EXISTS files_sha ON files(sha256);
+CREATE TABLE IF NOT EXISTS parts (
+    file_id INTEGER NOT NULL REFERENCES files(id),
+    kind TEXT NOT NULL,            -- packets | quarantine | tail
+    path TEXT NOT NULL,            -- relative to the store
+    staged TEXT NOT NULL,          -- where it was written first, relative to the store
+    day TEXT, rows INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS parts_file ON parts(file_id);
+CREATE TABLE IF NOT EXISTS sensors (
+    name TEXT PRIMARY KEY,
+    addresses TEXT NOT NULL,       -- JSON list of CIDRs
+    country TEXT, grp TEXT, kind TEXT NOT NULL DEFAULT 'passive', operator TEXT,
+    active_from TEXT, active_to TEXT
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def connect(store: Path) -> sqlite3.Connection:
+    con = sqlite3.connect(store / "manifest.sqlite", timeout=60, isolation_level=None)
+    con.row_factory = sqlite3.Row
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=FULL")
+    con.executescript(_SCHEMA)
+    return con
+
+
+@contextmanager
+def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
