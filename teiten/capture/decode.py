@@ -252,14 +252,17 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
                 o_dst6[j, k] = buf[ip + 24 + k]
             valid[1, j] = 1
             ip_end = ip + avail
-            if iplen < avail:
-                ip_end = ip + iplen
+            if 40 < iplen < avail:
+                ip_end = ip + iplen  # drop link-layer padding and trailers
+            # payload length 0: a jumbogram (or a segmentation-offload capture)
             iplen_eff = iplen if iplen > 40 else avail
             nh = np.int64(buf[ip + 6])
             l4 = ip + 40
             cap_end = ip + avail
             for _ in range(16):
-                if nh == 0 or nh == 43 or nh == 60 or nh == 135 or nh == 139 or nh == 140:
+                # mobility (135), HIP (139) and shim6 (140) end the chain: they are
+                # the protocol of the packet, with no transport beneath
+                if nh == 0 or nh == 43 or nh == 60:
                     if l4 + 2 > cap_end:
                         break
                     nxt = np.int64(buf[l4])

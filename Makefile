@@ -1,0 +1,36 @@
+# teiten: `make demo` installs and runs the demo; `make test` installs and runs the tests.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test lint bench docs clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/install-system-packages.sh
+	bash scripts/install-system-packages.sh
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/python -m teiten.enrich.build
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/teiten demo
+
+lint: install
+	$(BIN)/ruff check teiten tests bench
+	$(BIN)/mypy
+
+test: install lint
+	$(BIN)/pytest -q
+
+bench: install
+	$(BIN)/python bench/ingest.py
+
+docs: install
+	$(BIN)/python -m teiten.schema > docs/schema.md
+
+clean:
+	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache

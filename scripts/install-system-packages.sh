@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install the Debian packages teiten needs, when they are missing:
+#   tor-geoipdb, libloc-database  GeoIP country ranges and AS numbers/names (enrichment data)
+#   location                      the libloc CLI, used by tests to cross-check our own reader
+#   tshark                        reference decoder for tests and benchmarks
+set -euo pipefail
+PKGS=(tor-geoipdb libloc-database location tshark)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing Debian packages: ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null; then SUDO=sudo; else
+    echo "need root (or sudo) to install: ${missing[*]}" >&2; exit 1; fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
