@@ -12,7 +12,8 @@ import pytest
 
 from teiten.enrich import import_mmdb, load_geo
 from teiten.errors import GeoDataError
-from tests.enrich.mmdb_writer import write_mmdb
+
+from .mmdb_writer import write_mmdb
 
 EPOCH = 1_717_200_000  # 2024-06-01
 
