@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import gzip
+import io
 import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import zstandard
 
@@ -49,16 +50,62 @@ class PcapHeader:
     version: tuple[int, int]
 
 
+class DecompressingStream(io.RawIOBase):
+    """A gzip or zstd stream (several members or frames allowed) that gives back
+    every byte it could decompress before it raises on damage or truncation."""
+
+    def __init__(self, raw: BinaryIO, codec: str) -> None:
+        self.raw = raw
+        self.codec = codec
+        self._obj = self._new()
+        self._pending = b""
+        self._done = False
+
+    def _new(self) -> Any:
+        if self.codec == "gzip":
+            return zlib.decompressobj(wbits=31)
+        return zstandard.ZstdDecompressor().decompressobj()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        view = memoryview(b).cast("B")
+        while not self._pending and not self._done:
+            self._pending = self._more()
+        n = min(len(view), len(self._pending))
+        view[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def _more(self) -> bytes:
+        chunk = self.raw.read(1 << 20)
+        if not chunk:
+            self._done = True
+            if not self._obj.eof:
+                raise EOFError(f"{self.codec} stream ends before its end marker (file cut short)")
+            return b""
+        out = self._obj.decompress(chunk)
+        while self._obj.eof and self._obj.unused_data:  # next member / frame
+            rest = self._obj.unused_data
+            self._obj = self._new()
+            out += self._obj.decompress(rest)
+        return bytes(out)
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
 def open_stream(path: Path) -> tuple[BinaryIO, str]:
     """Open ``path`` for reading, decompressing gzip or zstd by their magic."""
     f = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
     head = f.read(4)
     f.seek(0)
     if head[:2] == GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=f, mode="rb"), "gzip"  # type: ignore[return-value]
+        return DecompressingStream(f, "gzip"), "gzip"  # type: ignore[return-value]
     if head == ZSTD_MAGIC:
-        reader = zstandard.ZstdDecompressor().stream_reader(f, read_across_frames=True, closefd=True)
-        return reader, "zstd"  # type: ignore[return-value]
+        return DecompressingStream(f, "zstd"), "zstd"  # type: ignore[return-value]
     return f, ""
 
 
