@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from teiten.enrich.mmdb import import_mmdb
-from teiten.enrich.ranges import Segments, compress, from_ranges, locate, overlay
+from teiten.enrich.ranges import Segments, bucket_index, compress, from_ranges, locate, locate4, overlay
 from teiten.enrich.tables import GeoSource, GeoTables, decode_cc, encode_cc, load_tables, save_tables
 from teiten.errors import GeoDataError
 
@@ -71,6 +71,7 @@ class GeoDB:
         self.sources: tuple[GeoSource, ...] = tables.sources
         self._t = tables
         self._v4_start = tables.v4.lo.astype(np.uint32)
+        self._v4_bucket = bucket_index(self._v4_start)
         codes = np.unique(np.concatenate([tables.v4.cc, tables.v6.cc]))
         codes = codes[codes != 0]
         self._dictionary = pa.array(decode_cc(codes).astype(str).tolist(), type=pa.string())
@@ -86,7 +87,7 @@ class GeoDB:
 
     def codes4(self, addrs: npt.NDArray[np.uint32]) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.uint32]]:
         """Country indices and AS numbers of IPv4 addresses (see :meth:`arrays`)."""
-        seg = np.searchsorted(self._v4_start, np.asarray(addrs, dtype=np.uint32), side="right") - 1
+        seg = locate4(self._v4_start, self._v4_bucket, np.ascontiguousarray(addrs, dtype=np.uint32))
         return self._v4_code[seg], self._t.v4.asn[seg]
 
     def codes6(self, addrs: pa.Array | npt.NDArray[Any]) -> tuple[npt.NDArray[np.int32], U32]:

@@ -174,3 +174,37 @@ def locate(seg: Segments, qhi: U64, qlo: U64) -> I64:
         still = lo_b < hi_b
         active, lo_b, hi_b, q = active[still], lo_b[still], hi_b[still], q[still]
     return left - 1
+
+
+def bucket_index(starts: npt.NDArray[np.uint32]) -> npt.NDArray[np.int64]:
+    """For each /16 block b (and b = 65536), the segment holding address b << 16.
+
+    ``starts`` must begin at 0.  An address in block b lies in a segment
+    between ``bucket[b]`` and ``bucket[b + 1]``, a handful at most.
+    """
+    edges = np.arange(65537, dtype=np.uint64) << np.uint64(16)
+    edges[-1] = (1 << 32) - 1
+    return (np.searchsorted(starts.astype(np.uint64), edges, side="right") - 1).astype(np.int64)
+
+
+@numba.njit(cache=True, nogil=True)
+def _locate4(starts, bucket, addrs, out):  # type: ignore[no-untyped-def]
+    for i in range(addrs.shape[0]):
+        a = addrs[i]
+        b = a >> 16
+        lo = bucket[b]
+        hi = bucket[b + 1]
+        while lo < hi:
+            mid = (lo + hi + 1) >> 1
+            if starts[mid] <= a:
+                lo = mid
+            else:
+                hi = mid - 1
+        out[i] = lo
+
+
+def locate4(starts: npt.NDArray[np.uint32], bucket: npt.NDArray[np.int64], addrs: npt.NDArray[np.uint32]) -> I64:
+    """Index of the segment holding each IPv4 address (two-level search, compiled)."""
+    out = np.empty(addrs.shape[0], dtype=np.int64)
+    _locate4(starts, bucket, addrs, out)
+    return out

@@ -2,7 +2,7 @@
 
 Layout of a store directory::
 
-    packets/date=YYYY-MM-DD/f<file_id>.parquet   one file per capture and UTC day
+    packets/date=YYYY-MM-DD/f<file_id>-<n>.parquet  parts of a capture, by UTC day
     quarantine/f<file_id>.parquet                undecodable records, with the reason
     quarantine/f<file_id>.tail                   the bytes after damage, as they were
     staging/f<file_id>/...                       files being written (never read)
@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,8 +40,26 @@ def _day(day_index: int) -> str:
     return datetime.fromtimestamp(day_index * 86400, UTC).strftime("%Y-%m-%d")
 
 
+#: Columns worth dictionary-encoding (few distinct values); the rest are plain.
+DICTIONARY_COLUMNS = ["country", "sensor", "tcp_opts", "linktype", "ip_version", "proto", "ttl", "frag",
+                      "icmp_type", "icmp_code", "tcp_flags", "tcp_hlen", "mss", "window", "dport", "file_id",
+                      "asn"]
+#: Rows per Parquet part (one row group each).
+PART_ROWS = 1 << 20
+
+
+def _write_part(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path, compression="zstd", use_dictionary=DICTIONARY_COLUMNS, row_group_size=PART_ROWS)
+
+
 class StagedFile:
-    """The parts of one capture being written to ``staging/f<id>/``."""
+    """The parts of one capture being written to ``staging/f<id>/``.
+
+    Rows are gathered per UTC day into parts of about ``PART_ROWS`` rows, and
+    parts are compressed and written by two background threads while the
+    next batch is decoded; at most two parts wait, so memory stays bounded.
+    """
 
     def __init__(self, store: Path, file_id: int) -> None:
         self.store = store
@@ -49,8 +68,11 @@ class StagedFile:
         if self.dir.exists():
             shutil.rmtree(self.dir)
         self.dir.mkdir(parents=True)
-        self._writers: dict[int, pq.ParquetWriter] = {}
-        self._rows: dict[int, int] = {}
+        self._pending: dict[int, list[pa.Table]] = {}
+        self._pending_rows: dict[int, int] = {}
+        self._parts: list[tuple[str, str | None, int]] = []  # relative path, day, rows
+        self._futures: list[Future[None]] = []
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="parquet")
         self._quarantine: list[dict[str, object]] = []
         self.schema = packet_schema()
 
@@ -58,6 +80,7 @@ class StagedFile:
         """Append enriched packet rows, split by UTC day."""
         if table.num_rows == 0:
             return
+        table = table.select(self.schema.names).cast(self.schema)
         us = np.asarray(table.column("ts").cast(pa.int64()))
         days = us // US_PER_DAY
         lo, hi = int(days.min()), int(days.max())
@@ -65,21 +88,32 @@ class StagedFile:
             self._append(lo, table)
             return
         order = np.argsort(days, kind="stable")
-        sorted_days = days[order]
-        bounds = np.flatnonzero(np.diff(sorted_days)) + 1
+        bounds = np.flatnonzero(np.diff(days[order])) + 1
         for chunk in np.split(order, bounds):
             self._append(int(days[chunk[0]]), table.take(pa.array(chunk)))
 
     def _append(self, day: int, table: pa.Table) -> None:
-        w = self._writers.get(day)
-        if w is None:
-            path = self.dir / "packets" / f"date={_day(day)}" / f"f{self.file_id}.parquet"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            w = pq.ParquetWriter(path, self.schema, compression="zstd")
-            self._writers[day] = w
-            self._rows[day] = 0
-        w.write_table(table.select(self.schema.names).cast(self.schema))
-        self._rows[day] += table.num_rows
+        self._pending.setdefault(day, []).append(table)
+        self._pending_rows[day] = self._pending_rows.get(day, 0) + table.num_rows
+        if self._pending_rows[day] >= PART_ROWS:
+            self._flush(day)
+        elif sum(self._pending_rows.values()) >= 2 * PART_ROWS:
+            self._flush(max(self._pending_rows, key=self._pending_rows.__getitem__))
+
+    def _flush(self, day: int) -> None:
+        tables = self._pending.pop(day)
+        rows = self._pending_rows.pop(day)
+        rel = f"packets/date={_day(day)}/f{self.file_id}-{len(self._parts):05d}.parquet"
+        self._parts.append((rel, _day(day), rows))
+        while len([f for f in self._futures if not f.done()]) >= 2:
+            wait(self._futures, return_when=FIRST_COMPLETED)
+        self._check()
+        self._futures.append(self._pool.submit(_write_part, pa.concat_tables(tables), self.dir / rel))
+
+    def _check(self) -> None:
+        for f in [f for f in self._futures if f.done()]:
+            f.result()  # raises the writer's exception here
+            self._futures.remove(f)
 
     def quarantine(self, rows: list[tuple[int, int, int | None, int | None, str, bytes]]) -> None:
         for frame, offset, ts, lt, reason, data in rows:
@@ -91,11 +125,13 @@ class StagedFile:
 
     def close(self) -> list[tuple[str, str, str | None, int]]:
         """Finish writing; return the parts as (kind, staged path, day, rows)."""
-        parts: list[tuple[str, str, str | None, int]] = []
-        for day, w in sorted(self._writers.items()):
-            w.close()
-            rel = f"packets/date={_day(day)}/f{self.file_id}.parquet"
-            parts.append(("packets", rel, _day(day), self._rows[day]))
+        for day in sorted(self._pending):
+            self._flush(day)
+        wait(self._futures)
+        self._check()
+        self._pool.shutdown()
+        parts: list[tuple[str, str, str | None, int]] = [("packets", rel, day, rows)
+                                                          for rel, day, rows in self._parts]
         if self._quarantine:
             qs = quarantine_schema()
             cols = {f.name: [r[f.name] for r in self._quarantine] for f in qs}
@@ -113,11 +149,7 @@ class StagedFile:
         return parts
 
     def abort(self) -> None:
-        for w in self._writers.values():
-            try:
-                w.close()
-            except Exception:  # noqa: BLE001 - the staging dir is removed anyway
-                pass
+        self._pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
