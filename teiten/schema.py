@@ -12,12 +12,12 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 __all__ = [
-    "Column",
     "DECODED_COLUMNS",
     "ENRICHED_COLUMNS",
     "PACKET_COLUMNS",
     "PAYLOAD_BYTES",
     "QUARANTINE_COLUMNS",
+    "Column",
     "decoded_schema",
     "packet_schema",
     "quarantine_schema",
@@ -59,7 +59,8 @@ DECODED_COLUMNS: tuple[Column, ...] = (
     Column("ack", pa.uint32(), "TCP acknowledgement number"),
     Column("window", pa.uint16(), "TCP window"),
     Column("tcp_hlen", pa.uint8(), "TCP header length in bytes (data offset × 4)"),
-    Column("tcp_opts", pa.string(), "TCP option kinds in order, e.g. 'M,S,T,N,W' (M=MSS, N=NOP, W=wscale, S=SACK-permitted, T=timestamps, E=end, other kinds as numbers); '' when none"),
+    Column("tcp_opts", pa.string(), "TCP option kinds in order, e.g. 'M,S,T,N,W' (M=MSS, N=NOP, W=wscale,"
+           " S=SACK-permitted, T=timestamps, E=end, other kinds as numbers); '' when none"),
     Column("mss", pa.uint16(), "TCP MSS option value"),
     Column("ip_id", pa.uint16(), "IPv4 identification (low 16 bits of the IPv6 fragment id)"),
     Column("ttl", pa.uint8(), "IPv4 TTL or IPv6 hop limit", False),
@@ -71,7 +72,8 @@ DECODED_COLUMNS: tuple[Column, ...] = (
     Column("mirai", pa.bool_(), "TCP SYN without ACK, full TCP header, seq == IPv4 destination", False),
     Column("zmap", pa.bool_(), "IPv4 id 54321 (legacy ZMap ≤ 4.0)", False),
     Column("masscan", pa.bool_(), "TCP SYN with ip_id == (dst ^ dport ^ seq) & 0xFFFF", False),
-    Column("backscatter", pa.bool_(), "TCP SYN+ACK or RST; ICMP 0,3,4,5,11,12,14,16,18 (v6: 1,2,3,4,129); UDP from port 53", False),
+    Column("backscatter", pa.bool_(), "TCP SYN+ACK or RST; ICMP 0,3,4,5,11,12,14,16,18 (v6: 1,2,3,4,129);"
+           " UDP from port 53", False),
 )
 
 #: Columns the enrichment and store stages add.

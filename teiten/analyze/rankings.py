@@ -16,7 +16,8 @@ __all__ = ["top_ports", "top_regions"]
 
 
 def _window(start: datetime | None, end: datetime | None) -> tuple[str, list[object]]:
-    where, params = [], []
+    where: list[str] = []
+    params: list[object] = []
     if start is not None:
         where.append("ts >= ?")
         params.append(start)

@@ -114,9 +114,7 @@ def _link(b, p, caplen, lt):
         return 0, 0, 1
     if lt == 9 or lt == 50 or lt == 104:  # PPP, PPP in HDLC framing, Cisco HDLC
         q = 0
-        if caplen >= 2 and b[p] == 0xFF and b[p + 1] == 0x03:
-            q = 2
-        elif lt == 104 and caplen >= 2:
+        if (caplen >= 2 and b[p] == 0xFF and b[p + 1] == 0x03) or (lt == 104 and caplen >= 2):
             q = 2
         if lt == 104:
             if caplen < q + 2:
@@ -231,7 +229,6 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
             o_dst4[j] = _be32(buf, ip + 16)
             valid[0, j] = 1
             valid[9, j] = 1
-            hdr = ihl
             ip_end = ip + avail
             if iplen >= ihl and iplen < avail:
                 ip_end = ip + iplen  # drop link-layer padding and trailers
@@ -291,7 +288,6 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
                 else:
                     break
             proto = nh
-            hdr = l4 - ip
         o_ts[j] = ts[i]
         o_frame[j] = frame[i]
         o_lt[j] = lt[i]

@@ -53,7 +53,8 @@ class CaptureSummary:
 @dataclass
 class CaptureBatch:
     packets: pa.Table  # teiten.schema.DECODED_COLUMNS
-    quarantine: list[tuple[int, int, int | None, int | None, str, bytes]]  # frame, offset, ts, lt, reason, data
+    #: undecodable records: frame, offset, ts, link type, reason, raw bytes
+    quarantine: list[tuple[int, int, int | None, int | None, str, bytes]]
 
 
 class CaptureReader:
@@ -107,10 +108,10 @@ class CaptureReader:
             limit = max(1, min(self.batch_records, (fill - pos) // 12 + 1))
             rec = _alloc_records(limit)
             if s.format == "pcapng":
-                n, newpos, code = wk.walk_pcapng(
+                n, newpos, code = wk.walk_pcapng(  # type: ignore[call-arg]
                     buf, pos, fill, state, if_lt, if_pow2, if_exp, if_off, if_snap, s.frames, *rec, limit)
             else:
-                n, newpos, code = wk.walk_pcap(
+                n, newpos, code = wk.walk_pcap(  # type: ignore[call-arg]
                     buf, pos, fill, hdr.big_endian, hdr.nanosecond, hdr.record_header, hdr.linktype,
                     s.frames, *rec, limit)
             if n:
@@ -151,7 +152,7 @@ class CaptureReader:
     @staticmethod
     def _fill(stream: BinaryIO, buf: np.ndarray, fill: int) -> tuple[int, bool, str | None]:
         """Read into buf[fill:] until full or the stream ends: (fill, eof, error)."""
-        view = memoryview(buf)
+        view = memoryview(buf)  # type: ignore[arg-type]
         while fill < len(buf):
             try:
                 got = stream.readinto(view[fill:])  # type: ignore[attr-defined]
@@ -189,7 +190,7 @@ class CaptureReader:
         out = _alloc_outputs(n, span)
         outcome = np.empty(n, dtype=np.uint8)
         reason = np.empty(n, dtype=np.uint8)
-        j = dk.decode_records(buf, off, cap, ts, lt, frame, kind, n, *out, outcome, reason)
+        j = dk.decode_records(buf, off, cap, ts, lt, frame, kind, n, *out, outcome, reason)  # type: ignore[call-arg]
         s.frames += n
         s.packets += j
         stamped = np.flatnonzero(kind == wk.REC_PACKET)
@@ -251,7 +252,7 @@ def _empty(shape: int | tuple[int, int], dtype: type) -> np.ndarray:
     """
     count = shape if isinstance(shape, int) else shape[0] * shape[1]
     size = max(count * np.dtype(dtype).itemsize, 1)
-    arr = np.frombuffer(pa.allocate_buffer(size), dtype=dtype, count=count)
+    arr: np.ndarray = np.frombuffer(pa.allocate_buffer(size), dtype=dtype, count=count)
     return arr if isinstance(shape, int) else arr.reshape(shape)
 
 

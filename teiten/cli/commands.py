@@ -151,7 +151,7 @@ def sensors_add(name: str, addresses: tuple[str, ...], country: str | None, grou
 
     addrs = tuple(a for item in addresses for a in item.split(",") if a.strip())
     with open_store(store, lock=False) as con:
-        s = add_sensor(con, Sensor(name, addrs, country, group, kind, operator,  # type: ignore[arg-type]
+        s = add_sensor(con, Sensor(name, addrs, country, group, kind, operator,
                                    active_from, active_to))
     click.echo(f"sensor {s.name}: {s.address_count} addresses ({', '.join(s.addresses)})")
 
@@ -166,7 +166,7 @@ def sensors_list(store: Path, fmt: str) -> None:
     from teiten.store.ingest import open_store
 
     with open_store(store, lock=False) as con:
-        rows = [s.to_json() for s in list_sensors(con)]  # type: ignore[arg-type]
+        rows = [s.to_json() for s in list_sensors(con)]
     for r in rows:
         if fmt != "json":
             r["addresses"] = " ".join(r["addresses"])  # type: ignore[arg-type]

@@ -21,12 +21,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def store_option(f: F) -> F:
     return click.option("--store", type=click.Path(path_type=Path), default=DEFAULT_STORE, envvar="TEITEN_STORE",
-                        show_default=True, show_envvar=True, help="Store directory.")(f)  # type: ignore[return-value]
+                        show_default=True, show_envvar=True, help="Store directory.")(f)
 
 
 def tz_option(f: F) -> F:
     return click.option("--tz", default="UTC", envvar="TEITEN_TZ", show_default=True, show_envvar=True,
-                        help="Time zone of day boundaries (IANA name, e.g. Asia/Tokyo).")(f)  # type: ignore[return-value]
+                        help="Time zone of day boundaries (IANA name, e.g. Asia/Tokyo).")(f)
 
 
 def user_errors(f: F) -> F:
@@ -42,8 +42,8 @@ def user_errors(f: F) -> F:
     return run  # type: ignore[return-value]
 
 
-def emit_rows(rows: list[dict[str, Any]], fmt: str, columns: list[str], *, extra: dict[str, Any] | None = None,
-              ) -> None:
+def emit_rows(rows: list[dict[str, Any]], fmt: str, columns: list[str], *,
+              extra: dict[str, Any] | None = None) -> None:
     """Print rows as JSON ({"rows": [...]}) or CSV or an aligned table."""
     if fmt == "json":
         click.echo(json.dumps({**(extra or {}), "rows": rows}, ensure_ascii=False, default=str))
@@ -70,7 +70,7 @@ def _cell(v: Any) -> str:
 def format_options(f: F) -> F:
     f = click.option("--csv", "fmt", flag_value="csv", help="Print CSV.")(f)
     f = click.option("--json", "fmt", flag_value="json", help="Print JSON.")(f)
-    return click.option("--table", "fmt", flag_value="table", default=True, hidden=True)(f)  # type: ignore[return-value]
+    return click.option("--table", "fmt", flag_value="table", default=True, hidden=True)(f)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -81,7 +81,7 @@ def add_sensor(con: sqlite3.Connection, s: Sensor) -> Sensor:
             continue
         for a in nets:
             for b in other.networks:
-                if a.version == b.version and a.overlaps(b):  # type: ignore[arg-type]
+                if a.version == b.version and a.overlaps(b):
                     raise SettingError(f"{a} overlaps {b} of sensor {other.name!r}")
     with transaction(con):
         con.execute(

@@ -40,7 +40,7 @@ _V4_TEXT = ("CAST(({c} >> 24) AS VARCHAR) || '.' || CAST((({c} >> 16) & 255) AS 
 
 def _ip6_text(col: pa.Array) -> pa.Array:
     cache: dict[bytes, str] = {}
-    out = []
+    out: list[str | None] = []
     for b in col.to_pylist():
         if b is None:
             out.append(None)
@@ -73,7 +73,7 @@ def connect_store(store: Path, *, threads: int | None = None) -> duckdb.DuckDBPy
     db.execute("SET TimeZone = 'UTC'")
     if threads:
         db.execute(f"SET threads = {int(threads)}")
-    db.create_function("ip6_text", _ip6_text, [duckdb.sqltype("BLOB")], duckdb.sqltype("VARCHAR"),
+    db.create_function("ip6_text", _ip6_text, [duckdb.sqltype("BLOB")], duckdb.sqltype("VARCHAR"),  # type: ignore[call-overload]
                        type="arrow", null_handling="special")
     if parts:
         files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in parts)

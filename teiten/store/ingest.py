@@ -11,6 +11,7 @@ import fcntl
 import hashlib
 import json
 import os
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -80,7 +81,7 @@ def expand_paths(paths: list[Path]) -> list[Path]:
 
 
 @contextmanager
-def open_store(store: Path, *, create: bool = True, lock: bool = True) -> Iterator[object]:
+def open_store(store: Path, *, create: bool = True, lock: bool = True) -> Iterator[sqlite3.Connection]:
     """Open (and create) a store; hold its ingest lock and recover from crashes."""
     if not store.exists():
         if not create:
@@ -116,18 +117,18 @@ def ingest_paths(store: Path, paths: list[Path], *, sensor: str | None = None,
                  on_packets: Callable[[int], None] | None = None) -> Iterator[IngestResult]:
     """Ingest each capture file; yield one result per file, in order."""
     with open_store(store) as con:
-        sensors = list_sensors(con)  # type: ignore[attr-defined]
+        sensors = list_sensors(con)
         if sensor is not None and sensor not in {s.name for s in sensors}:
             sensors_note = f"sensor {sensor!r} is not in the catalog (teiten sensors add)"
         else:
             sensors_note = ""
         smap = sensor_map(sensors)
         geo = load_geo(store)
-        with transaction(con):  # type: ignore[arg-type]
-            con.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('geo_sources', ?)",  # type: ignore[attr-defined]
+        with transaction(con):
+            con.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('geo_sources', ?)",
                         (json.dumps([asdict(s) for s in geo.sources]),))
         for path in expand_paths(paths):
-            r = _ingest_one(con, store, path, sensor, smap, geo, on_packets)  # type: ignore[arg-type]
+            r = _ingest_one(con, store, path, sensor, smap, geo, on_packets)
             if sensors_note and r.status in ("ok", "partial"):
                 r.warnings.append(sensors_note)
             yield r
@@ -148,7 +149,8 @@ def _ingest_one(con, store, path, sensor, smap, geo, on_packets) -> IngestResult
                                       " nothing added"])
     now = datetime.now(UTC).isoformat(timespec="seconds")
     with transaction(con):
-        cur = con.execute("INSERT INTO files(sha256, path, size, status, sensor, started_at) VALUES (?,?,?,?,?,?)",
+        cur = con.execute("INSERT INTO files(sha256, path, size, status, sensor, started_at)"
+                          " VALUES (?,?,?,?,?,?)",
                           (sha, str(path), size, "ingesting", sensor, now))
         fid = int(cur.lastrowid)
     staged = StagedFile(store, fid)

@@ -76,7 +76,7 @@ def test_compressed(tmp_path: Path, codec: str) -> None:
 def test_concatenated_gzip_members(tmp_path: Path) -> None:
     raw = write_pcap(tmp_path / "a.pcap", frames()).read_bytes()
     (tmp_path / "m.pcap.gz").write_bytes(gzip.compress(raw[:100]) + gzip.compress(raw[100:]))
-    table, s = read_capture(tmp_path / "m.pcap.gz")
+    _, s = read_capture(tmp_path / "m.pcap.gz")
     assert s.packets == 4 and s.damage is None
 
 
@@ -87,7 +87,7 @@ def test_truncated_compressed_stream_is_partial(tmp_path: Path, codec: str) -> N
     raw = write_pcap(tmp_path / "a.pcap", fr).read_bytes()
     data = gzip.compress(raw) if codec == "gzip" else zstandard.ZstdCompressor().compress(raw)
     (tmp_path / "cut.pcap.gz").write_bytes(data[: len(data) * 2 // 3])
-    table, s = read_capture(tmp_path / "cut.pcap.gz")
+    _, s = read_capture(tmp_path / "cut.pcap.gz")
     assert 0 < s.packets < 400
     assert s.damage is not None and codec in s.damage
 
@@ -111,7 +111,7 @@ def test_bogus_record_header_stops_with_tail(tmp_path: Path) -> None:
     second = 24 + 16 + len(frames()[0][1])
     raw[second + 8: second + 12] = (0x7FFFFFFF).to_bytes(4, "little")  # caplen 2 GiB
     (tmp_path / "bad.pcap").write_bytes(bytes(raw))
-    table, s = read_capture(tmp_path / "bad.pcap")
+    _, s = read_capture(tmp_path / "bad.pcap")
     assert s.packets == 1 and s.damage == "invalid record header" and s.damage_offset == second
     assert s.tail_bytes == len(raw) - second
 
@@ -119,7 +119,7 @@ def test_bogus_record_header_stops_with_tail(tmp_path: Path) -> None:
 def test_truncated_tcp_header_keeps_ports(tmp_path: Path) -> None:
     full = tcp_syn("1.2.3.4", "203.0.113.9", 40000, 445, seq=7)
     cut = full[: 14 + 20 + 4]  # Ethernet + IPv4 + first 4 bytes of TCP
-    table, s = read_capture(write_pcap(tmp_path / "t.pcap", [(T0, cut)]))
+    table, _ = read_capture(write_pcap(tmp_path / "t.pcap", [(T0, cut)]))
     r = table.to_pylist()[0]
     assert (r["sport"], r["dport"], r["proto"]) == (40000, 445, 6)
     assert r["seq"] is None and r["tcp_flags"] is None and r["ip_len"] == 40 and r["caplen"] == 24
