@@ -144,7 +144,7 @@ def _link(b, p, caplen, lt):
     return 0, 0, 2
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True)
 def decode_records(buf, off, cap, ts, lt, frame, kind, n,
                    o_ts, o_frame, o_lt, o_ver, o_src4, o_dst4, o_src6, o_dst6, o_proto,
                    o_sport, o_dport, o_itype, o_icode, o_flags, o_seq, o_ack, o_win, o_thl,
@@ -159,6 +159,10 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
     icmp_code.
     """
     j = 0
+    valid[:, :] = 0
+    o_mirai[:] = False
+    o_masscan[:] = False
+    o_bs[:] = False
     o_opts_off[0] = 0
     o_pay_off[0] = 0
     for i in range(n):
@@ -201,8 +205,6 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
             outcome[i] = BAD
             reason[i] = R_VERSION
             continue
-        for k in range(13):
-            valid[k, j] = 0
         o_opts_off[j + 1] = o_opts_off[j]
         frag = 0
         ipid = np.uint32(0)
@@ -298,10 +300,7 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
         o_frag[j] = frag
         o_caplen[j] = avail
         o_ipid[j] = ipid
-        o_mirai[j] = False
         o_zmap[j] = ver == 4 and ipid == 54321
-        o_masscan[j] = False
-        o_bs[j] = False
         l4_end = ip_end  # captured bytes of the transport header and payload
         l4_wire = ip + iplen_eff  # where the payload ends on the wire
         la = l4_end - l4

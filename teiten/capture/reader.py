@@ -10,6 +10,10 @@ walk: everything before it is returned, the rest of the file goes to
 
 from __future__ import annotations
 
+import io
+import mmap
+import os
+import stat
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -67,6 +71,7 @@ class CaptureReader:
         self.chunk_bytes = max(chunk_bytes, 1 << 16)
         self.tail_sink = tail_sink
         self.summary = CaptureSummary(str(path))
+        self._mapped = False
 
     def __iter__(self) -> Iterator[CaptureBatch]:
         try:
@@ -74,13 +79,27 @@ class CaptureReader:
         except OSError as e:
             raise CaptureError(f"cannot open {self.path}: {e.strerror or e}") from e
         with stream:
-            yield from self._read(stream)
+            mapped = _map(stream) if not self.summary.compression else None
+            try:
+                yield from self._read(stream, mapped)
+            finally:
+                if mapped is not None:
+                    try:
+                        mapped.close()
+                    except BufferError:
+                        pass  # an exception's traceback still holds the array; GC unmaps it
 
     # -- the walk ---------------------------------------------------------------
-    def _read(self, stream: BinaryIO) -> Iterator[CaptureBatch]:
+    def _read(self, stream: BinaryIO, mapped: mmap.mmap | None) -> Iterator[CaptureBatch]:
+        """Walk the file: in a memory map when it is a plain file, else in chunks."""
         s = self.summary
-        buf = np.empty(self.chunk_bytes, dtype=np.uint8)
-        fill, eof, stream_error = self._fill(stream, buf, 0)
+        self._mapped = mapped is not None
+        if mapped is not None:
+            buf = np.frombuffer(mapped, dtype=np.uint8)
+            fill, eof, stream_error = len(buf), True, None
+        else:
+            buf = np.empty(self.chunk_bytes, dtype=np.uint8)
+            fill, eof, stream_error = self._fill(stream, buf, 0)
         head = bytes(buf[: min(fill, 24)])
         try:
             s.format = sniff(head)
@@ -104,6 +123,7 @@ class CaptureReader:
             if_off = np.zeros(wk.MAX_IFACES, dtype=np.int64)
             if_snap = np.zeros(wk.MAX_IFACES, dtype=np.int64)
         base = 0  # decompressed offset of buf[0]
+        released = 0  # mapped bytes already handed back to the page cache
         while True:
             limit = max(1, min(self.batch_records, (fill - pos) // 12 + 1))
             rec = _alloc_records(limit)
@@ -116,6 +136,8 @@ class CaptureReader:
                     s.frames, *rec, limit)
             if n:
                 yield self._decode(buf, rec, n, base, newpos - pos)
+            if mapped is not None:
+                released = _release(mapped, released, newpos)
             pos = newpos
             if code == wk.FULL:
                 continue
@@ -164,13 +186,16 @@ class CaptureReader:
         return fill, False, None
 
     def _stop(self, stream: BinaryIO, buf: np.ndarray, pos: int, fill: int, base: int, why: str) -> None:
+        """Record damage at ``pos``; send every byte from there to the end to the tail sink."""
         s = self.summary
         s.damage = why
         s.damage_offset = base + pos
-        tail = bytes(buf[pos:fill])
-        s.tail_bytes = len(tail)
+        s.tail_bytes = fill - pos
         if self.tail_sink is not None:
-            self.tail_sink.write(tail)
+            for k in range(pos, fill, 1 << 20):
+                self.tail_sink.write(buf[k:min(k + (1 << 20), fill)].tobytes())
+        if self._mapped:
+            return  # the map holds the whole file: nothing more to read
         while True:
             try:
                 more = stream.read(1 << 20)
@@ -227,6 +252,29 @@ def read_capture(path: Path | str, **kw: object) -> tuple[pa.Table, CaptureSumma
     return table, reader.summary
 
 
+def _map(stream: BinaryIO) -> mmap.mmap | None:
+    """A read-only map of a plain, non-empty regular file; None when it cannot be mapped."""
+    try:
+        fd = stream.fileno()
+        if not stat.S_ISREG(os.fstat(fd).st_mode) or os.fstat(fd).st_size == 0:
+            return None
+        mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return None
+    mapped.madvise(mmap.MADV_SEQUENTIAL)
+    return mapped
+
+
+def _release(mapped: mmap.mmap, released: int, upto: int) -> int:
+    """Drop the pages before ``upto`` from this process's memory (they stay in the page cache),
+    so reading a large file needs memory for one batch, not for the file."""
+    end = upto - upto % mmap.PAGESIZE
+    if end > released:
+        mapped.madvise(mmap.MADV_DONTNEED, released, end - released)
+        return end
+    return released
+
+
 def _alloc_records(n: int) -> tuple[np.ndarray, ...]:
     return (np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64),
             np.empty(n, np.int64), np.empty(n, np.uint32), np.empty(n, np.uint8))
@@ -245,15 +293,8 @@ _OUT_TYPES = (
 
 
 def _empty(shape: int | tuple[int, int], dtype: type) -> np.ndarray:
-    """An uninitialised array in Arrow's memory pool.
-
-    The pool keeps freed memory for reuse, so batch after batch does not pay
-    for fresh pages; the Arrow arrays built on these buffers own them.
-    """
-    count = shape if isinstance(shape, int) else shape[0] * shape[1]
-    size = max(count * np.dtype(dtype).itemsize, 1)
-    arr: np.ndarray = np.frombuffer(pa.allocate_buffer(size), dtype=dtype, count=count)
-    return arr if isinstance(shape, int) else arr.reshape(shape)
+    """An uninitialised array; the Arrow arrays built on it own it from then on."""
+    return np.empty(shape, dtype)
 
 
 def _alloc_outputs(n: int, span: int) -> list[np.ndarray]:
