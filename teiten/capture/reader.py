@@ -65,7 +65,7 @@ class CaptureReader:
     """Iterate over a capture's packets; ``summary`` is complete once exhausted."""
 
     def __init__(self, path: Path | str, *, chunk_bytes: int = 64 << 20,
-                 batch_records: int = 1 << 19, tail_sink: BinaryIO | None = None) -> None:
+                 batch_records: int = 1 << 18, tail_sink: BinaryIO | None = None) -> None:
         self.path = Path(path)
         self.batch_records = batch_records
         self.chunk_bytes = max(chunk_bytes, 1 << 16)

@@ -45,7 +45,7 @@ DICTIONARY_COLUMNS = ["country", "sensor", "tcp_opts", "linktype", "ip_version",
                       "icmp_type", "icmp_code", "tcp_flags", "tcp_hlen", "mss", "window", "dport", "file_id",
                       "asn"]
 #: Rows per Parquet part (one row group each).
-PART_ROWS = 1 << 19
+PART_ROWS = 1 << 18
 
 
 def _write_part(table: pa.Table, path: Path) -> None:
