@@ -10,6 +10,7 @@ walk: everything before it is returned, the rest of the file goes to
 
 from __future__ import annotations
 
+import contextlib
 import io
 import mmap
 import os
@@ -84,10 +85,9 @@ class CaptureReader:
                 yield from self._read(stream, mapped)
             finally:
                 if mapped is not None:
-                    try:
+                    # an exception's traceback may still hold the array; then GC unmaps it
+                    with contextlib.suppress(BufferError):
                         mapped.close()
-                    except BufferError:
-                        pass  # an exception's traceback still holds the array; GC unmaps it
 
     # -- the walk ---------------------------------------------------------------
     def _read(self, stream: BinaryIO, mapped: mmap.mmap | None) -> Iterator[CaptureBatch]:

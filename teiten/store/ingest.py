@@ -22,9 +22,9 @@ import numpy as np
 import pyarrow as pa
 
 from teiten.capture.reader import CaptureReader
-from teiten.enrich import enrich, load_geo
+from teiten.enrich import GeoDB, enrich, load_geo
 from teiten.errors import CaptureError, StoreError
-from teiten.store.catalog import list_sensors, sensor_map
+from teiten.store.catalog import SensorMap, list_sensors, sensor_map
 from teiten.store.dataset import StagedFile, commit, recover
 from teiten.store.manifest import COMMITTED, connect, transaction
 
@@ -134,7 +134,8 @@ def ingest_paths(store: Path, paths: list[Path], *, sensor: str | None = None,
             yield r
 
 
-def _ingest_one(con, store, path, sensor, smap, geo, on_packets) -> IngestResult:  # type: ignore[no-untyped-def]
+def _ingest_one(con: sqlite3.Connection, store: Path, path: Path, sensor: str | None, smap: SensorMap,
+                geo: GeoDB, on_packets: Callable[[int], None] | None) -> IngestResult:
     try:
         sha, size = _sha256(path)
     except OSError as e:
@@ -152,7 +153,7 @@ def _ingest_one(con, store, path, sensor, smap, geo, on_packets) -> IngestResult
         cur = con.execute("INSERT INTO files(sha256, path, size, status, sensor, started_at)"
                           " VALUES (?,?,?,?,?,?)",
                           (sha, str(path), size, "ingesting", sensor, now))
-        fid = int(cur.lastrowid)
+        fid = int(cur.lastrowid or 0)
     staged = StagedFile(store, fid)
     try:
         with open(staged.tail_path(), "wb") as tail:
@@ -195,7 +196,7 @@ def _ingest_one(con, store, path, sensor, smap, geo, on_packets) -> IngestResult
                         iso_us(s.last_ts), error, fid, warnings)
 
 
-def _enriched(table: pa.Table, geo, smap, sensor: str | None, fid: int) -> pa.Table:  # type: ignore[no-untyped-def]
+def _enriched(table: pa.Table, geo: GeoDB, smap: SensorMap, sensor: str | None, fid: int) -> pa.Table:
     t = enrich(table, geo)
     if sensor is not None:
         names = pa.DictionaryArray.from_arrays(pa.array(np.zeros(t.num_rows, np.int32)),

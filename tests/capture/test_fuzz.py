@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -41,10 +42,13 @@ def _read(path: Path) -> None:
     assert s.packets + s.nonip + s.quarantined == s.frames
 
 
+#: more examples for a longer campaign: TEITEN_FUZZ_EXAMPLES=5000 pytest tests/capture/test_fuzz.py
+EXAMPLES = int(os.environ.get("TEITEN_FUZZ_EXAMPLES", "300"))
+
 mutation = st.tuples(st.integers(min_value=0, max_value=1 << 20), st.integers(min_value=0, max_value=255))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(min_value=0, max_value=len(SEEDS) + 1), flips=st.lists(mutation, max_size=12),
        cut=st.integers(min_value=0, max_value=1 << 16), compress=st.booleans())
 def test_mutated_captures(tmp_path: Path, seed: int, flips: list[tuple[int, int]], cut: int,
@@ -60,7 +64,7 @@ def test_mutated_captures(tmp_path: Path, seed: int, flips: list[tuple[int, int]
     _read(path)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(blob=st.binary(max_size=2048), head=st.sampled_from([b"", b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00",
                                                           b"\x0a\x0d\x0d\x0a", b"\x1f\x8b", b"\x28\xb5\x2f\xfd"]))
 def test_random_bytes(tmp_path: Path, blob: bytes, head: bytes) -> None:
