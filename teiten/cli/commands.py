@@ -133,8 +133,9 @@ def sensors() -> None:
 
 @sensors.command("add")
 @click.argument("name")
+@click.argument("more", nargs=-1, metavar="[CIDR...]")
 @click.option("--addresses", "-a", multiple=True, required=True, metavar="CIDR",
-              help="Address or CIDR watched (repeat, or separate with commas).")
+              help="Addresses or CIDRs watched: --addresses A B C, or repeated, or comma-separated.")
 @click.option("--country", help="Where the sensor is (ISO alpha-2).")
 @click.option("--group", "group", help="Group, e.g. domestic.")
 @click.option("--kind", type=click.Choice(["passive", "responder"]), default="passive", show_default=True)
@@ -143,13 +144,14 @@ def sensors() -> None:
 @click.option("--active-to", metavar="YYYY-MM-DD")
 @store_option
 @user_errors
-def sensors_add(name: str, addresses: tuple[str, ...], country: str | None, group: str | None, kind: str,
-                operator: str | None, active_from: str | None, active_to: str | None, store: Path) -> None:
-    """Add (or replace) a sensor."""
+def sensors_add(name: str, more: tuple[str, ...], addresses: tuple[str, ...], country: str | None,
+                group: str | None, kind: str, operator: str | None, active_from: str | None,
+                active_to: str | None, store: Path) -> None:
+    """Add (or replace) a sensor: teiten sensors add NAME --addresses CIDR... [--country JP]"""
     from teiten.store.catalog import Sensor, add_sensor
     from teiten.store.ingest import open_store
 
-    addrs = tuple(a for item in addresses for a in item.split(",") if a.strip())
+    addrs = tuple(a for item in (*addresses, *more) for a in item.split(",") if a.strip())
     with open_store(store, lock=False) as con:
         s = add_sensor(con, Sensor(name, addrs, country, group, kind, operator,
                                    active_from, active_to))

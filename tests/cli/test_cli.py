@@ -42,7 +42,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     s = tmp / "store"
     assert _run("sensors", "add", "tokyo-1", "--addresses", "203.0.113.0/25", "--country", "JP", "--group",
                 "domestic", "--store", str(s)).exit_code == 0
-    assert _run("sensors", "add", "osaka-1", "-a", "203.0.113.128/25", "--store", str(s)).exit_code == 0
+    assert _run("sensors", "add", "osaka-1", "-a", "203.0.113.128/26", "203.0.113.192/26", "--store", str(s)
+                ).exit_code == 0
     syn_pcap(tmp / "a.pcap", 20_000, seed=21, start=1_700_006_400, seconds=86400 * 3)
     r = CliRunner().invoke(cli, ["ingest", str(tmp / "a.pcap"), "--store", str(s), "--json"])
     assert r.exit_code == 0, r.output
@@ -81,7 +82,8 @@ def test_sensor_attribution_by_destination(store: Path) -> None:
     assert [r["sensor"] for r in rows] == ["osaka-1", "tokyo-1"]
     assert rows[0]["lo"] >= 128 and rows[1]["hi"] <= 127
     listed = json.loads(_run("sensors", "list", "--store", str(store), "--json").output)["rows"]
-    assert listed[1]["name"] == "tokyo-1" and listed[1]["address_count"] == 128 and listed[1]["group"] == "domestic"
+    assert listed[1]["name"] == "tokyo-1" and listed[1]["address_count"] == 128
+    assert listed[1]["group"] == "domestic" and listed[0]["addresses"] == ["203.0.113.128/26", "203.0.113.192/26"]
 
 
 def test_sql_views_and_errors(store: Path) -> None:
