@@ -26,7 +26,8 @@ def rows(path: Path, linktype: int = 1) -> list[dict[str, Any]]:
     out = []
     for ts, buf in open_capture(path):
         raw = bytes(buf[14:] if linktype == 1 else buf)
-        ip = dpkt.ethernet.Ethernet(buf).data if linktype == 1 else (dpkt.ip6.IP6 if raw[0] >> 4 == 6 else dpkt.ip.IP)(raw)
+        cls = dpkt.ip6.IP6 if raw[0] >> 4 == 6 else dpkt.ip.IP
+        ip = dpkt.ethernet.Ethernet(buf).data if linktype == 1 else cls(raw)
         r: dict[str, Any] = {"ts": ts, "len": len(buf)}
         if isinstance(ip, dpkt.ip6.IP6):
             r.update(version=6, src6=bytes(ip.src), dst6=bytes(ip.dst), proto=ip.nxt, ttl=ip.hlim)

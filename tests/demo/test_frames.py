@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import subprocess
 from pathlib import Path
@@ -36,7 +37,8 @@ def mixed(seed: int = 7) -> PacketColumns:
         window=rng.integers(0, 1 << 16, size=N), ip_id=rng.integers(0, 1 << 16, size=N),
         ttl=rng.integers(1, 256, size=N), icmp_type=np.where(kind == 5, rng.choice([3, 11], size=N),
                                                              np.where(proto == ICMP6, 128, 8 * (kind == 4))),
-        icmp_code=np.where(kind == 5, rng.integers(0, 4, size=N), 0), tcp_opts=rng.integers(0, len(OPTION_LAYOUTS), size=N),
+        icmp_code=np.where(kind == 5, rng.integers(0, 4, size=N), 0),
+        tcp_opts=rng.integers(0, len(OPTION_LAYOUTS), size=N),
         mss=rng.integers(500, 1500, size=N), wscale=rng.integers(0, 15, size=N), tsval=rng.integers(0, 1 << 32, size=N),
         inner_proto=rng.choice([TCP, UDP], size=N), inner_src=rng.integers(0, 1 << 32, size=N),
         inner_dst=rng.integers(0, 1 << 32, size=N), inner_sport=rng.integers(0, 1 << 16, size=N),
@@ -102,7 +104,9 @@ tshark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not i
 @pytest.mark.parametrize(("fmt", "opts"), FORMATS)
 def test_tshark_reads_without_complaint(tmp_path: Path, fmt: str, opts: dict[str, bool | int]) -> None:
     path = tmp_path / f"x.{fmt}"
-    (write_pcapng if fmt == "pcapng" else write_pcap)(path, mixed(3), **opts)  # type: ignore[arg-type]
+    c = mixed(3)
+    c.sport[:], c.dport[:] = 47001, 47002  # no application dissector: only our layers are judged
+    (write_pcapng if fmt == "pcapng" else write_pcap)(path, c, **opts)  # type: ignore[arg-type]
     checks = [a for p in ("ip", "tcp", "udp") for a in ("-o", f"{p}.check_checksum:TRUE")]
     base = ["tshark", "-n", "-r", str(path), *checks]
     run = subprocess.run([*base, "-T", "fields", "-e", "frame.number"], capture_output=True, text=True, check=False)
@@ -115,9 +119,21 @@ def test_tshark_reads_without_complaint(tmp_path: Path, fmt: str, opts: dict[str
     assert bad.returncode == 0 and bad.stdout.strip() == "", bad.stdout[:2000]
 
 
+@tshark
+def test_tshark_sees_a_bad_checksum(tmp_path: Path) -> None:
+    """The tshark check above can fail: one flipped TTL bit is reported."""
+    path = synthetic_capture(tmp_path / "x.pcap", 10)
+    raw = bytearray(path.read_bytes())
+    raw[24 + 16 + 14 + 8] ^= 1
+    path.write_bytes(bytes(raw))
+    bad = subprocess.run(["tshark", "-n", "-r", str(path), "-o", "ip.check_checksum:TRUE", "-Y",
+                          "ip.checksum.status == 0"], capture_output=True, text=True, check=False)
+    assert len(bad.stdout.splitlines()) == 1
+
+
 def test_synthetic_capture(tmp_path: Path) -> None:
     path = synthetic_capture(tmp_path / "bench.pcap", 70_000, seed=1)
     got = rows(path)
     assert len(got) == 70_000
-    assert all(a["ts"] <= b["ts"] for a, b in zip(got, got[1:], strict=False))
+    assert all(a["ts"] <= b["ts"] for a, b in itertools.pairwise(got))
     assert sum(r.get("dport") == 23 for r in got) > 10_000
