@@ -78,9 +78,10 @@ DECODED_COLUMNS: tuple[Column, ...] = (
 
 #: Columns the enrichment and store stages add.
 ENRICHED_COLUMNS: tuple[Column, ...] = (
-    Column("country", pa.string(), "source country, ISO 3166 alpha-2; null when unknown"),
+    Column("country", pa.dictionary(pa.int32(), pa.string()), "source country, ISO 3166 alpha-2; null when unknown"),
     Column("asn", pa.uint32(), "source autonomous system number; null when unknown"),
-    Column("sensor", pa.string(), "sensor name from the catalog or --sensor; null when unknown"),
+    Column("sensor", pa.dictionary(pa.int32(), pa.string()), "sensor name from the catalog or --sensor; null when"
+           " unknown"),
     Column("file_id", pa.uint32(), "id of the capture file in the store manifest", False),
 )
 

@@ -33,7 +33,7 @@ def _column(table: pa.Table, name: str) -> pa.Array:
 
 
 def enrich(table: pa.Table, geo: GeoDB) -> pa.Table:
-    """``table`` with ``country`` (string) and ``asn`` (uint32) of the source address."""
+    """``table`` with ``country`` (dictionary-encoded string) and ``asn`` (uint32) of the source address."""
     n = table.num_rows
     version = np.asarray(_column(table, "ip_version").to_numpy(zero_copy_only=False))
     rows4 = np.nonzero(version == 4)[0]
@@ -52,7 +52,7 @@ def enrich(table: pa.Table, geo: GeoDB) -> pa.Table:
         src6 = pc.take(_column(table, "src6"), pa.array(rows6))
         c6, a6 = geo.codes6(src6)
         code[rows6], asn[rows6] = c6, a6
-    country, asn_arr = geo.arrays(code, asn)
-    return table.append_column(pa.field("country", pa.string()), country).append_column(
+    country, asn_arr = geo.arrays(code, asn, dictionary=True)
+    return table.append_column(pa.field("country", country.type), country).append_column(
         pa.field("asn", pa.uint32()), asn_arr
     )

@@ -79,10 +79,13 @@ class GeoDB:
         self._v6_code = _code_index(codes, tables.v6.cc)
         self._public4: Segments | None = None
 
-    def arrays(self, code: npt.NDArray[np.int32], asn: npt.NDArray[np.uint32]) -> tuple[pa.Array, pa.Array]:
+    def arrays(self, code: npt.NDArray[np.int32], asn: npt.NDArray[np.uint32], *,
+               dictionary: bool = False) -> tuple[pa.Array, pa.Array]:
         """Arrow (country, asn) from country indices (-1 = unknown) and AS numbers (0 = unknown)."""
         idx = pa.array(code, type=pa.int32(), mask=code < 0)
-        country = pa.DictionaryArray.from_arrays(idx, self._dictionary).cast(pa.string())
+        country = pa.DictionaryArray.from_arrays(idx, self._dictionary)
+        if not dictionary:
+            country = country.cast(pa.string())
         return country, pa.array(asn, type=pa.uint32(), mask=asn == 0)
 
     def codes4(self, addrs: npt.NDArray[np.uint32]) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.uint32]]:

@@ -112,7 +112,7 @@ class SensorMap:
     v6: tuple[tuple[ipaddress.IPv6Network, str], ...]
 
     def attribute(self, table: pa.Table) -> pa.Array:
-        """The sensor name of each packet by its destination address (null if none)."""
+        """The sensor name of each packet by its destination address (null if none), dictionary-encoded."""
         n = table.num_rows
         codes = np.full(n, -1, dtype=np.int32)
         if len(self.starts):
@@ -136,7 +136,7 @@ class SensorMap:
                             break
         dictionary = pa.array(self.names, pa.string())
         arr = pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), dictionary)
-        return arr.cast(pa.string())
+        return arr
 
 
 def sensor_map(sensors: list[Sensor]) -> SensorMap:

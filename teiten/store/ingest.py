@@ -200,7 +200,7 @@ def _enriched(table: pa.Table, geo: GeoDB, smap: SensorMap, sensor: str | None, 
     t = enrich(table, geo)
     if sensor is not None:
         names = pa.DictionaryArray.from_arrays(pa.array(np.zeros(t.num_rows, np.int32)),
-                                               pa.array([sensor])).cast(pa.string())
+                                               pa.array([sensor]))
     else:
         names = smap.attribute(t)
     t = t.append_column("sensor", names)
