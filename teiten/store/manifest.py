@@ -57,7 +57,9 @@ def connect(store: Path) -> sqlite3.Connection:
     con = sqlite3.connect(store / "manifest.sqlite", timeout=60, isolation_level=None)
     con.row_factory = sqlite3.Row
     con.execute("PRAGMA journal_mode=WAL")
-    con.execute("PRAGMA synchronous=FULL")
+    # WAL + NORMAL: a power cut may lose the last commit, never consistency (parts are fsynced
+    # before their commit; a lost commit leaves unlisted parts that queries never read)
+    con.execute("PRAGMA synchronous=NORMAL")
     con.executescript(_SCHEMA)
     return con
 

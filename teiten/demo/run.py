@@ -1,0 +1,125 @@
+"""``teiten demo``: generate a scenario, ingest it, check it against its truth, show the top tables."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from datetime import time as dtime
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from teiten.analyze.rankings import top_ports, top_regions
+from teiten.demo.scenario import generate
+from teiten.errors import TeitenError
+from teiten.store.catalog import Sensor, add_sensor
+from teiten.store.engine import connect_store
+from teiten.store.ingest import ingest_paths, open_store
+
+__all__ = ["DemoResult", "run_demo"]
+
+
+@dataclass
+class DemoResult:
+    scenario: Path
+    store: Path
+    packets: int
+    files: int
+    seconds: float
+    fingerprints: dict[str, tuple[int, int]]  # name -> (stored, truth)
+
+
+def _scenario(out: Path, scale: float, seed: int, console: Console) -> Path:
+    """The scenario folder, generated unless one of the same seed and scale is there."""
+    folder = out / "scenario"
+    truth = folder / "truth.json"
+    if truth.exists():
+        t = json.loads(truth.read_text())
+        if t.get("seed") == seed and t.get("scale") == scale:
+            console.print(f"using the scenario in {folder} (seed {seed}, scale {scale})")
+            return folder
+        shutil.rmtree(folder)
+    with console.status("generating a synthetic darknet scenario…"):
+        s = generate(folder, seed=seed, scale=scale)
+    console.print(f"generated {s.packets:,} packets in {s.files} capture files ({s.start} – {s.end})"
+                  f" in {s.seconds:.1f} s: {folder}")
+    return folder
+
+
+def _quarters(first: date, last: date) -> list[tuple[str, date, date]]:
+    out = []
+    d = date(first.year, 3 * ((first.month - 1) // 3) + 1, 1)
+    while d <= last:
+        q = (d.month - 1) // 3 + 1
+        nxt = date(d.year + (d.month + 2) // 12, (d.month + 2) % 12 + 1, 1)
+        out.append((f"{d.year}Q{q}", max(d, first), min(nxt, date.fromordinal(last.toordinal() + 1))))
+        d = nxt
+    return out
+
+
+def run_demo(out: Path, *, scale: float = 1.0, seed: int = 0, console: Console | None = None) -> DemoResult:
+    console = console or Console()
+    folder = _scenario(out, scale, seed, console)
+    truth = json.loads((folder / "truth.json").read_text())
+    store = out / "store"
+    shutil.rmtree(store, ignore_errors=True)
+    with open_store(store, lock=False) as con:
+        for s in json.loads((folder / "sensors.json").read_text())["sensors"]:
+            add_sensor(con, Sensor(s["name"], tuple(s["addresses"]), s.get("country"), s.get("group"),
+                                   s.get("kind", "passive")))
+    files = sorted(p for p in (folder / "captures").rglob("*") if p.is_file())
+    t0 = time.perf_counter()
+    packets = 0
+    progress = Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[packets]:,} packets"), TimeElapsedColumn(), console=console,
+                        transient=True)
+    with progress:
+        task = progress.add_task("ingest", total=len(files), packets=0)
+        for r in ingest_paths(store, files):
+            if r.status not in ("ok", "duplicate"):
+                raise TeitenError(f"demo capture {r.file} ingested as {r.status}: {r.error}")
+            packets += r.packets
+            progress.update(task, advance=1, packets=packets)
+    seconds = time.perf_counter() - t0
+    console.print(f"ingested {len(files)} files, {packets:,} packets in {seconds:.1f} s"
+                  f" ({packets / seconds:,.0f} packets/s) into {store}")
+    db = connect_store(store)
+    stored = {name: int(db.execute(f"SELECT count(*) FROM packets_raw WHERE {name}").fetchone()[0])  # type: ignore[index]
+              for name in truth["fingerprints"]}
+    fingerprints = {k: (stored[k], int(v)) for k, v in truth["fingerprints"].items()}
+    ok = packets == truth["totals"]["packets"] and all(a == b for a, b in fingerprints.values())
+    console.print(("[green]matches[/green]" if ok else "[red]DIFFERS FROM[/red]") + " the scenario's ground truth: "
+                  f"{packets:,} packets (truth {truth['totals']['packets']:,}); "
+                  + ", ".join(f"{k} {a:,}/{b:,}" for k, (a, b) in fingerprints.items()))
+    first, last = date.fromisoformat(truth["start"]), date.fromisoformat(truth["end"])
+    for label, q0, q1 in _quarters(first, last):
+        lo, hi = datetime.combine(q0, dtime(0), UTC), datetime.combine(q1, dtime(0), UTC)
+        _print_top(console, label, top_ports(db, lo, hi, 10), top_regions(db, lo, hi, 10))
+    console.print(f"\nexplore: teiten sql --store {store} \"SELECT key, count(*) FROM packets WHERE mirai"
+                  " GROUP BY 1 ORDER BY 2 DESC\"", markup=False, highlight=False)
+    if not ok:
+        raise TeitenError("the demo's counts differ from the scenario's ground truth")
+    return DemoResult(folder, store, packets, len(files), seconds, fingerprints)
+
+
+def _print_top(console: Console, label: str, ports: list[dict[str, object]],
+               regions: list[dict[str, object]]) -> None:
+    tp = Table(title=f"{label}: destination ports", title_justify="left")
+    for c in ("rank", "port", "packets", "share"):
+        tp.add_column(c, justify="right" if c != "port" else "left")
+    for i, r in enumerate(ports, 1):
+        tp.add_row(str(i), str(r["label"]), f"{r['packets']:,}", f"{float(r['share']):.1%}")  # type: ignore[arg-type]
+    tr = Table(title=f"{label}: source regions", title_justify="left")
+    for c in ("rank", "region", "packets", "share"):
+        tr.add_column(c, justify="right" if c != "region" else "left")
+    for i, r in enumerate(regions, 1):
+        tr.add_row(str(i), f"{r['name_ja']} / {r['name_en']} ({r['key']})", f"{r['packets']:,}",
+                   f"{float(r['share']):.1%}")  # type: ignore[arg-type]
+    console.print()
+    console.print(tp)
+    console.print(tr)
