@@ -22,6 +22,7 @@ from teiten.store.manifest import transaction
 __all__ = ["Sensor", "SensorMap", "add_sensor", "list_sensors", "sensor_map"]
 
 KINDS = ("passive", "responder")
+_LO = (1 << 64) - 1
 
 
 @dataclass(frozen=True)
@@ -125,15 +126,20 @@ class SensorMap:
             codes[ok] = self.index[i[ok]]
         if self.v6:
             dst6 = table.column("dst6")
-            valid = np.flatnonzero(~np.asarray(pc.is_null(dst6)))
-            if len(valid):
-                raw = dst6.take(pa.array(valid)).to_pylist()
-                for row, b in zip(valid.tolist(), raw, strict=True):
-                    a = ipaddress.IPv6Address(b)
-                    for net, name in self.v6:
-                        if a in net:
-                            codes[row] = self.names.index(name)
-                            break
+            if isinstance(dst6, pa.ChunkedArray):
+                dst6 = dst6.combine_chunks()
+            if dst6.null_count < n:
+                # 16-byte addresses as (high, low) big-endian 64-bit halves; one pass per network
+                raw = np.frombuffer(dst6.buffers()[1], np.uint8)[dst6.offset * 16:(dst6.offset + n) * 16]
+                halves = raw.reshape(n, 2, 8)[:, :, ::-1].copy().view(np.uint64).reshape(n, 2)
+                hi, lo = halves[:, 0], halves[:, 1]
+                has6 = np.asarray(dst6.is_valid())
+                for net, name in self.v6:
+                    first, last = int(net.network_address), int(net.broadcast_address)
+                    f_hi, f_lo, l_hi, l_lo = first >> 64, first & _LO, last >> 64, last & _LO
+                    after_first = (hi > f_hi) | ((hi == f_hi) & (lo >= f_lo))
+                    before_last = (hi < l_hi) | ((hi == l_hi) & (lo <= l_lo))
+                    codes[has6 & (codes < 0) & after_first & before_last] = self.names.index(name)
         dictionary = pa.array(self.names, pa.string())
         arr = pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), dictionary)
         return arr
