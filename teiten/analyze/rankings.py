@@ -1,59 +1,93 @@
-"""Top-N rankings of port keys and source regions over a time window.
+"""Rankings of port keys and source regions in a period against the compared period.
 
-Raw packet counts, with each row's share of the window's total and the
-number of distinct sources; the period comparison of DESIGN §3 builds on this.
+``ranking(obs, "ports", period)`` is NPA Table 3-1 (Table 3-2 for ``"regions"``) and
+the TSUBAME top-5 tables: per-day-per-address counts, ranks, previous ranks, deltas,
+change ratios and rise/fall ranks (see :mod:`teiten.analyze.compare`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass, field
+from typing import Any
 
-import duckdb
-
+from teiten.analyze.address_days import address_days
+from teiten.analyze.compare import compare_counts
+from teiten.analyze.source import Observation
 from teiten.enrich import country_name, key_label
+from teiten.errors import SettingError
+from teiten.periods import Period
 
-__all__ = ["top_ports", "top_regions"]
+__all__ = ["DIMENSIONS", "Ranking", "counts", "ranking"]
 
-
-def _window(start: datetime | None, end: datetime | None) -> tuple[str, list[object]]:
-    where: list[str] = []
-    params: list[object] = []
-    if start is not None:
-        where.append("ts >= ?")
-        params.append(start)
-    if end is not None:
-        where.append("ts < ?")
-        params.append(end)
-    return (" WHERE " + " AND ".join(where)) if where else "", params
+#: Ranking dimension -> column of the packets table.
+DIMENSIONS = {"ports": "key", "regions": "region"}
 
 
-def _top(db: duckdb.DuckDBPyConnection, expr: str, start: datetime | None, end: datetime | None,
-         limit: int | None) -> list[dict[str, object]]:
-    where, params = _window(start, end)
-    lim = f" LIMIT {int(limit)}" if limit is not None else ""
-    sql = (f"SELECT {expr} AS key, count(*) AS packets, count(DISTINCT src4) + count(DISTINCT src6) AS sources,"
-           f" count(*) / sum(count(*)) OVER () AS share"
-           f" FROM packets{where} GROUP BY 1 ORDER BY packets DESC, key{lim}")
-    cur = db.execute(sql, params)
-    cols = [d[0] for d in cur.description or ()]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+@dataclass
+class Ranking:
+    dimension: str
+    period: Period
+    previous: Period | None
+    compare: str
+    group: str | None
+    total: dict[str, Any]
+    rows: list[dict[str, Any]]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        prev = None
+        if self.previous is not None:
+            prev = {**self.previous.to_json(), "packets": self.total["prev_packets"] or 0,
+                    "address_days": self.total["prev_address_days"]}
+        return {"dimension": self.dimension, "compare": self.compare, "sensor_group": self.group,
+                "period": {**self.period.to_json(), "packets": self.total["packets"],
+                           "address_days": self.total["address_days"]},
+                "previous": prev, "total": self.total, "rows": self.rows, **self.meta}
+
+    def row(self, key: str) -> dict[str, Any]:
+        for r in self.rows:
+            if r["key"] == key:
+                return r
+        raise KeyError(key)
 
 
-def top_ports(db: duckdb.DuckDBPyConnection, start: datetime | None = None, end: datetime | None = None,
-              limit: int | None = 10) -> list[dict[str, object]]:
-    """Port keys by packets: key, label (IANA service), packets, sources, share."""
-    rows = _top(db, "key", start, end, limit)
-    for r in rows:
-        r["label"] = key_label(str(r["key"]))
-    return rows
+def counts(obs: Observation, dimension: str, period: Period, group: str | None = None) -> dict[str, int]:
+    """Packets per key (or region) in the period."""
+    try:
+        col = DIMENSIONS[dimension]
+    except KeyError:
+        raise SettingError(f"rank ports or regions, not {dimension!r}") from None
+    t = obs.in_period(period, group)
+    agg = t.group_by(col).aggregate(packets=t.count()).to_pyarrow()
+    return dict(zip(agg.column(col).to_pylist(), agg.column("packets").to_pylist(), strict=True))
 
 
-def top_regions(db: duckdb.DuckDBPyConnection, start: datetime | None = None, end: datetime | None = None,
-                limit: int | None = 10) -> list[dict[str, object]]:
-    """Source countries by packets: key (ISO code, '--' unknown), names, packets, sources, share."""
-    rows = _top(db, "coalesce(country, '--')", start, end, limit)
-    for r in rows:
-        code = None if r["key"] == "--" else str(r["key"])
-        r["name_ja"] = country_name(code, "ja") if code else country_name(None, "ja")
-        r["name_en"] = country_name(code, "en") if code else country_name(None, "en")
-    return rows
+def ranking(obs: Observation, dimension: str, period: Period, *, compare: str = "previous",
+            group: str | None = None) -> Ranking:
+    """Every key of either period, ranked, with the comparison of DESIGN §3.
+
+    ``compare``: ``previous`` (the preceding period of the same kind), ``year`` (a year
+    before) or ``none``.  When the compared period holds no packets at all, the
+    comparison fields are null.
+    """
+    cur = counts(obs, dimension, period, group)
+    cur_days = address_days(obs, period, group)
+    prev_period = None if compare == "none" else period.compared(compare)
+    prev: dict[str, int] | None = None
+    prev_days: int | None = None
+    if prev_period is not None:
+        prev = counts(obs, dimension, prev_period, group)
+        prev_days = address_days(obs, prev_period, group) if prev else 0
+        if not prev:
+            prev = None
+    cmp = compare_counts(cur, prev, cur_days, prev_days)
+    for r in cmp.rows:
+        if dimension == "ports":
+            r["label"] = key_label(r["key"])
+        else:
+            code = None if r["key"] == "--" else r["key"]
+            r["name_ja"], r["name_en"] = country_name(code, "ja"), country_name(code, "en")
+    sensors = obs.sensor_names(group)
+    meta = {"sensors": len(sensors) if sensors is not None else None,
+            "geo_sources": obs.meta.get("geo_sources", [])}
+    return Ranking(dimension, period, prev_period, compare, group, cmp.total, cmp.rows, meta)

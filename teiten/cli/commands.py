@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from teiten.cli.main import cli, emit_rows, format_options, store_option, tz_option, user_errors
+from teiten.errors import TeitenError
+
+if TYPE_CHECKING:
+    from teiten.analyze.source import Observation
+    from teiten.periods import Period
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @cli.command()
@@ -100,30 +109,79 @@ def sql(query: str, store: Path, fmt: str) -> None:
     emit_rows(rows, fmt, columns)
 
 
+def period_options(f: F) -> F:
+    f = click.option("--to", "last", metavar="YYYY-MM-DD", help="Last day (inclusive) of a range.")(f)
+    f = click.option("--from", "first", metavar="YYYY-MM-DD", help="First day (inclusive) of a range.")(f)
+    return click.option("--period", "-p", metavar="PERIOD",
+                        help="A month (2009-07) or a quarter (2017Q3). Default: --from/--to, else all data.")(f)
+
+
+def resolve_period(obs: Observation, period: str | None, first: str | None, last: str | None, tz: str) -> Period:
+    """--period, or --from/--to (an open end is the data's first or last day), or all the data."""
+    from teiten.periods import parse_period, period_between
+    from teiten.settings import zone
+
+    if period is not None:
+        if first or last:
+            raise click.UsageError("give --period or --from/--to, not both")
+        return parse_period(period, tz)
+    if first and last:
+        return period_between(first, last, tz)
+    span = obs.data_span()
+    if span is None:
+        raise TeitenError("the store holds no packets yet (teiten ingest)")
+    z = zone(tz)
+    return period_between(first or span[0].astimezone(z).date(), last or span[1].astimezone(z).date(), tz)
+
+
 @cli.command()
 @click.argument("what", type=click.Choice(["ports", "regions"]))
 @store_option
-@click.option("--from", "first", metavar="YYYY-MM-DD", help="First day (inclusive).")
-@click.option("--to", "last", metavar="YYYY-MM-DD", help="Last day (inclusive).")
-@click.option("--limit", default=10, show_default=True, help="Rows to show.")
-@click.option("--all", "show_all", is_flag=True, help="Show every row.")
+@period_options
+@click.option("--compare", type=click.Choice(["previous", "year", "none"]), default="previous", show_default=True,
+              help="Compare with the preceding period of the same kind, or the same period a year before.")
+@click.option("--sensor-group", "group", metavar="GROUP", help="Only the sensors of this group (e.g. domestic).")
+@click.option("--limit", type=int, help="The top N rows and every rise/fall row (table default: 10; JSON and"
+              " CSV default: every row).")
+@click.option("--all", "show_all", is_flag=True, help="Every key of either period.")
+@click.option("--lang", type=click.Choice(["en", "ja"]), default="en", show_default=True,
+              help="Language of the table (not of JSON/CSV).")
 @tz_option
 @format_options
 @user_errors
-def top(what: str, store: Path, first: str | None, last: str | None, limit: int, show_all: bool, tz: str,
-        fmt: str) -> None:
-    """Top destination port keys (445/TCP, 8/ICMP, ...) or source regions by packets."""
-    from teiten.analyze.rankings import top_ports, top_regions
-    from teiten.settings import day_bounds, parse_day
-    from teiten.store.engine import connect_store
+def top(what: str, store: Path, period: str | None, first: str | None, last: str | None, compare: str,
+        group: str | None, limit: int | None, show_all: bool, lang: str, tz: str, fmt: str) -> None:
+    """Rank destination port keys (445/TCP, 8/ICMP, ...) or source regions in a period.
 
-    start, end = day_bounds(parse_day(first) if first else None, parse_day(last) if last else None, tz)
-    db = connect_store(store)
-    fn = top_ports if what == "ports" else top_regions
-    rows = fn(db, start, end, None if show_all else limit)
-    cols = ["key", "label", "packets", "sources", "share"] if what == "ports" else [
-        "key", "name_en", "name_ja", "packets", "sources", "share"]
-    emit_rows(rows, fmt, cols, extra={"from": first, "to": last, "tz": tz})
+    Counts are per day per sensor address (packets / Σ days × addresses active, from the
+    sensor catalog; without one, the distinct destinations seen each day), with the rank
+    in the compared period, the change (delta, change_pct; no ratio when the previous
+    value is below 0.1 or the current one is 0) and the five largest rises and falls,
+    as in NPA Table 3-1. JSON numbers are unrounded.
+    """
+    from teiten.analyze.rankings import ranking
+    from teiten.analyze.source import open_observation
+    from teiten.report.tables import table_rows
+
+    obs = open_observation(store)
+    p = resolve_period(obs, period, first, last, tz)
+    r = ranking(obs, what, p, compare=compare, group=group)
+    total = r.total["packets"] or 0
+    for row in r.rows:
+        row["share"] = row["packets"] / total if total else None
+    rows: list[dict[str, Any]] = r.rows
+    if not show_all and (limit is not None or fmt == "table"):
+        rows = [x for x in table_rows(r.rows, limit if limit is not None else 10) if x is not None]
+    if fmt == "json":
+        click.echo(json.dumps({**r.to_json(), "rows": rows}, ensure_ascii=False, default=str))
+    elif fmt == "csv":
+        names = ["name_ja", "name_en"] if what == "regions" else ["label"]
+        emit_rows(rows, "csv", ["key", *names, "rank", "prev_rank", "packets", "prev_packets", "per_ip_day",
+                                "prev_per_ip_day", "delta", "change_pct", "rise_rank", "fall_rank", "share"])
+    else:
+        from teiten.report.console import print_ranking
+
+        print_ranking(r, limit if limit is not None else 10, lang, show_all)
 
 
 @cli.group()

@@ -6,17 +6,18 @@ import json
 import shutil
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from datetime import time as dtime
+from datetime import date
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from teiten.analyze.rankings import top_ports, top_regions
+from teiten.analyze.rankings import ranking
+from teiten.analyze.source import open_observation
 from teiten.demo.scenario import generate
 from teiten.errors import TeitenError
+from teiten.periods import parse_period
+from teiten.report.console import print_ranking
 from teiten.store.catalog import Sensor, add_sensor
 from teiten.store.engine import connect_store
 from teiten.store.ingest import ingest_paths, open_store
@@ -51,14 +52,13 @@ def _scenario(out: Path, scale: float, seed: int, console: Console) -> Path:
     return folder
 
 
-def _quarters(first: date, last: date) -> list[tuple[str, date, date]]:
+def _quarters(first: date, last: date) -> list[str]:
+    """The quarters (``2026Q2``) that the days first..last touch."""
     out = []
-    d = date(first.year, 3 * ((first.month - 1) // 3) + 1, 1)
-    while d <= last:
-        q = (d.month - 1) // 3 + 1
-        nxt = date(d.year + (d.month + 2) // 12, (d.month + 2) % 12 + 1, 1)
-        out.append((f"{d.year}Q{q}", max(d, first), min(nxt, date.fromordinal(last.toordinal() + 1))))
-        d = nxt
+    y, q = first.year, (first.month - 1) // 3 + 1
+    while (y, q) <= (last.year, (last.month - 1) // 3 + 1):
+        out.append(f"{y}Q{q}")
+        y, q = (y + 1, 1) if q == 4 else (y, q + 1)
     return out
 
 
@@ -97,29 +97,14 @@ def run_demo(out: Path, *, scale: float = 1.0, seed: int = 0, console: Console |
                   f"{packets:,} packets (truth {truth['totals']['packets']:,}); "
                   + ", ".join(f"{k} {a:,}/{b:,}" for k, (a, b) in fingerprints.items()))
     first, last = date.fromisoformat(truth["start"]), date.fromisoformat(truth["end"])
-    for label, q0, q1 in _quarters(first, last):
-        lo, hi = datetime.combine(q0, dtime(0), UTC), datetime.combine(q1, dtime(0), UTC)
-        _print_top(console, label, top_ports(db, lo, hi, 10), top_regions(db, lo, hi, 10))
+    obs = open_observation(store)
+    for label in _quarters(first, last):
+        period = parse_period(label)
+        for what in ("ports", "regions"):
+            console.print()
+            print_ranking(ranking(obs, what, period), limit=10, console=console)
     console.print(f"\nexplore: teiten sql --store {store} \"SELECT key, count(*) FROM packets WHERE mirai"
                   " GROUP BY 1 ORDER BY 2 DESC\"", markup=False, highlight=False)
     if not ok:
         raise TeitenError("the demo's counts differ from the scenario's ground truth")
     return DemoResult(folder, store, packets, len(files), seconds, fingerprints)
-
-
-def _print_top(console: Console, label: str, ports: list[dict[str, object]],
-               regions: list[dict[str, object]]) -> None:
-    tp = Table(title=f"{label}: destination ports", title_justify="left")
-    for c in ("rank", "port", "packets", "share"):
-        tp.add_column(c, justify="right" if c != "port" else "left")
-    for i, r in enumerate(ports, 1):
-        tp.add_row(str(i), str(r["label"]), f"{r['packets']:,}", f"{float(r['share']):.1%}")  # type: ignore[arg-type]
-    tr = Table(title=f"{label}: source regions", title_justify="left")
-    for c in ("rank", "region", "packets", "share"):
-        tr.add_column(c, justify="right" if c != "region" else "left")
-    for i, r in enumerate(regions, 1):
-        tr.add_row(str(i), f"{r['name_ja']} / {r['name_en']} ({r['key']})", f"{r['packets']:,}",
-                   f"{float(r['share']):.1%}")  # type: ignore[arg-type]
-    console.print()
-    console.print(tp)
-    console.print(tr)

@@ -51,11 +51,15 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_top_ports_json(store: Path) -> None:
-    r = _run("top", "ports", "--store", str(store), "--json", "--limit", "3")
+    r = _run("top", "ports", "--store", str(store), "--json", "--limit", "3", "--compare", "none")
     doc = json.loads(r.output)
     rows = doc["rows"]
-    assert len(rows) == 3 and {"key", "packets", "label", "sources", "share"} <= set(rows[0])
+    assert len(rows) == 3 and {"key", "packets", "label", "share", "rank", "per_ip_day"} <= set(rows[0])
     assert rows[0]["packets"] >= rows[1]["packets"] >= rows[2]["packets"]
+    assert [x["rank"] for x in rows] == [1, 2, 3] and doc["previous"] is None
+    # the catalog's 256 addresses on each of the 3 days the capture spans
+    assert doc["period"]["address_days"] == 256 * doc["period"]["days"] == 256 * 3
+    assert rows[0]["per_ip_day"] == rows[0]["packets"] / (256 * 3)
     assert all(r["key"].endswith("/TCP") and int(r["key"].split("/")[0]) in PORTS for r in rows)
     everything = json.loads(_run("top", "ports", "--store", str(store), "--json", "--all").output)["rows"]
     assert len(everything) == len(PORTS) and sum(x["packets"] for x in everything) == 20_000

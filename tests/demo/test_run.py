@@ -20,7 +20,7 @@ def test_demo_matches_ground_truth(tmp_path: Path) -> None:
     assert all(a == b for a, b in result.fingerprints.values())
     text = out.getvalue()
     assert "matches the scenario's ground truth" in text
-    assert "2026Q2: destination ports" in text and "2026Q3: source regions" in text
+    assert "2026Q2 (no packets in 2026Q1): destination ports" in text and "2026Q3 vs 2026Q2: source regions" in text
     db = connect_store(result.store)
     # per-day, per-key counts equal the scenario's truth exactly
     rows = db.execute("SELECT CAST(day AS VARCHAR), key, count(*) FROM packets GROUP BY 1, 2").fetchall()

@@ -1,0 +1,136 @@
+"""What every analysis reads: the stored packets as an Ibis table, and the sensor catalog.
+
+The analyses are Ibis expressions over :func:`packets_table`, so one definition runs on
+the embedded DuckDB engine (:func:`open_observation`) and on any other Ibis backend
+that can read the same Parquet dataset (PySpark for scale-out).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from teiten.errors import SettingError
+from teiten.periods import Period
+from teiten.settings import zone
+from teiten.store.catalog import Sensor, list_sensors
+from teiten.store.engine import connect_store
+from teiten.store.manifest import connect
+
+__all__ = ["Observation", "local_day", "open_observation", "packets_table", "port_key", "region_key"]
+
+UNKNOWN_REGION = "--"
+
+
+def port_key(t: ir.Table) -> ir.StringValue:
+    """The port key of DESIGN §2 (``445/TCP``, ``8/ICMP``, ``47/OTHER``, ``FRAG``)."""
+    def num(c: ir.IntegerValue, suffix: str) -> ir.StringValue:
+        return c.cast("string") + suffix
+
+    return ibis.cases(
+        (t.frag == 2, "FRAG"),
+        ((t.proto == 6) & t.dport.notnull(), num(t.dport, "/TCP")),
+        ((t.proto == 17) & t.dport.notnull(), num(t.dport, "/UDP")),
+        ((t.proto == 132) & t.dport.notnull(), num(t.dport, "/SCTP")),
+        ((t.proto == 1) & t.icmp_type.notnull(), num(t.icmp_type, "/ICMP")),
+        ((t.proto == 58) & t.icmp_type.notnull(), num(t.icmp_type, "/ICMPv6")),
+        else_=num(t.proto, "/OTHER"),
+    )
+
+
+def region_key(t: ir.Table) -> ir.StringValue:
+    """The source region: ISO 3166 alpha-2, ``--`` when unknown."""
+    return t.country.cast("string").fill_null(UNKNOWN_REGION)
+
+
+def packets_table(raw: ir.Table) -> ir.Table:
+    """The stored packet columns plus ``key`` (port key) and ``region``."""
+    return raw.mutate(key=port_key(raw), region=region_key(raw))
+
+
+def _utc_offsets(period: Period) -> list[tuple[int, int]]:
+    """(epoch second from which, UTC offset in seconds) over the period, at 15-minute resolution."""
+    z = zone(period.tz)
+    t, end = period.start, period.end
+    out: list[tuple[int, int]] = []
+    while t < end:
+        off = int(t.astimezone(z).utcoffset().total_seconds())  # type: ignore[union-attr]
+        if not out or out[-1][1] != off:
+            out.append((int(t.timestamp()), off))
+        t += timedelta(minutes=15)
+    return out or [(int(period.start.timestamp()), 0)]
+
+
+def local_day(t: ir.Table, period: Period) -> ir.IntegerValue:
+    """Days since 1970-01-01 of each packet's local date in the period's time zone
+    (offsets change at most at the zone's transitions within the period)."""
+    sec = t.ts.epoch_seconds()
+    offsets = _utc_offsets(period)
+    off: ir.IntegerValue = ibis.literal(offsets[-1][1])
+    if len(offsets) > 1:
+        off = ibis.cases(*((sec < nxt, o) for (_, o), (nxt, _) in itertools.pairwise(offsets)),
+                         else_=offsets[-1][1])
+    return ((sec + off) // 86400).cast("int64")
+
+
+def day_of(number: int) -> date:
+    return date(1970, 1, 1) + timedelta(days=int(number))
+
+
+@dataclass
+class Observation:
+    """The packets of a store (an Ibis table), its sensor catalog and provenance."""
+
+    packets: ir.Table
+    sensors: list[Sensor]
+    meta: dict[str, Any] = field(default_factory=dict)
+    backend: Any = None
+
+    def in_period(self, period: Period, group: str | None = None) -> ir.Table:
+        """Packets within ``period`` ([start, end) in UTC), seen by the sensors of ``group``
+        (with a catalog, packets to catalogued sensors only)."""
+        t = self.packets
+        t = t.filter((t.ts >= ibis.literal(period.start)) & (t.ts < ibis.literal(period.end)))
+        names = self.sensor_names(group)
+        if names is not None:
+            t = t.filter(t.sensor.cast("string").isin(names))
+        return t
+
+    def sensor_names(self, group: str | None) -> list[str] | None:
+        """Sensors counted (None: no catalog, every packet counts)."""
+        if group is not None:
+            names = [s.name for s in self.sensors if s.group == group]
+            if not names:
+                groups = sorted({s.group for s in self.sensors if s.group})
+                raise SettingError(f"no sensor in group {group!r}"
+                                   + (f" (groups: {', '.join(groups)})" if groups else " (no groups in the catalog)"))
+            return names
+        return [s.name for s in self.sensors] if self.sensors else None
+
+    def data_span(self) -> tuple[datetime, datetime] | None:
+        """First and last packet time in the store (UTC)."""
+        r = self.packets.aggregate(lo=self.packets.ts.min(), hi=self.packets.ts.max()).to_pyarrow().to_pylist()[0]
+        if r["lo"] is None:
+            return None
+        return r["lo"].astimezone(UTC), r["hi"].astimezone(UTC)
+
+
+def open_observation(store: Path, *, threads: int | None = None) -> Observation:
+    """The store on the embedded DuckDB engine."""
+    db = connect_store(store, threads=threads)
+    backend = ibis.duckdb.from_connection(db)
+    con = connect(store)
+    try:
+        sensors = list_sensors(con)
+        meta = {r["key"]: r["value"] for r in con.execute("SELECT key, value FROM meta")}
+    finally:
+        con.close()
+    geo = json.loads(meta.get("geo_sources", "[]"))
+    return Observation(packets_table(backend.table("packets_raw")), sensors, {"geo_sources": geo}, backend)

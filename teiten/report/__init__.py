@@ -1,0 +1,1 @@
+"""Reports: the seeds' tables, charts and sentences from data (DESIGN §1)."""
