@@ -24,7 +24,8 @@ from teiten.store.catalog import Sensor, list_sensors
 from teiten.store.engine import connect_store
 from teiten.store.manifest import connect
 
-__all__ = ["Observation", "local_day", "open_observation", "packets_table", "port_key", "region_key"]
+__all__ = ["Observation", "day_of", "local_day", "local_hour", "local_seconds", "open_observation", "packets_table",
+           "port_key", "region_key"]
 
 UNKNOWN_REGION = "--"
 
@@ -68,16 +69,26 @@ def _utc_offsets(period: Period) -> list[tuple[int, int]]:
     return out or [(int(period.start.timestamp()), 0)]
 
 
-def local_day(t: ir.Table, period: Period) -> ir.IntegerValue:
-    """Days since 1970-01-01 of each packet's local date in the period's time zone
-    (offsets change at most at the zone's transitions within the period)."""
-    sec = t.ts.epoch_seconds()
+def local_seconds(t: ir.Table, period: Period) -> ir.IntegerValue:
+    """Seconds since 1970-01-01 00:00 local time of each packet, in the period's time zone
+    (the UTC offset changes at most at the zone's transitions within the period)."""
+    sec = t.ts.truncate("s").epoch_seconds()  # whole seconds: casting fractional ones would round
     offsets = _utc_offsets(period)
     off: ir.IntegerValue = ibis.literal(offsets[-1][1])
     if len(offsets) > 1:
         off = ibis.cases(*((sec < nxt, o) for (_, o), (nxt, _) in itertools.pairwise(offsets)),
                          else_=offsets[-1][1])
-    return ((sec + off) // 86400).cast("int64")
+    return (sec + off).cast("int64")
+
+
+def local_day(t: ir.Table, period: Period) -> ir.IntegerValue:
+    """Days since 1970-01-01 of each packet's local date."""
+    return local_seconds(t, period) // 86400
+
+
+def local_hour(t: ir.Table, period: Period) -> ir.IntegerValue:
+    """Each packet's local hour of day, 0-23."""
+    return (local_seconds(t, period) % 86400) // 3600
 
 
 def day_of(number: int) -> date:

@@ -282,3 +282,124 @@ def demo(out: Path, scale: float, seed: int) -> None:
     from teiten.demo.run import run_demo
 
     run_demo(out, scale=scale, seed=seed)
+
+
+def _keys(text: str | None) -> list[str] | None:
+    return [k.strip() for k in text.split(",") if k.strip()] if text else None
+
+
+@cli.command()
+@click.argument("what", type=click.Choice(["ports", "regions"]))
+@store_option
+@period_options
+@click.option("--keys", metavar="K,K", help="Keys to follow (445/TCP,23/TCP or CN,JP). Default: the period's top.")
+@click.option("--top", type=int, default=5, show_default=True, help="How many top keys, without --keys.")
+@click.option("--hourly", "step", flag_value="hourly", help="Packets per hour (and the hour-of-day profile).")
+@click.option("--monthly", "step", flag_value="monthly", help="Per month across all data (long-term graph).")
+@click.option("--daily", "step", flag_value="daily", default=True, help="Per day with 7-day averages (default).")
+@click.option("--total", is_flag=True, help="Add the key * (all packets) to daily series.")
+@click.option("--sensor-group", "group", metavar="GROUP", help="Only the sensors of this group.")
+@tz_option
+@format_options
+@user_errors
+def series(what: str, store: Path, period: str | None, first: str | None, last: str | None, keys: str | None,
+           top: int, step: str, total: bool, group: str | None, tz: str, fmt: str) -> None:
+    """Time series of port keys or regions: per day per sensor address with 7-day averages
+    (ma7: the day and the six before), per hour, or per month."""
+    from teiten.analyze.series import daily, hourly, monthly, top_keys
+    from teiten.analyze.source import open_observation
+
+    obs = open_observation(store)
+    if step == "monthly":
+        p = resolve_period(obs, period, first, last, tz)
+        doc = monthly(obs, what, _keys(keys) or top_keys(obs, what, p, top, group), tz=tz, group=group)
+        cols = ["month", "key", "packets", "address_days", "per_ip_day"]
+    else:
+        p = resolve_period(obs, period, first, last, tz)
+        if step == "hourly":
+            doc = hourly(obs, what, p, _keys(keys), top=top, group=group)
+            cols = ["day", "hour", "key", "packets"]
+        else:
+            doc = daily(obs, what, p, _keys(keys), top=top, group=group, total=total)
+            cols = ["day", "key", "packets", "addresses", "per_ip_day", "ma7"]
+    if fmt == "json":
+        click.echo(json.dumps(doc, ensure_ascii=False, default=str))
+    else:
+        emit_rows(doc["rows"], fmt, cols)
+
+
+@cli.command()
+@click.argument("what", type=click.Choice(["ports", "regions"]))
+@store_option
+@period_options
+@click.option("--within", metavar="KEY", help="Shares within one region (--within JP) or port (--within 445/TCP).")
+@click.option("--by", "by", is_flag=True, help="The mix of each top key of the other dimension (stacked bars).")
+@click.option("--groups", type=int, default=5, show_default=True, help="With --by: how many top keys to split.")
+@click.option("--top", type=int, default=10, show_default=True, help="Keys shown; the rest is 'other'.")
+@click.option("--sensor-group", "group", metavar="GROUP", help="Only the sensors of this group.")
+@tz_option
+@format_options
+@user_errors
+def shares(what: str, store: Path, period: str | None, first: str | None, last: str | None, within: str | None,
+           by: bool, groups: int, top: int, group: str | None, tz: str, fmt: str) -> None:
+    """Shares of port keys or regions: of all packets, within one key of the other
+    dimension, or (--by) for each top region's ports / each top port's regions."""
+    from teiten.analyze.shares import mix, mix_by
+    from teiten.analyze.source import open_observation
+
+    obs = open_observation(store)
+    p = resolve_period(obs, period, first, last, tz)
+    if by:
+        doc = mix_by(obs, what, p, groups=groups, top=top, group=group)
+        rows = [{doc["by"][:-1]: g["key"], "key": r["key"], "packets": r["packets"], "share": r["share"]}
+                for g in doc["groups"] for r in g["rows"]]
+        cols = [doc["by"][:-1], "key", "packets", "share"]
+    else:
+        doc = mix(obs, what, p, within=within, top=top, group=group)
+        rows, cols = doc["rows"], ["key", "packets", "share"]
+    if fmt == "json":
+        click.echo(json.dumps(doc, ensure_ascii=False, default=str))
+    else:
+        emit_rows(rows, fmt, cols)
+
+
+DRILL_SECTIONS = ("regions", "ports", "source_ports", "per_day", "top_sources")
+
+
+@cli.command()
+@click.argument("key")
+@store_option
+@period_options
+@click.option("--top", type=int, default=10, show_default=True, help="Rows of each ranking.")
+@click.option("--section", type=click.Choice(DRILL_SECTIONS), help="With --csv or a table: only this part.")
+@click.option("--sensor-group", "group", metavar="GROUP", help="Only the sensors of this group.")
+@tz_option
+@format_options
+@user_errors
+def drill(key: str, store: Path, period: str | None, first: str | None, last: str | None, top: int,
+          section: str | None, group: str | None, tz: str, fmt: str) -> None:
+    """Drill into one port key (1521/TCP) or region (CN): source regions or ports, source
+    ports, packets and distinct sources per day, top source addresses, hour-of-day profile."""
+    from teiten.analyze.drilldown import drill as drill_down
+    from teiten.analyze.source import open_observation
+
+    obs = open_observation(store)
+    p = resolve_period(obs, period, first, last, tz)
+    dimension = "ports" if "/" in key or key == "FRAG" else "regions"
+    doc = drill_down(obs, key if dimension == "ports" else key.upper(), p, dimension=dimension, top=top,
+                     group=group)
+    if fmt == "json":
+        click.echo(json.dumps(doc, ensure_ascii=False, default=str))
+        return
+    parts = [s for s in DRILL_SECTIONS if s in doc and (section is None or s == section)]
+    if fmt == "csv":
+        name = parts[0] if section else "top_sources"
+        emit_rows(doc[name], "csv", list(doc[name][0]) if doc[name] else ["key"])
+        return
+    click.echo(f"{key} in {p.label}: {doc['packets']:,} packets from {doc['sources']:,} sources")
+    for s in parts:
+        if doc[s]:
+            click.echo(f"\n{s.replace('_', ' ')}")
+            emit_rows(doc[s], "table", list(doc[s][0]))
+    if section is None:
+        click.echo("\nhour of day (local): " + " ".join(f"{h}:{n}" for h, n in enumerate(doc["hour_of_day"])))

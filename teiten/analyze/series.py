@@ -1,0 +1,130 @@
+"""Time series of port keys or regions: daily (with 7-day averages), hourly, monthly.
+
+Daily values are per day per sensor address (the denominator of that day, see
+:mod:`teiten.analyze.address_days`); the 7-day average of a day is the mean of that day
+and the six before it, computed from data before the period when the store has it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import ibis
+
+from teiten.analyze.address_days import addresses_on
+from teiten.analyze.rankings import DIMENSIONS, counts
+from teiten.analyze.source import Observation, day_of, local_day, local_hour
+from teiten.periods import Period
+
+__all__ = ["MOVING_DAYS", "daily", "hourly", "monthly", "top_keys"]
+
+#: Days in the moving average.
+MOVING_DAYS = 7
+
+
+def top_keys(obs: Observation, dimension: str, period: Period, n: int = 5, group: str | None = None) -> list[str]:
+    """The ``n`` keys with the most packets in the period."""
+    c = counts(obs, dimension, period, group)
+    return [k for k, _ in sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
+
+
+def _daily_denominators(obs: Observation, period: Period, group: str | None) -> dict[date, int]:
+    names = obs.sensor_names(group)
+    if names is not None:
+        chosen = [s for s in obs.sensors if s.name in set(names)]
+        return {d: addresses_on(chosen, d) for d in period.day_list()}
+    t = obs.in_period(period)
+    t = t.mutate(day=local_day(t, period))
+    agg = t.group_by("day").aggregate(n=t.dst4.nunique() + t.dst6.nunique()).to_pyarrow()
+    return {day_of(d): int(n) for d, n in zip(agg.column("day").to_pylist(), agg.column("n").to_pylist(),
+                                               strict=True)}
+
+
+def daily(obs: Observation, dimension: str, period: Period, keys: list[str] | None = None, *,
+          top: int = 5, group: str | None = None, total: bool = False) -> dict[str, Any]:
+    """Per day and key: packets, per_ip_day, ma7 (7-day average of per_ip_day).
+
+    ``keys`` default to the period's ``top`` keys; ``total`` adds the key ``*`` (all packets).
+    Returns ``{"period", "keys", "days", "rows": [{"day", "key", "packets", "addresses",
+    "per_ip_day", "ma7"}]}``.
+    """
+    keys = keys if keys is not None else top_keys(obs, dimension, period, top, group)
+    lead = Period("range", period.first - timedelta(days=MOVING_DAYS - 1), period.last, period.tz)
+    col = DIMENSIONS[dimension]
+    t = obs.in_period(lead, group)
+    t = t.mutate(day=local_day(t, lead))
+    found: dict[tuple[date, str], int] = {}
+    if keys:
+        sel = t.filter(t[col].isin(keys))
+        agg = sel.group_by(["day", col]).aggregate(packets=sel.count()).to_pyarrow()
+        for d, k, n in zip(*(agg.column(c).to_pylist() for c in ("day", col, "packets")), strict=True):
+            found[(day_of(d), k)] = int(n)
+    if total:
+        agg = t.group_by("day").aggregate(packets=t.count()).to_pyarrow()
+        for d, n in zip(agg.column("day").to_pylist(), agg.column("packets").to_pylist(), strict=True):
+            found[(day_of(d), "*")] = int(n)
+    dens = _daily_denominators(obs, lead, group)
+    days = lead.day_list()
+    has_data = {d for d, _ in found} | {d for d, n in dens.items() if n}
+    first_data = min(has_data) if has_data else period.first
+    rows: list[dict[str, Any]] = []
+    for k in [*keys, *(["*"] if total else [])]:
+        window: list[float] = []
+        for d in days:
+            n = found.get((d, k), 0)
+            den = dens.get(d, 0)
+            v = n / den if den else None
+            if d >= first_data:
+                window = [*window[-(MOVING_DAYS - 1):], v if v is not None else 0.0]
+            if d < period.first:
+                continue
+            ma = sum(window) / len(window) if window else None
+            rows.append({"day": d.isoformat(), "key": k, "packets": n, "addresses": den, "per_ip_day": v,
+                         "ma7": ma})
+    return {"period": period.to_json(), "keys": keys, "days": [d.isoformat() for d in period.day_list()],
+            "rows": rows}
+
+
+def hourly(obs: Observation, dimension: str, period: Period, keys: list[str] | None = None, *,
+           top: int = 5, group: str | None = None) -> dict[str, Any]:
+    """Packets per local hour and key over the period, and the hour-of-day profile (0-23)."""
+    keys = keys if keys is not None else top_keys(obs, dimension, period, top, group)
+    col = DIMENSIONS[dimension]
+    t = obs.in_period(period, group)
+    t = t.filter(t[col].isin(keys)) if keys else t.filter(ibis.literal(False))
+    t = t.mutate(day=local_day(t, period), hour=local_hour(t, period))
+    agg = t.group_by(["day", "hour", col]).aggregate(packets=t.count()).to_pyarrow()
+    rows = [{"day": day_of(d).isoformat(), "hour": int(h), "key": k, "packets": int(n)}
+            for d, h, k, n in zip(*(agg.column(c).to_pylist() for c in ("day", "hour", col, "packets")), strict=True)]
+    rows.sort(key=lambda r: (r["key"], r["day"], r["hour"]))
+    profile: dict[str, list[int]] = {k: [0] * 24 for k in keys}
+    for r in rows:
+        profile[r["key"]][r["hour"]] += r["packets"]
+    return {"period": period.to_json(), "keys": keys, "rows": rows, "profile": profile}
+
+
+def monthly(obs: Observation, dimension: str, keys: list[str], *, tz: str = "UTC",
+            group: str | None = None) -> dict[str, Any]:
+    """Per month across all data: packets and per_ip_day of each key (long-term graph)."""
+    span = obs.data_span()
+    if span is None:
+        return {"keys": keys, "rows": []}
+    from teiten.periods import parse_period
+    from teiten.settings import zone
+
+    z = zone(tz)
+    first, last = span[0].astimezone(z).date(), span[1].astimezone(z).date()
+    rows: list[dict[str, Any]] = []
+    p = parse_period(f"{first.year}-{first.month:02d}", tz)
+    from teiten.analyze.address_days import address_days
+
+    while p.first <= last:
+        c = counts(obs, dimension, p, group)
+        den = address_days(obs, p, group)
+        for k in keys:
+            n = c.get(k, 0)
+            rows.append({"month": p.label, "key": k, "packets": n, "address_days": den,
+                         "per_ip_day": n / den if den else None})
+        p = p.shifted(1)
+    return {"keys": keys, "rows": rows}
