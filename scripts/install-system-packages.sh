@@ -3,8 +3,13 @@
 #   tor-geoipdb, libloc-database  GeoIP country ranges and AS numbers/names (enrichment data)
 #   location                      the libloc CLI, used by tests to cross-check our own reader
 #   tshark                        reference decoder for tests and benchmarks
+#   fonts-ipaexfont-gothic        Japanese text in report charts and PDFs
+#   libpango-1.0-0, libpangoft2,  text layout and font subsetting for WeasyPrint (PDF reports)
+#   libharfbuzz-subset0
+#   poppler-utils                 pdftotext/pdftoppm: tests read the PDF reports back
 set -euo pipefail
-PKGS=(tor-geoipdb libloc-database location tshark)
+PKGS=(tor-geoipdb libloc-database location tshark fonts-ipaexfont-gothic libpango-1.0-0 libpangoft2-1.0-0
+      libharfbuzz-subset0 poppler-utils)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

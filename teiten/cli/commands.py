@@ -403,3 +403,28 @@ def drill(key: str, store: Path, period: str | None, first: str | None, last: st
             emit_rows(doc[s], "table", list(doc[s][0]))
     if section is None:
         click.echo("\nhour of day (local): " + " ".join(f"{h}:{n}" for h, n in enumerate(doc["hour_of_day"])))
+
+
+@cli.command()
+@store_option
+@period_options
+@click.option("--style", type=click.Choice(["tsubame", "npa"]), default="npa", show_default=True,
+              help="tsubame: quarterly top-5 report; npa: monthly report with the comparison tables, shares and"
+              " the aggregation notes.")
+@click.option("--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), required=True, metavar="FILE.html|FILE.pdf",
+              help="The report; its tables are also written as CSV to FILE_tables/.")
+@click.option("--sensor-group", "group", metavar="GROUP", help="Only the sensors of this group (e.g. domestic).")
+@click.option("--top", type=int, default=5, show_default=True, help="Rows of the top tables and lines of the charts.")
+@tz_option
+@user_errors
+def report(store: Path, period: str | None, first: str | None, last: str | None, style: str, lang: str, out: Path,
+           group: str | None, top: int, tz: str) -> None:
+    """Write an observation report for a period, in Japanese or English, as HTML (self-contained,
+    works offline) or PDF, with every table also as CSV."""
+    from teiten.analyze.source import open_observation
+    from teiten.report.build import write_report
+
+    p = resolve_period(open_observation(store), period, first, last, tz)
+    paths = write_report(store, out, p, style=style, lang=lang, group=group, top=top)
+    click.echo(f"{paths[0]} ({p.label}, {style}, {lang}); tables: {paths[0].with_name(paths[0].stem + '_tables')}/")

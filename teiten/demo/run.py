@@ -33,6 +33,7 @@ class DemoResult:
     files: int
     seconds: float
     fingerprints: dict[str, tuple[int, int]]  # name -> (stored, truth)
+    reports: list[Path]
 
 
 def _scenario(out: Path, scale: float, seed: int, console: Console) -> Path:
@@ -62,7 +63,8 @@ def _quarters(first: date, last: date) -> list[str]:
     return out
 
 
-def run_demo(out: Path, *, scale: float = 1.0, seed: int = 0, console: Console | None = None) -> DemoResult:
+def run_demo(out: Path, *, scale: float = 1.0, seed: int = 0, console: Console | None = None,
+             with_reports: bool = True) -> DemoResult:
     console = console or Console()
     folder = _scenario(out, scale, seed, console)
     truth = json.loads((folder / "truth.json").read_text())
@@ -103,8 +105,23 @@ def run_demo(out: Path, *, scale: float = 1.0, seed: int = 0, console: Console |
         for what in ("ports", "regions"):
             console.print()
             print_ranking(ranking(obs, what, period), limit=10, console=console)
+    quarters = _quarters(first, last)
+    reports: list[Path] = []
+    if with_reports and len(quarters) > 1:
+        from teiten.report.build import write_report
+
+        with console.status(f"writing the reports for {quarters[1]}…"):
+            for style in ("tsubame", "npa"):
+                for lang, suffixes in (("ja", (".html", ".pdf")), ("en", (".html",))):
+                    for suffix in suffixes:
+                        out_path = out / "reports" / f"{quarters[1]}-{style}-{lang}{suffix}"
+                        reports.append(write_report(store, out_path, parse_period(quarters[1]), style=style,
+                                                    lang=lang)[0])
+        console.print(f"\nreports for {quarters[1]}:")
+        for path in reports:
+            console.print(f"  {path}", markup=False, highlight=False)
     console.print(f"\nexplore: teiten sql --store {store} \"SELECT key, count(*) FROM packets WHERE mirai"
                   " GROUP BY 1 ORDER BY 2 DESC\"", markup=False, highlight=False)
     if not ok:
         raise TeitenError("the demo's counts differ from the scenario's ground truth")
-    return DemoResult(folder, store, packets, len(files), seconds, fingerprints)
+    return DemoResult(folder, store, packets, len(files), seconds, fingerprints, reports)

@@ -27,5 +27,12 @@ def test_demo_matches_ground_truth(tmp_path: Path) -> None:
     stored = {(d, k): n for d, k, n in rows}
     expected = {(d, k): n for d, keys in truth["by_day_key"].items() for k, n in keys.items()}
     assert stored == expected
+    # both report styles for the second quarter, in both languages, and their tables
+    names = sorted(p.name for p in result.reports)
+    assert names == sorted(f"2026Q3-{s}-{lang}" for s in ("npa", "tsubame") for lang in
+                           ("ja.html", "ja.pdf", "en.html"))
+    assert all(p.stat().st_size > 10_000 for p in result.reports)
+    assert (result.reports[0].parent / "2026Q3-tsubame-ja_tables" / "ports.csv").exists()
+    assert "reports for 2026Q3:" in text
     # every packet is attributed to a catalogued sensor
     assert db.execute("SELECT count(*) FROM packets WHERE sensor IS NULL").fetchone() == (0,)
