@@ -1,0 +1,101 @@
+"""Reports rendered from the NPA 2009 store: each style in both languages, read back with pdftotext."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from teiten.cli.main import cli
+from teiten.periods import parse_period
+from teiten.report.build import write_report
+from tests.store.synth import syn_pcap
+
+#: what each rendering must print (the seed's figures and the display rules)
+EXPECT = {
+    ("npa", "ja"): ["2009年7月期", "131.08", "－4.2%", "（－5.68 件）", "ごく僅か", "検知なし", "74位", "13位",
+                    "一日・1IP当たり360.1件", "－58.8件（－14.0%）", "1521/TCPの前期検知件数は0.07件",
+                    "1027/UDPは今期検知なし", "集計方法", "IPFire Location", "2009-07-01 – 2009-07-31"],
+    ("npa", "en"): ["July 2009", "131.08", "−4.2%", "(−5.68)", "tiny", "none", "360.1 packets per day per IP",
+                    "1521/TCP: previous 0.07", "How the figures are made", "IPFire Location"],
+    ("tsubame", "ja"): ["2009年7月期", "445/TCP (microsoft-ds)", "131.08", "－4.2%", "前期順位", "注目された現象",
+                        "1521/TCPは前期の74位から13位に上昇した"],
+    ("tsubame", "en"): ["July 2009", "445/TCP (microsoft-ds)", "131.08", "−4.2%", "Previous rank",
+                        "1521/TCP climbed from 74th to 13th place"],
+}
+
+
+def _text(pdf: Path) -> str:
+    out = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, check=True, text=True).stdout
+    return re.sub(r"[ \t]+", " ", out)
+
+
+@pytest.mark.parametrize(("style", "lang"), list(EXPECT))
+def test_pdf_report(npa_store: Path, tmp_path: Path, artifacts: Path, style: str, lang: str) -> None:
+    out = tmp_path / f"{style}-{lang}.pdf"
+    paths = write_report(npa_store, out, parse_period("2009-07"), style=style, lang=lang)
+    text = _text(out)
+    flat = text.replace("\n", " ")
+    joined = re.sub(r"\s*\n\s*", "", text)  # Japanese lines wrap anywhere
+    missing = [s for s in EXPECT[(style, lang)] if s not in flat and s not in joined]
+    assert not missing, f"not in the PDF: {missing}"
+    # the 1026/UDP and 1027/UDP rows exist only in the NPA layout, after an ellipsis
+    assert ("1026/UDP" in text) == (style == "npa")
+    fonts = subprocess.run(["pdffonts", str(out)], capture_output=True, check=True, text=True).stdout
+    rows = fonts.splitlines()[2:]
+    assert rows and all(" yes " in r for r in rows), fonts  # every font embedded
+    if lang == "ja":
+        assert "IPAexGothic" in fonts
+    png = artifacts / f"report-{style}-{lang}"
+    subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", "1", "-l", "1", "-singlefile", str(out), str(png)],
+                   check=True)
+    assert png.with_suffix(".png").stat().st_size > 10_000
+    tables = {p.name for p in paths[1:]}
+    assert {"ports.csv", "regions.csv", "ports_daily.csv", "regions_daily.csv"} <= tables
+    csv = (out.parent / f"{style}-{lang}_tables" / "ports.csv").read_text().splitlines()
+    assert csv[0].startswith("key,") and any(line.startswith("445/TCP,") for line in csv)
+
+
+def test_html_report_is_offline_and_escaped(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    hostile = '<script>alert("x")</script>'
+    r = CliRunner().invoke(cli, ["sensors", "add", "s1", "-a", "203.0.113.0/24", "--group", hostile,
+                                 "--store", str(store)])
+    assert r.exit_code == 0, r.output
+    syn_pcap(tmp_path / "a.pcap", 5_000, seed=4, start=1_700_006_400, seconds=86400 * 2)
+    assert CliRunner().invoke(cli, ["ingest", str(tmp_path / "a.pcap"), "--store", str(store), "-q"]).exit_code == 0
+    out = tmp_path / "r.html"
+    r = CliRunner().invoke(cli, ["report", "--store", str(store), "--from", "2023-11-15", "--to", "2023-11-16",
+                                 "--style", "npa", "--lang", "en", "--sensor-group", hostile, "--out", str(out)],
+                           catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    html = out.read_text()
+    assert hostile not in html and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+    assert "<script" not in html and "<link" not in html and "<img" not in html
+    assert not re.search(r"""(src|href)=["']?https?:|url\(\s*["']?https?:|@import""", html)
+    assert html.count("<svg") >= 6
+
+
+def test_missing_glyph_is_an_error() -> None:
+    # in a fresh process without the Japanese font, a Japanese chart title must fail loudly
+    code = ("from teiten.report import charts\n"
+            "charts.CJK_FONTS = ()\n"
+            "try:\n"
+            "    charts.pie_chart(['a'], [1.0], title='世界の宛先ポート比率')\n"
+            "except charts.ChartError as e:\n"
+            "    print('ChartError', e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.startswith("ChartError") and "fonts-ipaexfont-gothic" in out
+
+
+def test_empty_period_is_a_clear_error(npa_store: Path, tmp_path: Path) -> None:
+    r = CliRunner().invoke(cli, ["report", "--store", str(npa_store), "--period", "2010-01", "--out",
+                                 str(tmp_path / "x.pdf")])
+    assert r.exit_code == 1 and "no packets in 2010-01" in r.output
+    r = CliRunner().invoke(cli, ["report", "--store", str(npa_store), "--period", "2009-07", "--out",
+                                 str(tmp_path / "x.docx")])
+    assert r.exit_code == 1 and ".html or .pdf" in r.output
