@@ -57,8 +57,8 @@ def counts(obs: Observation, dimension: str, period: Period, group: str | None =
         col = DIMENSIONS[dimension]
     except KeyError:
         raise SettingError(f"rank ports or regions, not {dimension!r}") from None
-    t = obs.in_period(period, group)
-    agg = t.group_by(col).aggregate(packets=t.count()).to_pyarrow()
+    t, measure = obs.tally(period, group)
+    agg = t.group_by(col).aggregate(packets=measure(t)).to_pyarrow()
     return dict(zip(agg.column(col).to_pylist(), agg.column("packets").to_pylist(), strict=True))
 
 

@@ -52,16 +52,15 @@ def daily(obs: Observation, dimension: str, period: Period, keys: list[str] | No
     keys = keys if keys is not None else top_keys(obs, dimension, period, top, group)
     lead = Period("range", period.first - timedelta(days=MOVING_DAYS - 1), period.last, period.tz)
     col = DIMENSIONS[dimension]
-    t = obs.in_period(lead, group)
-    t = t.mutate(day=local_day(t, lead))
+    t, measure = obs.tally(lead, group)
     found: dict[tuple[date, str], int] = {}
     if keys:
         sel = t.filter(t[col].isin(keys))
-        agg = sel.group_by(["day", col]).aggregate(packets=sel.count()).to_pyarrow()
+        agg = sel.group_by(["day", col]).aggregate(packets=measure(sel)).to_pyarrow()
         for d, k, n in zip(*(agg.column(c).to_pylist() for c in ("day", col, "packets")), strict=True):
             found[(day_of(d), k)] = int(n)
     if total:
-        agg = t.group_by("day").aggregate(packets=t.count()).to_pyarrow()
+        agg = t.group_by("day").aggregate(packets=measure(t)).to_pyarrow()
         for d, n in zip(agg.column("day").to_pylist(), agg.column("packets").to_pylist(), strict=True):
             found[(day_of(d), "*")] = int(n)
     dens = _daily_denominators(obs, lead, group)

@@ -39,10 +39,10 @@ def mix(obs: Observation, dimension: str, period: Period, *, within: str | None 
     """Shares of the ``dimension`` keys in the period, of everything or ``within`` one key of
     the other dimension (the port mix of ``within="JP"``; the region mix of ``within="445/TCP"``)."""
     col = DIMENSIONS[dimension]
-    t = obs.in_period(period, group)
+    t, measure = obs.tally(period, group)
     if within is not None:
         t = t.filter(t[DIMENSIONS[_other_of(dimension)]] == within)
-    agg = t.group_by(col).aggregate(packets=t.count()).to_pyarrow()
+    agg = t.group_by(col).aggregate(packets=measure(t)).to_pyarrow()
     counts = dict(zip(agg.column(col).to_pylist(), agg.column("packets").to_pylist(), strict=True))
     return {"period": period.to_json(), "dimension": dimension, "within": within,
             "packets": sum(counts.values()), "rows": _shares(counts, top)}
@@ -55,9 +55,9 @@ def mix_by(obs: Observation, dimension: str, period: Period, *, groups: int = 5,
     other = _other_of(dimension)
     col, ocol = DIMENSIONS[dimension], DIMENSIONS[other]
     heads = top_keys(obs, other, period, groups, group)
-    t = obs.in_period(period, group)
+    t, measure = obs.tally(period, group)
     t = t.filter(t[ocol].isin(heads))
-    agg = t.group_by([ocol, col]).aggregate(packets=t.count()).to_pyarrow()
+    agg = t.group_by([ocol, col]).aggregate(packets=measure(t)).to_pyarrow()
     per: dict[str, dict[str, int]] = {h: {} for h in heads}
     for o, k, n in zip(*(agg.column(c).to_pylist() for c in (ocol, col, "packets")), strict=True):
         per[o][k] = int(n)

@@ -1,6 +1,7 @@
 """What every analysis reads: the stored packets as an Ibis table, and the sensor catalog.
 
-The analyses are Ibis expressions over :func:`packets_table`, so one definition runs on
+The analyses are Ibis expressions over :func:`packets_table` (the stored columns plus
+``ts_us``, the capture time in µs since the epoch), so one definition runs on
 the embedded DuckDB engine (:func:`open_observation`) and on any other Ibis backend
 that can read the same Parquet dataset (PySpark for scale-out).
 """
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 import itertools
 import json
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,10 +26,11 @@ from teiten.store.catalog import Sensor, list_sensors
 from teiten.store.engine import connect_store
 from teiten.store.manifest import connect
 
-__all__ = ["Observation", "day_of", "local_day", "local_hour", "local_seconds", "open_observation", "packets_table",
-           "port_key", "region_key"]
+__all__ = ["Cube", "Observation", "day_number", "day_of", "local_day", "local_hour", "local_seconds",
+           "open_observation", "packets_table", "port_key", "region_key"]
 
 UNKNOWN_REGION = "--"
+_CUBES = itertools.count(1)
 
 
 def port_key(t: ir.Table) -> ir.StringValue:
@@ -72,7 +75,7 @@ def _utc_offsets(period: Period) -> list[tuple[int, int]]:
 def local_seconds(t: ir.Table, period: Period) -> ir.IntegerValue:
     """Seconds since 1970-01-01 00:00 local time of each packet, in the period's time zone
     (the UTC offset changes at most at the zone's transitions within the period)."""
-    sec = t.ts.truncate("s").epoch_seconds()  # whole seconds: casting fractional ones would round
+    sec = t.ts_us // 1_000_000
     offsets = _utc_offsets(period)
     off: ir.IntegerValue = ibis.literal(offsets[-1][1])
     if len(offsets) > 1:
@@ -95,6 +98,27 @@ def day_of(number: int) -> date:
     return date(1970, 1, 1) + timedelta(days=int(number))
 
 
+def day_number(d: date) -> int:
+    return (d - date(1970, 1, 1)).days
+
+
+Measure = Callable[[ir.Table], ir.IntegerScalar]
+
+
+@dataclass(frozen=True)
+class Cube:
+    """Packets counted per local day, port key and region over a window, for one sensor group:
+    what rankings, daily series and shares need, materialised once in the engine."""
+
+    table: ir.Table  # day (days since 1970-01-01, local), key, region, packets
+    window: Period
+    group: str | None
+
+    def covers(self, period: Period, group: str | None) -> bool:
+        return (group == self.group and period.tz == self.window.tz and self.window.first <= period.first
+                and period.last <= self.window.last)
+
+
 @dataclass
 class Observation:
     """The packets of a store (an Ibis table), its sensor catalog and provenance."""
@@ -103,6 +127,27 @@ class Observation:
     sensors: list[Sensor]
     meta: dict[str, Any] = field(default_factory=dict)
     backend: Any = None
+    cube: Cube | None = None
+
+    def tally(self, period: Period, group: str | None = None) -> tuple[ir.Table, Measure]:
+        """The period's packets with ``day``, ``key`` and ``region``, and how to count them:
+        from the cube when it covers the period, else from the packets themselves."""
+        c = self.cube
+        if c is not None and c.covers(period, group):
+            t = c.table
+            t = t.filter((t.day >= day_number(period.first)) & (t.day <= day_number(period.last)))
+            return t, lambda x: x.packets.sum()
+        t = self.in_period(period, group)
+        return t.mutate(day=local_day(t, period)), lambda x: x.count()
+
+    def with_cube(self, window: Period, group: str | None = None) -> Observation:
+        """This observation with a cube over ``window`` (one pass over the packets)."""
+        t = self.in_period(window, group)
+        t = t.mutate(day=local_day(t, window))
+        agg = t.group_by(["day", "key", "region"]).aggregate(packets=t.count())
+        name = f"teiten_cube_{next(_CUBES)}"
+        cube = self.backend.create_table(name, agg, temp=True) if self.backend is not None else agg
+        return replace(self, cube=Cube(cube, window, group))
 
     def in_period(self, period: Period, group: str | None = None) -> ir.Table:
         """Packets within ``period`` ([start, end) in UTC), seen by the sensors of ``group``
@@ -144,4 +189,7 @@ def open_observation(store: Path, *, threads: int | None = None) -> Observation:
     finally:
         con.close()
     geo = json.loads(meta.get("geo_sources", "[]"))
-    return Observation(packets_table(backend.table("packets_raw")), sensors, {"geo_sources": geo}, backend)
+    # the analyses read the stored columns plus ts_us (µs since the epoch, an integer: day and
+    # hour arithmetic on it is engine-neutral and cheap); a Spark backend adds unix_micros(ts)
+    db.execute("CREATE VIEW teiten_packets AS SELECT *, epoch_us(ts) AS ts_us FROM packets_raw")
+    return Observation(packets_table(backend.table("teiten_packets")), sensors, {"geo_sources": geo}, backend)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import shutil
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from teiten import __version__
 from teiten.analyze.rankings import Ranking, ranking
-from teiten.analyze.series import daily, monthly
+from teiten.analyze.series import MOVING_DAYS, daily, monthly
 from teiten.analyze.shares import OTHER, mix, mix_by
 from teiten.analyze.source import Observation, open_observation
 from teiten.errors import SettingError
@@ -108,6 +108,11 @@ def build_report(obs: Observation, period: Period, *, style: str = "npa", lang: 
     if lang not in ("ja", "en"):
         raise SettingError(f"report language must be ja or en, not {lang!r}")
     w = words(lang)
+    # one pass over the packets for the tables, series and shares: the period, the previous
+    # one and the days before the period that its first 7-day averages need
+    lead = period.first - timedelta(days=MOVING_DAYS - 1)
+    window = Period("range", min(period.previous().first, lead), period.last, period.tz)
+    obs = obs.with_cube(window, group)
     ports = ranking(obs, "ports", period, group=group)
     regions = ranking(obs, "regions", period, group=group)
     if not ports.total["packets"]:
