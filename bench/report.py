@@ -121,7 +121,7 @@ def main() -> None:
     chart_time = [0.0]
     for name in charts.__all__:
         fn = getattr(charts, name)
-        if callable(fn) and name.endswith(("chart", "shares", "compared")):
+        if callable(fn) and name.endswith(("chart", "shares", "compared", "daily")):
             setattr(charts, name, _timed(fn, chart_time))
     build_report(open_observation(store), parse_period("2026Q2"), style="npa", lang="ja")  # warm: imports, fonts
     chart_time.append(chart_time[0])  # charts of the warm-up run, not counted

@@ -17,7 +17,7 @@ from teiten.analyze.rankings import DIMENSIONS, counts
 from teiten.analyze.source import Observation, day_of, local_day, local_hour
 from teiten.periods import Period
 
-__all__ = ["MOVING_DAYS", "daily", "hourly", "monthly", "top_keys"]
+__all__ = ["MOVING_DAYS", "breakdown", "daily", "hourly", "monthly", "top_keys"]
 
 #: Days in the moving average.
 MOVING_DAYS = 7
@@ -127,3 +127,33 @@ def monthly(obs: Observation, dimension: str, keys: list[str], *, tz: str = "UTC
                          "per_ip_day": n / den if den else None})
         p = p.shifted(1)
     return {"keys": keys, "rows": rows}
+
+
+def breakdown(obs: Observation, dimension: str, period: Period, key: str, *, top: int = 5,
+              group: str | None = None) -> dict[str, Any]:
+    """One key's daily per-day-per-address values split by its ``top`` keys of the other
+    dimension, the rest as ``other`` (NPA Figures 3-4 to 3-9: a port by source region;
+    3-13 to 3-17: a region by port)."""
+    other_dim = "regions" if dimension == "ports" else "ports"
+    col, ocol = DIMENSIONS[dimension], DIMENSIONS[other_dim]
+    t, measure = obs.tally(period, group)
+    t = t.filter(t[col] == key)
+    agg = t.group_by(["day", ocol]).aggregate(packets=measure(t)).to_pyarrow()
+    cells = list(zip(*(agg.column(c).to_pylist() for c in ("day", ocol, "packets")), strict=True))
+    totals: dict[str, int] = {}
+    for _, k, n in cells:
+        totals[k] = totals.get(k, 0) + int(n)
+    parts = [k for k, _ in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:top]]
+    dens = _daily_denominators(obs, period, group)
+    days = period.day_list()
+    index = {d: i for i, d in enumerate(days)}
+    series: dict[str, list[float]] = {k: [0.0] * len(days) for k in [*parts, "other"]}
+    for d, k, n in cells:
+        day = day_of(d)
+        den = dens.get(day, 0)
+        if day in index and den:
+            series[k if k in parts else "other"][index[day]] += int(n) / den
+    if not any(series["other"]):
+        del series["other"]
+    return {"period": period.to_json(), "key": key, "dimension": dimension, "by": other_dim,
+            "days": [d.isoformat() for d in days], "series": series}

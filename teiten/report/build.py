@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from teiten import __version__
 from teiten.analyze.rankings import Ranking, ranking
-from teiten.analyze.series import MOVING_DAYS, daily, monthly
+from teiten.analyze.series import MOVING_DAYS, breakdown, daily, monthly
 from teiten.analyze.shares import OTHER, mix, mix_by
 from teiten.analyze.source import Observation, open_observation
 from teiten.errors import SettingError
@@ -164,6 +164,19 @@ def build_report(obs: Observation, period: Period, *, style: str = "npa", lang: 
                                               {(w["other"] if p == OTHER else names_of.get(p, p)): v
                                                for p, v in shares.items()}, title=w[name], other=w["other"])
             tables[name] = [{"group": g["key"], **r} for g in doc["groups"] for r in g["rows"]]
+        for dim, keys, names_of, names_by, title in (
+                ("ports", top_ports, pnames, rnames, "trend_port"), ("regions", top_regions, rnames, pnames,
+                                                                     "trend_region")):
+            figs, rows = [], []
+            for k in keys:
+                b = breakdown(obs, dim, period, k, top=5, group=group)
+                named = {(w["other"] if p == "other" else names_by.get(p, p)): v for p, v in b["series"].items()}
+                figs.append(charts.stacked_daily(b["days"], named, title=w[title].format(key=k, name=names_of[k]),
+                                                 ylabel=w["per_ip_day"], other=w["other"]))
+                rows += [{"key": k, "part": p, "day": d, "per_ip_day": v}
+                         for p, vs in b["series"].items() for d, v in zip(b["days"], vs, strict=True)]
+            ctx[f"trends_{dim}"] = figs
+            tables[f"{dim}_daily_breakdown"] = rows
         top_rows = [regions.row(k) for k in top_regions]
         ctx["compare_regions"] = charts.bars_compared(
             [rnames[k] for k in top_regions], [r["per_ip_day"] or 0 for r in top_rows],
@@ -208,6 +221,9 @@ def render_html(report: Report) -> str:
               "compare_regions", "monthly"):
         if k in ctx:
             ctx[k] = Markup(ctx[k])  # our own SVG; its text is drawn as paths, not markup
+    for k in ("trends_ports", "trends_regions"):
+        if k in ctx:
+            ctx[k] = [Markup(svg) for svg in ctx[k]]
     return _ENV.get_template(f"{report.style}.html.j2").render(**ctx)
 
 

@@ -26,7 +26,7 @@ from matplotlib import font_manager
 from teiten.errors import TeitenError
 
 __all__ = ["CJK_FONTS", "ChartError", "bars_compared", "daily_chart", "monthly_chart", "pie_chart",
-           "stacked_shares"]
+           "stacked_daily", "stacked_shares"]
 
 #: Where Debian puts the Japanese fonts (first found wins).
 CJK_FONTS = (
@@ -100,6 +100,22 @@ def daily_chart(days: Sequence[str], series: dict[str, list[float | None]], aver
                 ax.plot(x, [y if y is not None else float("nan") for y in averages[k]], color=c, linewidth=1.0,
                         linestyle="--", alpha=0.8)
         ax.plot([], [], color="#555555", linestyle="--", linewidth=1.0, label=average_label)
+        ax.set_title(title, loc="left", fontsize=10)
+        ax.set_ylabel(ylabel)
+        ax.set_ylim(bottom=0)
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%m/%d"))  # type: ignore[no-untyped-call]
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        return _svg(fig)
+
+
+def stacked_daily(days: Sequence[str], series: dict[str, list[float]], *, title: str, ylabel: str,
+                  other: str | None = None) -> str:
+    """Daily values stacked by part (a port's days split by source region)."""
+    x = [date.fromisoformat(d) for d in days]
+    with _figure(7.2, 2.6) as (fig, ax):
+        labels = list(series)
+        colors = [("#b0b0b0" if lab == other else PALETTE[i % (len(PALETTE) - 1)]) for i, lab in enumerate(labels)]
+        ax.stackplot(x, *[series[k] for k in labels], labels=labels, colors=colors, linewidth=0)
         ax.set_title(title, loc="left", fontsize=10)
         ax.set_ylabel(ylabel)
         ax.set_ylim(bottom=0)

@@ -25,6 +25,8 @@ WORDS: dict[str, dict[str, str]] = {
         "observation": "観測の条件", "period": "期間", "sensors": "センサー", "geo": "地域・AS情報",
         "generated": "作成", "omitted": "前期比を記載していない行：", "rounding":
         "比率は小数点第二位で四捨五入しているため、合計が100%にならないことがある。",
+        "trend_port": "宛先ポート {key} に対するアクセスの推移（発信元国・地域別）",
+        "trend_region": "{name}からのアクセスの推移（宛先ポート別）",
         "unit": "件", "addresses": "アドレス", "group": "センサーグループ", "nothing": "特記事項なし",
     },
     "en": {
@@ -46,6 +48,8 @@ WORDS: dict[str, dict[str, str]] = {
         "other": "other", "observation": "Observation", "period": "Period", "sensors": "Sensors",
         "geo": "Region and AS data", "generated": "Generated", "omitted": "Rows without a change ratio: ",
         "rounding": "Shares are rounded to one decimal and may not add up to 100 %.",
+        "trend_port": "Daily packets to {key} by source region",
+        "trend_region": "Daily packets from {name} by destination port",
         "unit": "", "addresses": "addresses", "group": "Sensor group", "nothing": "Nothing notable.",
     },
 }

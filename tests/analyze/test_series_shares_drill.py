@@ -137,3 +137,17 @@ def test_cube_gives_the_same_answers(npa_store: Path) -> None:
         assert mix_by(cubed, dim, july) == mix_by(raw, dim, july)
     assert daily(cubed, "ports", july, total=True) == daily(raw, "ports", july, total=True)
     assert mix(cubed, "ports", july, within="CN") == mix(raw, "ports", july, within="CN")
+
+
+def test_breakdown_parts_add_up_to_the_key(npa_store: Path) -> None:
+    from teiten.analyze.series import breakdown
+
+    obs = open_observation(npa_store)
+    july = parse_period("2009-07")
+    b = breakdown(obs, "ports", july, "445/TCP", top=3)
+    assert b["by"] == "regions" and len(b["series"]) == 4 and "other" in b["series"]
+    per_day = {r["day"]: r["per_ip_day"] for r in daily(obs, "ports", july, ["445/TCP"])["rows"]}
+    for i, d in enumerate(b["days"]):
+        assert sum(v[i] for v in b["series"].values()) == pytest.approx(per_day[d])
+    r = breakdown(obs, "regions", july, "US", top=50)
+    assert "other" not in r["series"] and set(r["series"]) <= set(table())
