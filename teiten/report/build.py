@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import csv
+import logging
 import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -245,6 +246,19 @@ def _write_csv(folder: Path, tables: dict[str, list[dict[str, Any]]]) -> list[Pa
     return out
 
 
+def _svg_css_noise(record: logging.LogRecord) -> bool:
+    """False for WeasyPrint's notes on SVG presentation properties (fill, stroke, ...) that its
+    HTML CSS parser does not know but its SVG renderer draws; every other message passes."""
+    msg = record.getMessage()
+    return not (msg.startswith("Ignored `") and msg.endswith("unknown property."))
+
+
+def _quiet_svg_css() -> None:
+    log = logging.getLogger("weasyprint")
+    if _svg_css_noise not in log.filters:
+        log.addFilter(_svg_css_noise)
+
+
 def write_report(store: Path, out: Path, period: Period, *, style: str = "npa", lang: str = "ja",
                  group: str | None = None, top: int = 5) -> list[Path]:
     """Write the report (HTML or PDF by ``out``'s suffix) and its tables as CSV; return the paths."""
@@ -256,12 +270,9 @@ def write_report(store: Path, out: Path, period: Period, *, style: str = "npa", 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     if suffix == ".pdf":
-        import logging
-
         from weasyprint import HTML
 
-        logging.getLogger("weasyprint").setLevel(logging.ERROR)
-        logging.getLogger("fontTools").setLevel(logging.ERROR)
+        _quiet_svg_css()
         HTML(string=html).write_pdf(tmp)
     else:
         tmp.write_text(html, encoding="utf-8")

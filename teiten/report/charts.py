@@ -7,7 +7,9 @@ Japanese text uses the IPAex Gothic font that ``make install`` installs (Debian
 
 from __future__ import annotations
 
+import hashlib
 import io
+import re
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -85,7 +87,22 @@ def _svg(fig: Any) -> str:
         raise ChartError("a chart needs glyphs no installed font has (install fonts-ipaexfont-gothic): "
                          + "; ".join(sorted(set(missing))[:3]))
     text = buf.getvalue()
-    return text[text.index("<svg"):]  # drop the XML prolog and doctype: inline in HTML
+    return _own_ids(text[text.index("<svg"):])  # drop the XML prolog and doctype: inline in HTML
+
+
+_ID = re.compile(r'\bid="([^"]+)"')
+
+
+def _own_ids(svg: str) -> str:
+    """Prefix every id (and every reference to one) with a hash of the figure, so that
+    several inline figures in one page never share glyph, clip-path or line ids."""
+    prefix = "f" + hashlib.sha1(svg.encode()).hexdigest()[:8] + "-"
+    ids = set(_ID.findall(svg))
+    if not ids:
+        return svg
+    names = "|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True))
+    svg = re.sub(rf'\bid="({names})"', lambda m: f'id="{prefix}{m.group(1)}"', svg)
+    return re.sub(rf'#({names})\b(?=["\)])', lambda m: f"#{prefix}{m.group(1)}", svg)
 
 
 def daily_chart(days: Sequence[str], series: dict[str, list[float | None]], averages: dict[str, list[float | None]],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import subprocess
 import sys
@@ -35,9 +36,13 @@ def _text(pdf: Path) -> str:
 
 
 @pytest.mark.parametrize(("style", "lang"), list(EXPECT))
-def test_pdf_report(npa_store: Path, tmp_path: Path, artifacts: Path, style: str, lang: str) -> None:
+def test_pdf_report(npa_store: Path, tmp_path: Path, artifacts: Path, style: str, lang: str,
+                    caplog: pytest.LogCaptureFixture) -> None:
     out = tmp_path / f"{style}-{lang}.pdf"
-    paths = write_report(npa_store, out, parse_period("2009-07"), style=style, lang=lang)
+    with caplog.at_level(logging.WARNING):
+        paths = write_report(npa_store, out, parse_period("2009-07"), style=style, lang=lang)
+    # WeasyPrint and fontTools say nothing about missing fonts or glyphs
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
     text = _text(out)
     flat = text.replace("\n", " ")
     joined = re.sub(r"\s*\n\s*", "", text)  # Japanese lines wrap anywhere
@@ -78,6 +83,10 @@ def test_html_report_is_offline_and_escaped(tmp_path: Path) -> None:
     assert "<script" not in html and "<link" not in html and "<img" not in html
     assert not re.search(r"""(src|href)=["']?https?:|url\(\s*["']?https?:|@import""", html)
     assert html.count("<svg") >= 6
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert ids and len(ids) == len(set(ids)), "inline figures share ids"
+    refs = set(re.findall(r'(?:href="|url\()#([^")]+)', html))
+    assert refs <= set(ids), refs - set(ids)
 
 
 def test_missing_glyph_is_an_error() -> None:
