@@ -428,3 +428,35 @@ def report(store: Path, period: str | None, first: str | None, last: str | None,
     p = resolve_period(open_observation(store), period, first, last, tz)
     paths = write_report(store, out, p, style=style, lang=lang, group=group, top=top)
     click.echo(f"{paths[0]} ({p.label}, {style}, {lang}); tables: {paths[0].with_name(paths[0].stem + '_tables')}/")
+
+
+@cli.command()
+@store_option
+@period_options
+@click.option("--sensor-group", "group", metavar="GROUP", help="Only the sensors of this group.")
+@click.option("--top", type=int, default=5, show_default=True, help="Top sources, keys and regions per finding.")
+@click.option("--json", "as_json", is_flag=True, help="Print {\"findings\": [...]} as JSON.")
+@tz_option
+@user_errors
+def detect(store: Path, period: str | None, first: str | None, last: str | None, group: str | None, top: int,
+           as_json: bool, tz: str) -> None:
+    """List what is notable in a period. Now: packets of known tools and malware by their
+    fingerprints (Mirai, legacy ZMap, Masscan, Nmap SYN, Unicornscan; the table is
+    teiten/detect/rules/fingerprints.toml), each with a score (1 - matches expected by chance /
+    matches), its sources, ports, regions and daily counts."""
+    from teiten.analyze.source import open_observation
+    from teiten.detect.fingerprinted import fingerprint_finding
+    from teiten.detect.fingerprints import load_fingerprints
+
+    obs = open_observation(store)
+    p = resolve_period(obs, period, first, last, tz)
+    table = load_fingerprints()
+    findings = [f for fp in table.fingerprints if (f := fingerprint_finding(obs, fp, p, group, top)) is not None]
+    if as_json:
+        click.echo(json.dumps({"period": p.to_json(), "fingerprints_version": table.version, "findings": findings},
+                              ensure_ascii=False, default=str))
+        return
+    rows = [{"kind": f["kind"], "title": f["title_en"], "packets": f["evidence"]["packets"], "sources": f["sources"],
+             "score": f["score"], "peak day": f["evidence"]["peak_day"],
+             "top key": f["evidence"]["keys"][0]["key"] if f["evidence"]["keys"] else ""} for f in findings]
+    emit_rows(rows, "table", ["kind", "title", "packets", "sources", "score", "peak day", "top key"])

@@ -1,0 +1,1 @@
+"""Detection of notable phenomena (DESIGN §4): fingerprints, backscatter, scans, changes."""

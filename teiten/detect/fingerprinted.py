@@ -1,0 +1,95 @@
+"""What the fingerprinted packets show: daily series, the regions of their sources against
+the regions of all sources (seed 001: Japan 8th among Mirai sources, 19th among all), and
+one finding per fingerprint seen in a period."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from teiten.analyze.source import Observation, day_of, local_day
+from teiten.detect.fingerprints import Fingerprint, fingerprint_packets
+from teiten.enrich import country_name
+from teiten.periods import Period
+
+__all__ = ["daily_counts", "fingerprint_finding", "region_comparison"]
+
+
+def daily_counts(obs: Observation, fp: Fingerprint, period: Period, group: str | None = None) -> list[dict[str, Any]]:
+    """Per local day: fingerprinted packets and distinct source addresses."""
+    t = fingerprint_packets(obs, fp, period, group)
+    t = t.mutate(day=local_day(t, period))
+    agg = t.group_by("day").aggregate(packets=t.count(), sources=t.src4.nunique() + t.src6.nunique())
+    rows = {r["day"]: r for r in agg.to_pyarrow().to_pylist()}
+    out = []
+    for d in period.day_list():
+        r = rows.get((d - day_of(0)).days)
+        out.append({"day": d.isoformat(), "packets": int(r["packets"]) if r else 0,
+                    "sources": int(r["sources"]) if r else 0})
+    return out
+
+
+def _source_days(t: ir.Table, period: Period) -> dict[str, int]:
+    t = t.mutate(day=local_day(t, period))
+    pairs = t.select("day", "region", "src4", "src6").distinct()
+    agg = pairs.group_by("region").aggregate(n=pairs.count()).to_pyarrow()
+    return dict(zip(agg.column("region").to_pylist(), (int(x) for x in agg.column("n").to_pylist()), strict=True))
+
+
+def _ranked(counts: dict[str, int]) -> dict[str, tuple[int, float]]:
+    total = sum(counts.values()) or 1
+    order = sorted(counts, key=lambda k: (-counts[k], k))
+    return {k: (i + 1, counts[k] / total) for i, k in enumerate(order)}
+
+
+def region_comparison(obs: Observation, fp: Fingerprint, period: Period,
+                      group: str | None = None) -> list[dict[str, Any]]:
+    """Per region: source-days (distinct source addresses per day, summed) of fingerprinted
+    packets and of all packets, each region's share and rank in both."""
+    fp_days = _source_days(fingerprint_packets(obs, fp, period, group), period)
+    all_days = _source_days(obs.in_period(period, group), period)
+    a, b = _ranked(fp_days), _ranked(all_days)
+    rows = []
+    for k in sorted(set(fp_days) | set(all_days), key=lambda k: (a.get(k, (10**9, 0))[0], b.get(k, (10**9, 0))[0])):
+        code = None if k == "--" else k
+        rows.append({"region": k, "name_ja": country_name(code, "ja"), "name_en": country_name(code, "en"),
+                     "source_days": fp_days.get(k, 0), "share": a[k][1] if k in a else 0.0,
+                     "rank": a[k][0] if k in a else None, "all_source_days": all_days.get(k, 0),
+                     "all_share": b[k][1] if k in b else 0.0, "all_rank": b[k][0] if k in b else None})
+    return rows
+
+
+def fingerprint_finding(obs: Observation, fp: Fingerprint, period: Period, group: str | None = None,
+                        top: int = 5) -> dict[str, Any] | None:
+    """The finding for ``fp`` in the period, or None when no packet carries it."""
+    t = fingerprint_packets(obs, fp, period, group)
+    head = t.aggregate(packets=t.count(), sources=t.src4.nunique() + t.src6.nunique(), start=t.ts.min(),
+                       end=t.ts.max()).to_pyarrow().to_pylist()[0]
+    n = int(head["packets"] or 0)
+    if n == 0:
+        return None
+    base = obs.in_period(period, group)
+    v4 = int(base.filter(base.ip_version == 4).count().to_pyarrow().as_py())
+    score = max(0.0, 1.0 - v4 * fp.chance / n)
+    keys = t.group_by("key").aggregate(packets=t.count()).order_by([ibis.desc("packets"), "key"]).limit(top)
+    regions = t.group_by("region").aggregate(packets=t.count()).order_by([ibis.desc("packets"), "region"]).limit(top)
+    srcs = t.group_by(["src4", "src6"]).aggregate(packets=t.count(), region=t.region.first(), first=t.ts.min(),
+                                                  last=t.ts.max())
+    srcs = srcs.order_by([ibis.desc("packets"), "src4"]).limit(top).to_pyarrow().to_pylist()
+    daily = daily_counts(obs, fp, period, group)
+    peak = max(daily, key=lambda r: r["packets"])
+    from teiten.analyze.drilldown import _src_text
+
+    return {
+        "kind": fp.name, "key": fp.name, "title_ja": fp.title_ja, "title_en": fp.title_en,
+        "start": head["start"].isoformat(), "end": head["end"].isoformat(), "score": score,
+        "sources": int(head["sources"]),
+        "evidence": {"definition": fp.definition, "reference": fp.reference, "packets": n, "ipv4_packets": v4,
+                     "expected_by_chance": v4 * fp.chance, "peak_day": peak["day"], "peak_packets": peak["packets"],
+                     "keys": keys.to_pyarrow().to_pylist(), "regions": regions.to_pyarrow().to_pylist(),
+                     "daily": daily},
+        "top_sources": [{"source": _src_text(r["src4"], r["src6"]), "region": r["region"], "packets": int(r["packets"]),
+                         "first": r["first"].isoformat(), "last": r["last"].isoformat()} for r in srcs],
+    }
