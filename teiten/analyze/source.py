@@ -192,4 +192,5 @@ def open_observation(store: Path, *, threads: int | None = None) -> Observation:
     # the analyses read the stored columns plus ts_us (µs since the epoch, an integer: day and
     # hour arithmetic on it is engine-neutral and cheap); a Spark backend adds unix_micros(ts)
     db.execute("CREATE VIEW teiten_packets AS SELECT *, epoch_us(ts) AS ts_us FROM packets_raw")
-    return Observation(packets_table(backend.table("teiten_packets")), sensors, {"geo_sources": geo}, backend)
+    return Observation(packets_table(backend.table("teiten_packets")), sensors, {"geo_sources": geo, "store": store},
+                       backend)

@@ -443,7 +443,9 @@ def detect(store: Path, period: str | None, first: str | None, last: str | None,
     """List what is notable in a period. Now: packets of known tools and malware by their
     fingerprints (Mirai, legacy ZMap, Masscan, Nmap SYN, Unicornscan; the table is
     teiten/detect/rules/fingerprints.toml), each with a score (1 - matches expected by chance /
-    matches), its sources, ports, regions and daily counts."""
+    matches), its sources, ports, regions and daily counts; and DoS attacks on victims whose
+    backscatter reached the sensors (corsaro RS-DoS rules: 300 s timeout, >= 25 packets,
+    >= 60 s, >= 30 packets in a minute), with type, peak rate and estimated intensity."""
     from teiten.analyze.source import open_observation
     from teiten.detect.fingerprinted import fingerprint_finding
     from teiten.detect.fingerprints import load_fingerprints
@@ -451,12 +453,14 @@ def detect(store: Path, period: str | None, first: str | None, last: str | None,
     obs = open_observation(store)
     p = resolve_period(obs, period, first, last, tz)
     table = load_fingerprints()
+    from teiten.detect.backscatter import dos_findings
+
     findings = [f for fp in table.fingerprints if (f := fingerprint_finding(obs, fp, p, group, top)) is not None]
+    findings += dos_findings(obs, p, group)
     if as_json:
         click.echo(json.dumps({"period": p.to_json(), "fingerprints_version": table.version, "findings": findings},
                               ensure_ascii=False, default=str))
         return
-    rows = [{"kind": f["kind"], "title": f["title_en"], "packets": f["evidence"]["packets"], "sources": f["sources"],
-             "score": f["score"], "peak day": f["evidence"]["peak_day"],
-             "top key": f["evidence"]["keys"][0]["key"] if f["evidence"]["keys"] else ""} for f in findings]
-    emit_rows(rows, "table", ["kind", "title", "packets", "sources", "score", "peak day", "top key"])
+    rows = [{"kind": f["kind"], "title": f["title_en"], "start": f["start"][:16], "end": f["end"][:16],
+             "packets": f["evidence"]["packets"], "sources": f["sources"], "score": f["score"]} for f in findings]
+    emit_rows(rows, "table", ["kind", "title", "start", "end", "packets", "sources", "score"])

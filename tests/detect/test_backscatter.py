@@ -1,0 +1,49 @@
+"""DoS victims from backscatter against two generated scenarios' planted attacks, and the
+victim of ICMP errors taken from the quoted packet."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from teiten.analyze.source import open_observation
+from teiten.demo.scenario import generate
+from teiten.detect.backscatter import dos_attacks, dos_findings
+from teiten.periods import period_between
+from teiten.store.catalog import Sensor, add_sensor
+from teiten.store.ingest import ingest_paths, open_store
+
+
+@pytest.fixture(scope="module", params=[3, 11], ids=["seed3", "seed11"])
+def scenario(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    tmp = tmp_path_factory.mktemp(f"dos{request.param}")
+    s = generate(tmp / "scenario", seed=request.param, scale=0.03 if request.param == 11 else 0.02)
+    truth = json.loads(s.truth_path.read_text())
+    with open_store(tmp / "store", lock=False) as con:
+        for x in json.loads(s.sensors_path.read_text())["sensors"]:
+            add_sensor(con, Sensor(x["name"], tuple(x["addresses"]), x.get("country"), x.get("group")))
+    assert all(r.status == "ok" for r in ingest_paths(tmp / "store", s.captures))
+    return tmp / "store", truth
+
+
+def test_every_planted_attack_is_found_and_nothing_else(scenario: tuple[Path, dict[str, Any]]) -> None:
+    store, truth = scenario
+    bs = truth["phenomena"]["backscatter"]
+    obs = open_observation(store)
+    found = dos_attacks(obs, period_between(truth["start"], truth["end"]))
+    planted = sorted(bs["attacks"], key=lambda a: a["start"])
+    got = sorted(found, key=lambda a: a["start"])
+    assert len(got) == len(planted) >= 2
+    for g, p in zip(got, planted, strict=True):
+        assert g["victim"] == bs["victim"] and g["country"] == "KR" and g["packets"] == p["packets"]
+        assert round(g["peak_pps"] * 60) == p["max_60s"]
+        assert abs(g["duration_s"] - (p["end"] - p["start"]) / 1e6) < 1e-3
+        assert g["type"] == "syn_flood" and set(g["types"]) == {"syn_flood", "ping_flood", "udp_flood"}
+        assert list(g["victim_ports"]) == [80]
+        assert g["intensity_pps"] == pytest.approx(g["peak_pps"] * 2**32 / g["monitored_addresses"])
+        assert g["monitored_addresses"] == sum(s.address_count for s in obs.sensors)
+    f = dos_findings(obs, period_between(truth["start"], truth["end"]))
+    assert {x["victim"] for x in f} == {bs["victim"]} and all(x["kind"] == "dos_victim" for x in f)
