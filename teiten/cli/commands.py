@@ -445,7 +445,9 @@ def detect(store: Path, period: str | None, first: str | None, last: str | None,
     teiten/detect/rules/fingerprints.toml), each with a score (1 - matches expected by chance /
     matches), its sources, ports, regions and daily counts; and DoS attacks on victims whose
     backscatter reached the sensors (corsaro RS-DoS rules: 300 s timeout, >= 25 packets,
-    >= 60 s, >= 30 packets in a minute), with type, peak rate and estimated intensity."""
+    >= 60 s, >= 30 packets in a minute), with type, peak rate and estimated intensity; and
+    scanners: IPv4 sources reaching a tenth of the monitored addresses (at least 10) on one
+    port key with no gap over an hour."""
     from teiten.analyze.source import open_observation
     from teiten.detect.fingerprinted import fingerprint_finding
     from teiten.detect.fingerprints import load_fingerprints
@@ -457,6 +459,9 @@ def detect(store: Path, period: str | None, first: str | None, last: str | None,
 
     findings = [f for fp in table.fingerprints if (f := fingerprint_finding(obs, fp, p, group, top)) is not None]
     findings += dos_findings(obs, p, group)
+    from teiten.detect.scans import scan_findings
+
+    findings += scan_findings(obs, p, group)
     if as_json:
         click.echo(json.dumps({"period": p.to_json(), "fingerprints_version": table.version, "findings": findings},
                               ensure_ascii=False, default=str))

@@ -1,4 +1,4 @@
-"""DoS victims from backscatter against two generated scenarios' planted attacks, and the
+"""DoS victims and scanners against two generated scenarios (what was planted is known), and the
 victim of ICMP errors taken from the quoted packet."""
 
 from __future__ import annotations
@@ -47,3 +47,29 @@ def test_every_planted_attack_is_found_and_nothing_else(scenario: tuple[Path, di
         assert g["monitored_addresses"] == sum(s.address_count for s in obs.sensors)
     f = dos_findings(obs, period_between(truth["start"], truth["end"]))
     assert {x["victim"] for x in f} == {bs["victim"]} and all(x["kind"] == "dos_victim" for x in f)
+
+
+def test_planted_scanners_are_found(scenario: tuple[Path, dict[str, Any]]) -> None:
+    from teiten.detect.scans import scan_findings, scans
+
+    store, truth = scenario
+    obs = open_observation(store)
+    period = period_between(truth["start"], truth["end"])
+    found, monitored, need = scans(obs, period)
+    assert need == max(10, -(-monitored // 10))
+    by_source: dict[str, set[str]] = {}
+    for s in found:
+        by_source.setdefault(s["source"], set()).add(s["key"])
+        assert s["addresses"] >= need and s["packets"] >= s["addresses"]
+    ph = truth["phenomena"]
+    sweeper = ph["icmp_sweeper"]["sources"][0]
+    assert by_source[sweeper] == {"8/ICMP"}
+    widest = max((s for s in found if s["source"] == sweeper), key=lambda s: s["addresses"])
+    assert widest["addresses"] == ph["icmp_sweeper"]["addresses_hit"]
+    for tool in ("zmap", "masscan"):
+        for src in ph[tool]["sources"]:
+            assert by_source.get(src, set()) & set(ph[tool]["keys"]), (tool, src)
+    # the DoS victim's replies are backscatter, not a scan
+    assert ph["backscatter"]["victim"] not in by_source
+    findings = scan_findings(obs, period)
+    assert findings[0]["kind"] == "scan" and findings[0]["evidence"]["widest"] >= findings[-1]["evidence"]["widest"]
