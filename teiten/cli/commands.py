@@ -447,10 +447,13 @@ def detect(store: Path, period: str | None, first: str | None, last: str | None,
     backscatter reached the sensors (corsaro RS-DoS rules: 300 s timeout, >= 25 packets,
     >= 60 s, >= 30 packets in a minute), with type, peak rate and estimated intensity; and
     scanners: IPv4 sources reaching a tenth of the monitored addresses (at least 10) on one
-    port key with no gap over an hour."""
+    port key with no gap over an hour; surges and drops of the daily packets of a port key or
+    region against the 28 days before (robust z >= 6, >= 100 packets), keys new in the top 20,
+    and keys that climbed 10 places into the top 20."""
     from teiten.analyze.source import open_observation
     from teiten.detect.fingerprinted import fingerprint_finding
     from teiten.detect.fingerprints import load_fingerprints
+    from teiten.periods import Period
 
     obs = open_observation(store)
     p = resolve_period(obs, period, first, last, tz)
@@ -462,6 +465,10 @@ def detect(store: Path, period: str | None, first: str | None, last: str | None,
     from teiten.detect.scans import scan_findings
 
     findings += scan_findings(obs, p, group)
+    from teiten.detect.changes import change_findings
+
+    findings += change_findings(obs.with_cube(Period("range", p.previous().first, p.last, p.tz), group), p, group,
+                                dimensions=("ports", "regions"))
     if as_json:
         click.echo(json.dumps({"period": p.to_json(), "fingerprints_version": table.version, "findings": findings},
                               ensure_ascii=False, default=str))
