@@ -24,8 +24,9 @@ __all__ = [
     "schema_markdown",
 ]
 
-#: How many leading payload bytes are kept per packet (for signatures).
-PAYLOAD_BYTES = 128
+#: How many leading payload bytes are kept per packet (for signatures and tool names: a SIP
+#: scanner's User-Agent header is usually within the first 500 bytes).
+PAYLOAD_BYTES = 512
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-PAYLOAD_BYTES = 128  # keep in step with teiten.schema.PAYLOAD_BYTES
+PAYLOAD_BYTES = 512  # keep in step with teiten.schema.PAYLOAD_BYTES
 OPTS_BYTES = 24  # at most this many characters of TCP option kinds per packet
 
 # per-record outcome

@@ -449,7 +449,8 @@ def detect(store: Path, period: str | None, first: str | None, last: str | None,
     scanners: IPv4 sources reaching a tenth of the monitored addresses (at least 10) on one
     port key with no gap over an hour; surges and drops of the daily packets of a port key or
     region against the 28 days before (robust z >= 6, >= 100 packets), keys new in the top 20,
-    and keys that climbed 10 places into the top 20."""
+    and keys that climbed 10 places into the top 20; tool names in User-Agent/Server headers
+    of first payloads (SIP scanners), sent by at least 3 sources."""
     from teiten.analyze.source import open_observation
     from teiten.detect.fingerprinted import fingerprint_finding
     from teiten.detect.fingerprints import load_fingerprints
@@ -466,9 +467,11 @@ def detect(store: Path, period: str | None, first: str | None, last: str | None,
 
     findings += scan_findings(obs, p, group)
     from teiten.detect.changes import change_findings
+    from teiten.detect.payloads import payload_tool_findings
 
     findings += change_findings(obs.with_cube(Period("range", p.previous().first, p.last, p.tz), group), p, group,
                                 dimensions=("ports", "regions"))
+    findings += payload_tool_findings(obs, p, group)
     if as_json:
         click.echo(json.dumps({"period": p.to_json(), "fingerprints_version": table.version, "findings": findings},
                               ensure_ascii=False, default=str))

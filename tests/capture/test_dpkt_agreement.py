@@ -11,6 +11,7 @@ import dpkt
 import pytest
 
 from teiten.capture.reader import CaptureReader
+from teiten.schema import PAYLOAD_BYTES
 from tests.conftest import CORPUS, corpus_rows
 
 LINKTYPES = {"1", "0", "101", "113", "228", "229", "276"}
@@ -88,7 +89,7 @@ def _check(ip: Any, row: dict[str, Any]) -> list[str]:
         eq("ack", row["ack"], l4.ack)
         eq("flags", row["tcp_flags"], l4.flags & 0xFF)
         eq("window", row["window"], l4.win)
-        eq("payload", row["payload"], bytes(l4.data)[:128])
+        eq("payload", row["payload"], bytes(l4.data)[:PAYLOAD_BYTES])
         for opt, val in dpkt.tcp.parse_opts(l4.opts):
             if opt == dpkt.tcp.TCP_OPT_MSS and len(val) == 2:
                 eq("mss", row["mss"], int.from_bytes(val, "big"))
