@@ -29,7 +29,7 @@ def test_user_agents_by_key(tmp_path: Path) -> None:
     rng = np.random.default_rng(4)
     n = 400
     which = rng.integers(0, len(AGENTS), n)
-    payloads = tuple(_sip(a) for a in AGENTS) + (bytes(range(256)),)
+    payloads = (*(_sip(a) for a in AGENTS), bytes(range(256)))
     pid = np.where(np.arange(n) % 10 == 0, len(AGENTS), which)  # every tenth: binary junk
     pk = PacketColumns.make(n, payloads=payloads, ts=1_783_000_000_000_000 + np.arange(n) * 10_000_000,
                             src=0x0B000000 + rng.integers(0, 8, n), dst=0xCB007109, proto=UDP,
