@@ -450,7 +450,10 @@ def detect(store: Path, period: str | None, first: str | None, last: str | None,
     port key with no gap over an hour; surges and drops of the daily packets of a port key or
     region against the 28 days before (robust z >= 6, >= 100 packets), keys new in the top 20,
     and keys that climbed 10 places into the top 20; tool names in User-Agent/Server headers
-    of first payloads (SIP scanners), sent by at least 3 sources."""
+    of first payloads (SIP scanners), sent by at least 3 sources; one source address (50 %),
+    source port (80 %) or country (80 % and twice its overall share) dominating one of the 100
+    busiest keys; and a 24-hour rhythm in the hourly packets of a busy region, key or key
+    from one region."""
     from teiten.analyze.source import open_observation
     from teiten.detect.fingerprinted import fingerprint_finding
     from teiten.detect.fingerprints import load_fingerprints
@@ -472,6 +475,11 @@ def detect(store: Path, period: str | None, first: str | None, last: str | None,
     findings += change_findings(obs.with_cube(Period("range", p.previous().first, p.last, p.tz), group), p, group,
                                 dimensions=("ports", "regions"))
     findings += payload_tool_findings(obs, p, group)
+    from teiten.detect.concentration import concentration_findings
+    from teiten.detect.diurnal import diurnal_findings
+
+    findings += concentration_findings(obs, p, group)
+    findings += diurnal_findings(obs, p, group)
     if as_json:
         click.echo(json.dumps({"period": p.to_json(), "fingerprints_version": table.version, "findings": findings},
                               ensure_ascii=False, default=str))

@@ -97,3 +97,31 @@ def test_planted_surges_are_found(scenario: tuple[Path, dict[str, Any]]) -> None
     assert any(f["kind"] == "surge" and f["key"] == "8/ICMP" and f["start"] <= sweep_day <= f["end"] for f in q3)
     a0, a1 = (x[:10] for x in truth["phenomena"]["backscatter"]["window_utc"])  # the attacks' days
     assert any(f["kind"] == "surge" and f["key"] == "0/ICMP" and f["start"] <= a1 and a0 <= f["end"] for f in q3)
+
+
+def test_planted_concentration_and_rhythm(scenario: tuple[Path, dict[str, Any]]) -> None:
+    from teiten.detect.concentration import ConcentrationRules, concentration_findings
+    from teiten.detect.diurnal import DiurnalRules, diurnal_findings
+    from teiten.periods import parse_period
+
+    store, truth = scenario
+    obs = open_observation(store)
+    ph = truth["phenomena"]
+    q2 = {(f["key"], f["by"]): f for f in concentration_findings(obs, parse_period("2026Q2"))}
+    assert q2[("1521/TCP", "source_port")]["value"] == 6000
+    assert q2[("1521/TCP", "source_port")]["score"] >= 0.9
+    assert q2[("1521/TCP", "country")]["value"] == "CN"
+    small = ConcentrationRules(min_packets=50)  # the victim's replies are ~100 packets at this scale
+    q3 = {(f["key"], f["by"]): f for f in concentration_findings(obs, parse_period("2026Q3"), rules=small)}
+    assert q3[("8/ICMP", "source")]["value"] == ph["icmp_sweeper"]["sources"][0]
+    assert q3[("0/ICMP", "source")]["value"] == ph["backscatter"]["victim"]
+    rhythms = {f["key"]: f for f in diurnal_findings(obs, parse_period("2026Q2"), rules=DiurnalRules(min_packets=500))}
+    d = ph["diurnal"]
+    key = d["keys"][0]
+    hits = [f for k, f in rhythms.items() if k.startswith(key + "@") and k.split("@")[1] in d["countries"]]
+    hits += [rhythms[k] for k in d["countries"] if k in rhythms]
+    assert hits, list(rhythms)
+    utc_peak = (d["peak_local_hour"] - d["utc_offset_hours"]) % 24
+    assert all(min(abs(f["evidence"]["peak_hour"] - utc_peak) % 24, 24 - abs(f["evidence"]["peak_hour"] - utc_peak)
+                   % 24) <= 1.5 for f in hits)
+    assert not any(k in ("CN", "US") for k in rhythms)  # flat senders have no rhythm

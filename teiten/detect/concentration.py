@@ -1,0 +1,96 @@
+"""Concentration (DESIGN §4): one source address, one source port or one source country
+sending most of a port key's packets (1521/TCP: 92 % from China, 99 % from source port 6000).
+A country counts only when its share of the key is also ``country_lift`` times its share of
+all packets (China sends much of everything)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+
+from teiten.analyze.drilldown import _src_text
+from teiten.analyze.rankings import counts
+from teiten.analyze.source import Observation
+from teiten.periods import Period
+
+__all__ = ["ConcentrationRules", "concentration_findings"]
+
+
+@dataclass(frozen=True)
+class ConcentrationRules:
+    max_keys: int = 100  # the busiest keys are examined
+    min_packets: int = 500  # ... that have at least this many packets
+    source: float = 0.5
+    source_port: float = 0.8
+    country: float = 0.8
+    country_lift: float = 2.0
+
+
+def _top_share(rows: list[dict[str, Any]], by: str) -> dict[str, tuple[Any, int, int]]:
+    """key -> (top value of ``by``, its packets, the key's packets)."""
+    best: dict[str, tuple[Any, int, int]] = {}
+    totals: dict[str, int] = {}
+    for r in rows:
+        k, n = r["key"], int(r["packets"])
+        totals[k] = totals.get(k, 0) + n
+        if k not in best or n > best[k][1] or (n == best[k][1] and str(r[by]) < str(best[k][0])):
+            best[k] = (r[by], n, 0)
+    return {k: (v, n, totals[k]) for k, (v, n, _) in best.items()}
+
+
+def concentration_findings(obs: Observation, period: Period, group: str | None = None,
+                           rules: ConcentrationRules = ConcentrationRules()) -> list[dict[str, Any]]:
+    per_key = counts(obs, "ports", period, group)
+    keys = [k for k, n in sorted(per_key.items(), key=lambda kv: (-kv[1], kv[0]))[:rules.max_keys]
+            if n >= rules.min_packets]
+    if not keys:
+        return []
+    regions = counts(obs, "regions", period, group)
+    total = sum(regions.values()) or 1
+    t, measure = obs.tally(period, group)
+    t = t.filter(t.key.isin(keys))
+    by_region = t.group_by(["key", "region"]).aggregate(packets=measure(t)).to_pyarrow().to_pylist()
+    raw = obs.in_period(period, group)
+    raw = raw.filter(raw.key.isin(keys))
+    ports = raw.filter(raw.sport.notnull())
+    by_port = ports.group_by(["key", "sport"]).aggregate(packets=ports.count()).to_pyarrow().to_pylist()
+    v4 = raw.filter(raw.ip_version == 4)
+    src = v4.group_by(["key", "src4"]).aggregate(packets=v4.count())
+    # only each key's busiest source matters: rank inside the engine
+    w = ibis.window(group_by="key", order_by=[ibis.desc("packets"), "src4"])
+    by_src = src.mutate(r=ibis.row_number().over(w)).filter(ibis._.r == 0).to_pyarrow().to_pylist()
+    key_totals = {k: per_key[k] for k in keys}
+    out: list[dict[str, Any]] = []
+    for k, (value, n, _) in _top_share(by_region, "region").items():
+        share, overall = n / key_totals[k], regions.get(value, 0) / total
+        if value != "--" and share >= rules.country and share >= rules.country_lift * overall:
+            out.append(_finding(k, "country", value, share, n, key_totals[k], {"overall_share": overall}))
+    for k, (value, n, _) in _top_share(by_port, "sport").items():
+        share = n / key_totals[k]
+        if share >= rules.source_port:
+            out.append(_finding(k, "source_port", int(value), share, n, key_totals[k], {}))
+    for r in by_src:
+        share = int(r["packets"]) / key_totals[r["key"]]
+        if share >= rules.source:
+            out.append(_finding(r["key"], "source", _src_text(r["src4"], None), share, int(r["packets"]),
+                                key_totals[r["key"]], {}))
+    # one source explains its key's country and source port: report the source alone
+    lone = {f["key"]: f["score"] for f in out if f["by"] == "source"}
+    out = [f for f in out if f["by"] == "source" or f["key"] not in lone or lone[f["key"]] < 0.9 * f["score"]]
+    out.sort(key=lambda f: (-f["score"], f["key"], f["by"]))
+    return out
+
+
+_BY = {"country": ("発信元国・地域", "source country"), "source_port": ("発信元ポート", "source port"),
+       "source": ("発信元アドレス", "source address")}
+
+
+def _finding(key: str, by: str, value: Any, share: float, n: int, of: int, extra: dict[str, Any]) -> dict[str, Any]:
+    ja, en = _BY[by]
+    return {"kind": "concentration", "key": key, "by": by, "value": value,
+            "title_ja": f"{key}の{share:.0%}が{ja}{value}から", "title_en": f"{share:.0%} of {key} from {en} {value}",
+            "start": None, "end": None, "score": share, "sources": None,
+            "top_sources": [{"source": value, "packets": n}] if by == "source" else [],
+            "evidence": {"share": share, "packets": n, "key_packets": of, **extra}}
