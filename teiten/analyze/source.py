@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from teiten.errors import SettingError
 from teiten.periods import Period
@@ -139,6 +140,14 @@ class Observation:
             return t, lambda x: x.packets.sum()
         t = self.in_period(period, group)
         return t.mutate(day=local_day(t, period)), lambda x: x.count()
+
+    def batches(self, expr: ir.Table, rows: int = 1 << 20) -> Iterator[pa.RecordBatch]:
+        """Stream a table expression as Arrow record batches of at most ``rows`` rows."""
+        if getattr(self.backend, "name", None) == "duckdb":
+            # ibis 12's own streaming calls a DuckDB method that DuckDB 2 removed
+            yield from self.backend.con.sql(str(self.backend.compile(expr))).to_arrow_reader(rows)
+        else:
+            yield from expr.to_pyarrow_batches(chunk_size=rows)
 
     def with_cube(self, window: Period, group: str | None = None) -> Observation:
         """This observation with a cube over ``window`` (one pass over the packets)."""

@@ -1,0 +1,132 @@
+"""Signature rules: the syntax subset, matching on hand-built packets (with traps), thresholds,
+and the per-class statistics of NPA Table 4-1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from teiten.analyze.source import open_observation
+from teiten.cli import commands  # noqa: F401 - registers the commands
+from teiten.cli.main import cli
+from teiten.demo.frames import CaptureWriter
+from teiten.demo.layout import ICMP, TCP, UDP, PacketColumns
+from teiten.detect.rules_compile import load_rules, parse_rules
+from teiten.detect.signatures import _apply_threshold, signature_hits, signature_ranking
+from teiten.errors import SettingError
+from teiten.periods import period_between
+
+T0 = 1_783_000_000_000_000  # 2026-07-02
+DST = 0xCB007109
+SLAMMER = b"\x04" + b"\x01" * 7 + bytes(100) + b"sock" + bytes(50) + b"send" + bytes(376 - 166)
+NACHI = b"\xaa" * 64
+SPAM = b"\x04\x00" + bytes(40)
+DNS_ANY = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x03com\x00\x00\xff\x00\x01"
+SIP = b"options sip:100@203.0.113.9 SIP/2.0\r\nUser-Agent: Friendly-Scanner\r\n\r\n"
+PAYLOADS = (SLAMMER, NACHI, SPAM, DNS_ANY, SIP, b"\x04\x02" + bytes(374), b"\x55" * 64)
+
+#: (expected sid or 0 for none, proto, sport, dport, flags, icmp type, icmp code, payload index, source)
+PACKETS: list[tuple[int, int, int, int, int, int, int, int, int]] = [
+    (9000001, UDP, 3001, 1434, 0, 0, 0, 0, 0x01010101),  # SQL Slammer
+    (0, UDP, 3002, 1434, 0, 0, 0, 5, 0x01010102),  # 376 bytes to 1434, not the worm
+    (9000002, ICMP, 0, 0, 0, 8, 0, 1, 0x02020201),  # Nachi echo
+    (0, ICMP, 0, 0, 0, 8, 0, 6, 0x02020202),  # 64-byte echo of other bytes
+    (9000010, UDP, 4000, 1026, 0, 0, 0, 2, 0x03030301),  # Messenger spam
+    (9000020, ICMP, 0, 0, 0, 0, 0, -1, 0x04040401),  # echo reply
+    (9000021, TCP, 80, 40000, 0x12, 0, 0, -1, 0x04040402),  # SYN-ACK backscatter
+    (9000030, UDP, 5353, 53, 0, 0, 0, 3, 0x05050501),  # DNS ANY (also the resolver probe, 9000031)
+    (9000042, TCP, 50000, 80, 0x10, 0, 0, -1, 0x06060601),  # ACK ping
+    (0, TCP, 50000, 8080, 0x10, 0, 0, -1, 0x06060602),  # ACK to another port
+    (9000043, UDP, 40000, 33435, 0, 0, 0, -1, 0x07070701),  # traceroute
+    (9000044, UDP, 5070, 5060, 0, 0, 0, 4, 0x08080801),  # SIP OPTIONS, lower case: nocase
+]
+
+
+def _write(path: Path, rows: list[tuple[int, ...]], t0: int = T0) -> Path:
+    n = len(rows)
+    c = list(zip(*[r[1:] for r in rows], strict=True))
+    pk = PacketColumns.make(n, payloads=PAYLOADS, ts=t0 + np.arange(n) * 1_000_000, src=c[7],
+                            dst=DST + np.arange(n) % 50, proto=c[0], sport=c[1], dport=c[2], flags=c[3],
+                            icmp_type=c[4], icmp_code=c[5], payload_id=c[6])
+    with CaptureWriter(path) as w:
+        w.write(pk)
+    return path
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("sig")
+    sweep = [(9000040, ICMP, 0, 0, 0, 8, 0, -1, 0x09090901)] * 12  # 12 echo requests in 12 s: one alert
+    slow = [(0, ICMP, 0, 0, 0, 8, 0, -1, 0x09090902)] * 9  # 9: below the count
+    files = [_write(tmp / "a.pcap", PACKETS), _write(tmp / "b.pcap", sweep, T0 + 3_600_000_000),
+             _write(tmp / "c.pcap", slow, T0 + 7_200_000_000),
+             # the previous period: one Slammer packet in June
+             _write(tmp / "d.pcap", PACKETS[:1], 1_780_500_000_000_000)]
+    s = tmp / "store"
+    assert CliRunner().invoke(cli, ["ingest", *map(str, files), "--store", str(s), "-q"]).exit_code == 0
+    return s
+
+
+def test_each_rule_hits_its_packets_and_not_the_traps(store: Path) -> None:
+    obs = open_observation(store)
+    hits = signature_hits(obs, period_between("2026-07-01", "2026-07-03"), load_rules())
+    got: dict[int, list[int]] = {}
+    for sid, src in zip(hits.column("sid").to_pylist(), hits.column("src4").to_pylist(), strict=True):
+        got.setdefault(sid, []).append(src)
+    for sid, *_, src in PACKETS:
+        if sid:
+            assert src in got.get(sid, []), sid
+    traps = {r[-1] for r in PACKETS if r[0] == 0} | {0x09090902}
+    assert not traps & {s for ss in got.values() for s in ss}
+    assert got[9000040] == [0x09090901]  # the sweep alerts once ("both"), the slow one never
+    assert got[9000031] == [0x05050501]  # the DNS query rule too
+
+
+def test_class_statistics_against_the_previous_period(store: Path) -> None:
+    obs = open_observation(store)
+    doc = signature_ranking(obs, period_between("2026-07-01", "2026-07-31"), load_rules())
+    rows = {r["key"]: r for r in doc["rows"]}
+    assert set(rows) == {"Worm", "UDP spam", "DoS", "DNS", "Scan"}
+    assert rows["Worm"]["packets"] == 2 and rows["Worm"]["prev_packets"] == 1
+    assert rows["Scan"]["packets"] == 5  # ACK ping, traceroute, SIP OPTIONS and its User-Agent, the sweep
+    assert doc["top_signatures"]["Worm"][0]["sid"] in (9000001, 9000002)
+    assert doc["total"]["packets"] == sum(r["packets"] for r in doc["rows"])
+
+
+def test_thresholds() -> None:
+    (r,) = parse_rules('alert icmp any any -> any any (msg:"x"; threshold: type limit, track by_src, count 2, '
+                       'seconds 60; sid:1;)')
+    ts = np.array([0.0, 1, 2, 3, 70, 71, 72], float)
+    src = np.array([1, 1, 1, 2, 1, 1, 1])
+    assert _apply_threshold(r, ts, src, src).tolist() == [True, True, False, True, True, True, False]
+    (r,) = parse_rules('alert icmp any any -> any any (msg:"x"; threshold: type threshold, track by_src, count 2, '
+                       'seconds 60; sid:1;)')
+    assert _apply_threshold(r, ts, src, src).tolist() == [False, True, False, False, False, True, False]
+    (r,) = parse_rules('alert icmp any any -> any any (msg:"x"; threshold: type both, track by_dst, count 3, '
+                       'seconds 60; sid:1;)')
+    assert _apply_threshold(r, ts, src, src).tolist() == [False, False, True, False, False, False, True]
+
+
+@pytest.mark.parametrize(("rule", "message"), [
+    ('alert tcp any any -> any 80 (msg:"x"; flow:established; sid:5;)', "keyword 'flow' is not supported"),
+    ('drop tcp any any -> any 80 (msg:"x"; sid:6;)', "only alert rules"),
+    ('alert http any any -> any 80 (msg:"x"; sid:7;)', "protocol 'http'"),
+    ('alert udp any any -> any 53 (msg:"x"; content:"|0G|"; sid:8;)', "bad hex"),
+    ('alert udp any any -> any 53 (msg:"x"; depth:3; sid:9;)', "depth before any content"),
+    ('alert udp any any -> any 53 (msg:"x"; sid:1;)\nalert udp any any -> any 54 (msg:"y"; sid:1;)', "given twice"),
+])
+def test_rule_errors_name_the_rule(rule: str, message: str) -> None:
+    with pytest.raises(SettingError, match=message) as e:
+        parse_rules(rule, "my.rules")
+    assert "my.rules:" in str(e.value)
+
+
+def test_shipped_rules_load_and_cover_every_class() -> None:
+    rules = load_rules()
+    assert len({r.sid for r in rules}) == len(rules) >= 20
+    assert {r.klass for r in rules} == {"Worm", "Scan", "UDP spam", "DoS", "DNS", "Others"}
+
+
