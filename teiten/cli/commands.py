@@ -436,10 +436,12 @@ def report(store: Path, period: str | None, first: str | None, last: str | None,
 @click.option("--sensor-group", "group", metavar="GROUP", help="Only the sensors of this group.")
 @click.option("--top", type=int, default=5, show_default=True, help="Top sources, keys and regions per finding.")
 @click.option("--json", "as_json", is_flag=True, help="Print {\"findings\": [...]} as JSON.")
+@click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A signature file (Suricata-rule subset) instead of the shipped teiten.rules.")
 @tz_option
 @user_errors
 def detect(store: Path, period: str | None, first: str | None, last: str | None, group: str | None, top: int,
-           as_json: bool, tz: str) -> None:
+           as_json: bool, rules: Path | None, tz: str) -> None:
     """List what is notable in a period. Now: packets of known tools and malware by their
     fingerprints (Mirai, legacy ZMap, Masscan, Nmap SYN, Unicornscan; the table is
     teiten/detect/rules/fingerprints.toml), each with a score (1 - matches expected by chance /
@@ -450,7 +452,8 @@ def detect(store: Path, period: str | None, first: str | None, last: str | None,
     port key with no gap over an hour; surges and drops of the daily packets of a port key or
     region against the 28 days before (robust z >= 6, >= 100 packets), keys new in the top 20,
     and keys that climbed 10 places into the top 20; tool names in User-Agent/Server headers
-    of first payloads (SIP scanners), sent by at least 3 sources; one source address (50 %),
+    of first payloads (SIP scanners), sent by at least 3 sources; signature alerts (the rules
+    of teiten/detect/rules/teiten.rules or --rules); one source address (50 %),
     source port (80 %) or country (80 % and twice its overall share) dominating one of the 100
     busiest keys; and a 24-hour rhythm in the hourly packets of a busy region, key or key
     from one region."""
@@ -480,6 +483,10 @@ def detect(store: Path, period: str | None, first: str | None, last: str | None,
 
     findings += concentration_findings(obs, p, group)
     findings += diurnal_findings(obs, p, group)
+    from teiten.detect.rules_compile import load_rules
+    from teiten.detect.signatures import signature_findings
+
+    findings += signature_findings(obs, p, load_rules(rules), group)
     if as_json:
         click.echo(json.dumps({"period": p.to_json(), "fingerprints_version": table.version, "findings": findings},
                               ensure_ascii=False, default=str))
@@ -487,3 +494,35 @@ def detect(store: Path, period: str | None, first: str | None, last: str | None,
     rows = [{"kind": f["kind"], "title": f["title_en"], "start": f["start"][:16], "end": f["end"][:16],
              "packets": f["evidence"]["packets"], "sources": f["sources"], "score": f["score"]} for f in findings]
     emit_rows(rows, "table", ["kind", "title", "start", "end", "packets", "sources", "score"])
+
+
+@cli.command()
+@store_option
+@period_options
+@click.option("--by", type=click.Choice(["class", "region"]), default="class", show_default=True,
+              help="Alerts per class (Worm, Scan, UDP spam, DoS, DNS, Others: NPA Table 4-1) or per source region"
+              " (Table 4-2).")
+@click.option("--compare", type=click.Choice(["previous", "year", "none"]), default="previous", show_default=True)
+@click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A signature file (Suricata-rule subset) instead of the shipped teiten.rules.")
+@click.option("--sensor-group", "group", metavar="GROUP", help="Only the sensors of this group.")
+@tz_option
+@format_options
+@user_errors
+def signatures(store: Path, period: str | None, first: str | None, last: str | None, by: str, compare: str,
+               rules: Path | None, group: str | None, tz: str, fmt: str) -> None:
+    """Signature alerts per day per sensor address by class or source region, against the
+    compared period, with each class's top signatures."""
+    from teiten.analyze.source import open_observation
+    from teiten.detect.rules_compile import load_rules
+    from teiten.detect.signatures import signature_ranking
+
+    obs = open_observation(store)
+    p = resolve_period(obs, period, first, last, tz)
+    doc = signature_ranking(obs, p, load_rules(rules), by=by, group=group, compare=compare)
+    if fmt == "json":
+        click.echo(json.dumps(doc, ensure_ascii=False, default=str))
+        return
+    cols = ["key", "rank", "prev_rank", "packets", "per_ip_day", "prev_per_ip_day", "delta", "change_pct",
+            "rise_rank", "fall_rank"]
+    emit_rows(doc["rows"], fmt, cols)

@@ -130,3 +130,23 @@ def test_shipped_rules_load_and_cover_every_class() -> None:
     assert {r.klass for r in rules} == {"Worm", "Scan", "UDP spam", "DoS", "DNS", "Others"}
 
 
+
+
+def test_cli_signatures_and_detect(store: Path, tmp_path: Path) -> None:
+    import json
+
+    r = CliRunner().invoke(cli, ["signatures", "--store", str(store), "--period", "2026-07", "--by", "region",
+                                 "--json"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    assert doc["by"] == "region" and sum(x["packets"] for x in doc["rows"]) == doc["total"]["packets"] > 0
+    own = tmp_path / "one.rules"
+    own.write_text('alert udp any any -> any 1434 (msg:"only slammer port"; sid:42;)\n')
+    r = CliRunner().invoke(cli, ["detect", "--store", str(store), "--period", "2026-07", "--rules", str(own),
+                                 "--json"], catch_exceptions=False)
+    sig = [f for f in json.loads(r.output)["findings"] if f["kind"] == "signature"]
+    assert [(f["sid"], f["evidence"]["alerts"]) for f in sig] == [(42, 2)]
+    bad = tmp_path / "bad.rules"
+    bad.write_text('alert tcp any any -> any 80 (msg:"x"; pcre:"/a/"; sid:43;)\n')
+    r = CliRunner().invoke(cli, ["signatures", "--store", str(store), "--period", "2026-07", "--rules", str(bad)])
+    assert r.exit_code == 1 and "bad.rules:1 (sid 43): keyword 'pcre' is not supported" in r.output
