@@ -109,6 +109,10 @@ def sql(query: str, store: Path, fmt: str) -> None:
     emit_rows(rows, fmt, columns)
 
 
+def group_option(f: F) -> F:
+    return click.option("--sensor-group", "group", metavar="GROUP", help="Only the sensors of this group.")(f)
+
+
 def period_options(f: F) -> F:
     f = click.option("--to", "last", metavar="YYYY-MM-DD", help="Last day (inclusive) of a range.")(f)
     f = click.option("--from", "first", metavar="YYYY-MM-DD", help="First day (inclusive) of a range.")(f)
@@ -298,7 +302,7 @@ def _keys(text: str | None) -> list[str] | None:
 @click.option("--monthly", "step", flag_value="monthly", help="Per month across all data (long-term graph).")
 @click.option("--daily", "step", flag_value="daily", default=True, help="Per day with 7-day averages (default).")
 @click.option("--total", is_flag=True, help="Add the key * (all packets) to daily series.")
-@click.option("--sensor-group", "group", metavar="GROUP", help="Only the sensors of this group.")
+@group_option
 @tz_option
 @format_options
 @user_errors
@@ -310,12 +314,11 @@ def series(what: str, store: Path, period: str | None, first: str | None, last: 
     from teiten.analyze.source import open_observation
 
     obs = open_observation(store)
+    p = resolve_period(obs, period, first, last, tz)
     if step == "monthly":
-        p = resolve_period(obs, period, first, last, tz)
         doc = monthly(obs, what, _keys(keys) or top_keys(obs, what, p, top, group), tz=tz, group=group)
         cols = ["month", "key", "packets", "address_days", "per_ip_day"]
     else:
-        p = resolve_period(obs, period, first, last, tz)
         if step == "hourly":
             doc = hourly(obs, what, p, _keys(keys), top=top, group=group)
             cols = ["day", "hour", "key", "packets"]
@@ -336,7 +339,7 @@ def series(what: str, store: Path, period: str | None, first: str | None, last: 
 @click.option("--by", "by", is_flag=True, help="The mix of each top key of the other dimension (stacked bars).")
 @click.option("--groups", type=int, default=5, show_default=True, help="With --by: how many top keys to split.")
 @click.option("--top", type=int, default=10, show_default=True, help="Keys shown; the rest is 'other'.")
-@click.option("--sensor-group", "group", metavar="GROUP", help="Only the sensors of this group.")
+@group_option
 @tz_option
 @format_options
 @user_errors
@@ -372,7 +375,7 @@ DRILL_SECTIONS = ("regions", "ports", "source_ports", "per_day", "top_sources")
 @period_options
 @click.option("--top", type=int, default=10, show_default=True, help="Rows of each ranking.")
 @click.option("--section", type=click.Choice(DRILL_SECTIONS), help="With --csv or a table: only this part.")
-@click.option("--sensor-group", "group", metavar="GROUP", help="Only the sensors of this group.")
+@group_option
 @tz_option
 @format_options
 @user_errors
@@ -433,7 +436,7 @@ def report(store: Path, period: str | None, first: str | None, last: str | None,
 @cli.command()
 @store_option
 @period_options
-@click.option("--sensor-group", "group", metavar="GROUP", help="Only the sensors of this group.")
+@group_option
 @click.option("--top", type=int, default=5, show_default=True, help="Top sources, keys and regions per finding.")
 @click.option("--json", "as_json", is_flag=True, help="Print {\"findings\": [...]} as JSON.")
 @click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -505,7 +508,7 @@ def detect(store: Path, period: str | None, first: str | None, last: str | None,
 @click.option("--compare", type=click.Choice(["previous", "year", "none"]), default="previous", show_default=True)
 @click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A signature file (Suricata-rule subset) instead of the shipped teiten.rules.")
-@click.option("--sensor-group", "group", metavar="GROUP", help="Only the sensors of this group.")
+@group_option
 @tz_option
 @format_options
 @user_errors

@@ -105,6 +105,15 @@ def _own_ids(svg: str) -> str:
     return re.sub(rf'#({names})\b(?=["\)])', lambda m: f"#{prefix}{m.group(1)}", svg)
 
 
+def _daily_axes(ax: Any, title: str, ylabel: str) -> None:
+    """Title, y label from 0, month/day ticks and the legend to the right: every daily chart."""
+    ax.set_title(title, loc="left", fontsize=10)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(bottom=0)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%m/%d"))  # type: ignore[no-untyped-call]
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+
+
 def daily_chart(days: Sequence[str], series: dict[str, list[float | None]], averages: dict[str, list[float | None]],
                 *, title: str, ylabel: str, average_label: str) -> str:
     """Lines per key over days, each with its 7-day average dashed."""
@@ -117,11 +126,7 @@ def daily_chart(days: Sequence[str], series: dict[str, list[float | None]], aver
                 ax.plot(x, [y if y is not None else float("nan") for y in averages[k]], color=c, linewidth=1.0,
                         linestyle="--", alpha=0.8)
         ax.plot([], [], color="#555555", linestyle="--", linewidth=1.0, label=average_label)
-        ax.set_title(title, loc="left", fontsize=10)
-        ax.set_ylabel(ylabel)
-        ax.set_ylim(bottom=0)
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%m/%d"))  # type: ignore[no-untyped-call]
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        _daily_axes(ax, title, ylabel)
         return _svg(fig)
 
 
@@ -133,11 +138,7 @@ def stacked_daily(days: Sequence[str], series: dict[str, list[float]], *, title:
         labels = list(series)
         colors = [("#b0b0b0" if lab == other else PALETTE[i % (len(PALETTE) - 1)]) for i, lab in enumerate(labels)]
         ax.stackplot(x, *[series[k] for k in labels], labels=labels, colors=colors, linewidth=0)
-        ax.set_title(title, loc="left", fontsize=10)
-        ax.set_ylabel(ylabel)
-        ax.set_ylim(bottom=0)
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%m/%d"))  # type: ignore[no-untyped-call]
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        _daily_axes(ax, title, ylabel)
         return _svg(fig)
 
 
