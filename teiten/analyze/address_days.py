@@ -10,11 +10,11 @@ from __future__ import annotations
 import ipaddress
 from datetime import date
 
-from teiten.analyze.source import Observation, local_day
+from teiten.analyze.source import Observation, day_of, local_day
 from teiten.periods import Period
 from teiten.store.catalog import Sensor
 
-__all__ = ["address_days", "addresses_on", "sensor_weight"]
+__all__ = ["address_days", "addresses_by_day", "addresses_on", "sensor_weight"]
 
 
 def sensor_weight(s: Sensor) -> int:
@@ -31,14 +31,19 @@ def addresses_on(sensors: list[Sensor], d: date) -> int:
     return sum(sensor_weight(s) for s in sensors if _active(s, d))
 
 
-def address_days(obs: Observation, period: Period, group: str | None = None) -> int:
-    """Σ over the days of ``period`` of the sensor addresses observing (see the module doc)."""
-    names = obs.sensor_names(group)
-    if names is not None:
-        chosen = [s for s in obs.sensors if s.name in set(names)]
-        return sum(addresses_on(chosen, d) for d in period.day_list())
+def addresses_by_day(obs: Observation, period: Period, group: str | None = None) -> dict[date, int]:
+    """Each day of ``period`` -> the sensor addresses observing that day (see the module doc);
+    without a catalog, only the days that saw packets."""
+    chosen = obs.sensors_of(group)
+    if chosen is not None:
+        return {d: addresses_on(chosen, d) for d in period.day_list()}
     t = obs.in_period(period)
     t = t.mutate(day=local_day(t, period))
-    per_day = t.group_by("day").aggregate(n=t.dst4.nunique() + t.dst6.nunique())
-    total = per_day.aggregate(total=per_day.n.sum()).to_pyarrow().column("total")[0].as_py()
-    return int(total or 0)
+    agg = t.group_by("day").aggregate(n=t.dst4.nunique() + t.dst6.nunique()).to_pyarrow()
+    return {day_of(d): int(n) for d, n in zip(agg.column("day").to_pylist(), agg.column("n").to_pylist(),
+                                               strict=True)}
+
+
+def address_days(obs: Observation, period: Period, group: str | None = None) -> int:
+    """Σ over the days of ``period`` of the sensor addresses observing (see the module doc)."""
+    return sum(addresses_by_day(obs, period, group).values())

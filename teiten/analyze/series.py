@@ -12,7 +12,7 @@ from typing import Any
 
 import ibis
 
-from teiten.analyze.address_days import addresses_on
+from teiten.analyze.address_days import address_days, addresses_by_day
 from teiten.analyze.rankings import DIMENSIONS, counts
 from teiten.analyze.source import Observation, day_of, local_day, local_hour
 from teiten.periods import Period
@@ -27,18 +27,6 @@ def top_keys(obs: Observation, dimension: str, period: Period, n: int = 5, group
     """The ``n`` keys with the most packets in the period."""
     c = counts(obs, dimension, period, group)
     return [k for k, _ in sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
-
-
-def _daily_denominators(obs: Observation, period: Period, group: str | None) -> dict[date, int]:
-    names = obs.sensor_names(group)
-    if names is not None:
-        chosen = [s for s in obs.sensors if s.name in set(names)]
-        return {d: addresses_on(chosen, d) for d in period.day_list()}
-    t = obs.in_period(period)
-    t = t.mutate(day=local_day(t, period))
-    agg = t.group_by("day").aggregate(n=t.dst4.nunique() + t.dst6.nunique()).to_pyarrow()
-    return {day_of(d): int(n) for d, n in zip(agg.column("day").to_pylist(), agg.column("n").to_pylist(),
-                                               strict=True)}
 
 
 def daily(obs: Observation, dimension: str, period: Period, keys: list[str] | None = None, *,
@@ -63,7 +51,7 @@ def daily(obs: Observation, dimension: str, period: Period, keys: list[str] | No
         agg = t.group_by("day").aggregate(packets=measure(t)).to_pyarrow()
         for d, n in zip(agg.column("day").to_pylist(), agg.column("packets").to_pylist(), strict=True):
             found[(day_of(d), "*")] = int(n)
-    dens = _daily_denominators(obs, lead, group)
+    dens = addresses_by_day(obs, lead, group)
     days = lead.day_list()
     has_data = {d for d, _ in found} | {d for d, n in dens.items() if n}
     first_data = min(has_data) if has_data else period.first
@@ -116,8 +104,6 @@ def monthly(obs: Observation, dimension: str, keys: list[str], *, tz: str = "UTC
     first, last = span[0].astimezone(z).date(), span[1].astimezone(z).date()
     rows: list[dict[str, Any]] = []
     p = parse_period(f"{first.year}-{first.month:02d}", tz)
-    from teiten.analyze.address_days import address_days
-
     while p.first <= last:
         c = counts(obs, dimension, p, group)
         den = address_days(obs, p, group)
@@ -144,7 +130,7 @@ def breakdown(obs: Observation, dimension: str, period: Period, key: str, *, top
     for _, k, n in cells:
         totals[k] = totals.get(k, 0) + int(n)
     parts = [k for k, _ in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:top]]
-    dens = _daily_denominators(obs, period, group)
+    dens = addresses_by_day(obs, period, group)
     days = period.day_list()
     index = {d: i for i, d in enumerate(days)}
     series: dict[str, list[float]] = {k: [0.0] * len(days) for k in [*parts, "other"]}

@@ -179,6 +179,11 @@ class Observation:
             return names
         return [s.name for s in self.sensors] if self.sensors else None
 
+    def sensors_of(self, group: str | None) -> list[Sensor] | None:
+        """The catalogued sensors counted (None: no catalog)."""
+        names = self.sensor_names(group)
+        return None if names is None else [s for s in self.sensors if s.name in set(names)]
+
     def data_span(self) -> tuple[datetime, datetime] | None:
         """First and last packet time in the store (UTC)."""
         r = self.packets.aggregate(lo=self.packets.ts.min(), hi=self.packets.ts.max()).to_pyarrow().to_pylist()[0]

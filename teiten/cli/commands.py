@@ -461,7 +461,7 @@ def detect(store: Path, period: str | None, first: str | None, last: str | None,
     busiest keys; and a 24-hour rhythm in the hourly packets of a busy region, key or key
     from one region."""
     from teiten.analyze.source import open_observation
-    from teiten.detect.fingerprinted import fingerprint_finding
+    from teiten.detect.fingerprinted import fingerprint_findings
     from teiten.detect.fingerprints import load_fingerprints
     from teiten.periods import Period
 
@@ -470,7 +470,7 @@ def detect(store: Path, period: str | None, first: str | None, last: str | None,
     table = load_fingerprints()
     from teiten.detect.backscatter import dos_findings
 
-    findings = [f for fp in table.fingerprints if (f := fingerprint_finding(obs, fp, p, group, top)) is not None]
+    findings = fingerprint_findings(obs, table, p, group, top)
     findings += dos_findings(obs, p, group)
     from teiten.detect.scans import scan_findings
 

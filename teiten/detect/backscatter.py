@@ -105,9 +105,9 @@ def _classes(t: pa.Table, quoted: npt.NDArray[np.int8]) -> npt.NDArray[np.int8]:
 
 
 def _monitored(obs: Observation, period: Period, group: str | None) -> int:
-    names = obs.sensor_names(group)
-    if names is not None:
-        return sum(sensor_weight(s) for s in obs.sensors if s.name in set(names))
+    chosen = obs.sensors_of(group)
+    if chosen is not None:
+        return sum(sensor_weight(s) for s in chosen)
     t = obs.in_period(period, group)
     return int(t.aggregate(n=t.dst4.nunique() + t.dst6.nunique()).to_pyarrow().column("n")[0].as_py() or 0)
 

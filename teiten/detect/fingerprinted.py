@@ -10,11 +10,11 @@ import ibis
 import ibis.expr.types as ir
 
 from teiten.analyze.source import Observation, day_of, local_day
-from teiten.detect.fingerprints import Fingerprint, fingerprint_packets
+from teiten.detect.fingerprints import Fingerprint, FingerprintTable, fingerprint_packets
 from teiten.enrich import country_name
 from teiten.periods import Period
 
-__all__ = ["daily_counts", "fingerprint_finding", "region_comparison"]
+__all__ = ["daily_counts", "fingerprint_finding", "fingerprint_findings", "ipv4_packets", "region_comparison"]
 
 
 def daily_counts(obs: Observation, fp: Fingerprint, period: Period, group: str | None = None) -> list[dict[str, Any]]:
@@ -61,17 +61,30 @@ def region_comparison(obs: Observation, fp: Fingerprint, period: Period,
     return rows
 
 
+def ipv4_packets(obs: Observation, period: Period, group: str | None = None) -> int:
+    """IPv4 packets in the period: the population a fingerprint's chance applies to."""
+    t = obs.in_period(period, group)
+    return int(t.filter(t.ip_version == 4).count().to_pyarrow().as_py())
+
+
+def fingerprint_findings(obs: Observation, table: FingerprintTable, period: Period, group: str | None = None,
+                         top: int = 5) -> list[dict[str, Any]]:
+    """The findings of every fingerprint of ``table`` seen in the period."""
+    v4 = ipv4_packets(obs, period, group)
+    return [f for fp in table.fingerprints if (f := fingerprint_finding(obs, fp, period, group, top, v4)) is not None]
+
+
 def fingerprint_finding(obs: Observation, fp: Fingerprint, period: Period, group: str | None = None,
-                        top: int = 5) -> dict[str, Any] | None:
-    """The finding for ``fp`` in the period, or None when no packet carries it."""
+                        top: int = 5, ipv4: int | None = None) -> dict[str, Any] | None:
+    """The finding for ``fp`` in the period, or None when no packet carries it; ``ipv4``:
+    the period's IPv4 packets when the caller has counted them."""
     t = fingerprint_packets(obs, fp, period, group)
     head = t.aggregate(packets=t.count(), sources=t.src4.nunique() + t.src6.nunique(), start=t.ts.min(),
                        end=t.ts.max()).to_pyarrow().to_pylist()[0]
     n = int(head["packets"] or 0)
     if n == 0:
         return None
-    base = obs.in_period(period, group)
-    v4 = int(base.filter(base.ip_version == 4).count().to_pyarrow().as_py())
+    v4 = ipv4 if ipv4 is not None else ipv4_packets(obs, period, group)
     score = max(0.0, 1.0 - v4 * fp.chance / n)
     keys = t.group_by("key").aggregate(packets=t.count()).order_by([ibis.desc("packets"), "key"]).limit(top)
     regions = t.group_by("region").aggregate(packets=t.count()).order_by([ibis.desc("packets"), "region"]).limit(top)

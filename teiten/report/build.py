@@ -191,13 +191,12 @@ def build_report(obs: Observation, period: Period, *, style: str = "npa", lang: 
                           for mo in months] for k in top_ports}
             ctx["monthly"] = charts.monthly_chart(months, series, title=w["monthly"], ylabel=w["per_ip_day"])
             tables["ports_monthly"] = m["rows"]
-    sensors = obs.sensor_names(group)
-    chosen = [s for s in obs.sensors if sensors and s.name in sensors]
+    chosen = obs.sensors_of(group)
     from teiten.analyze.address_days import sensor_weight
 
     ctx["observation"] = {
-        "sensors": len(chosen) if sensors is not None else None,
-        "addresses": sum(sensor_weight(s) for s in chosen) if sensors is not None else None,
+        "sensors": len(chosen) if chosen is not None else None,
+        "addresses": sum(sensor_weight(s) for s in chosen) if chosen is not None else None,
         "address_days": ports.total["address_days"], "packets": ports.total["packets"],
         "previous": ports.previous.to_json() if ports.previous else None,
         "prev_packets": ports.total["prev_packets"],

@@ -38,6 +38,7 @@ CJK_FONTS = (
 )
 PALETTE = ("#1f4e79", "#c0504d", "#4f9a3a", "#e28a1d", "#7f5fa8", "#2aa3b5", "#a2574b", "#d4a017",
            "#3b7dd8", "#6b8e23", "#b0b0b0")  # the last, grey, is for "other"
+OTHER_GREY = PALETTE[-1]
 
 
 class ChartError(TeitenError):
@@ -105,6 +106,11 @@ def _own_ids(svg: str) -> str:
     return re.sub(rf'#({names})\b(?=["\)])', lambda m: f"#{prefix}{m.group(1)}", svg)
 
 
+def _colors(labels: Sequence[str], other: str | None) -> list[str]:
+    """One palette colour per label, grey for the label ``other``."""
+    return [OTHER_GREY if lab == other else PALETTE[i % (len(PALETTE) - 1)] for i, lab in enumerate(labels)]
+
+
 def _daily_axes(ax: Any, title: str, ylabel: str) -> None:
     """Title, y label from 0, month/day ticks and the legend to the right: every daily chart."""
     ax.set_title(title, loc="left", fontsize=10)
@@ -136,7 +142,7 @@ def stacked_daily(days: Sequence[str], series: dict[str, list[float]], *, title:
     x = [date.fromisoformat(d) for d in days]
     with _figure(7.2, 2.6) as (fig, ax):
         labels = list(series)
-        colors = [("#b0b0b0" if lab == other else PALETTE[i % (len(PALETTE) - 1)]) for i, lab in enumerate(labels)]
+        colors = _colors(labels, other)
         ax.stackplot(x, *[series[k] for k in labels], labels=labels, colors=colors, linewidth=0)
         _daily_axes(ax, title, ylabel)
         return _svg(fig)
@@ -144,9 +150,7 @@ def stacked_daily(days: Sequence[str], series: dict[str, list[float]], *, title:
 
 def pie_chart(labels: Sequence[str], shares: Sequence[float], *, title: str, other: str | None = None) -> str:
     with _figure(4.2, 3.2) as (fig, ax):
-        colors = [PALETTE[i % (len(PALETTE) - 1)] for i in range(len(labels))]
-        if other is not None and labels and labels[-1] == other:
-            colors[-1] = "#b0b0b0"
+        colors = _colors(labels, other)
         ax.pie(shares, labels=None, colors=colors, startangle=90, counterclock=False,
                wedgeprops={"linewidth": 0.8, "edgecolor": "white"})
         ax.legend([f"{lab} {s:.1%}" for lab, s in zip(labels, shares, strict=True)], loc="center left",
@@ -162,9 +166,8 @@ def stacked_shares(groups: Sequence[str], parts: Sequence[str], shares: dict[str
     named ``other`` is grey."""
     with _figure(7.2, 0.5 * len(groups) + 1.2) as (fig, ax):
         left = [0.0] * len(groups)
-        for i, p in enumerate(parts):
+        for p, color in zip(parts, _colors(parts, other), strict=True):
             vals = shares[p]
-            color = "#b0b0b0" if p == other else PALETTE[i % (len(PALETTE) - 1)]
             ax.barh(list(groups), vals, left=left, color=color, label=p, height=0.6)
             left = [a + b for a, b in zip(left, vals, strict=True)]
         ax.invert_yaxis()
@@ -181,7 +184,7 @@ def bars_compared(keys: Sequence[str], now: Sequence[float], before: Sequence[fl
     """Pairs of bars: this period against the previous one (NPA Figure 3-10)."""
     with _figure(7.2, 2.8) as (fig, ax):
         xs = range(len(keys))
-        ax.bar([x - 0.2 for x in xs], before, width=0.4, color="#b0b0b0", label=before_label)
+        ax.bar([x - 0.2 for x in xs], before, width=0.4, color=OTHER_GREY, label=before_label)
         ax.bar([x + 0.2 for x in xs], now, width=0.4, color=PALETTE[0], label=now_label)
         ax.set_xticks(list(xs), list(keys))
         ax.grid(axis="x", visible=False)
