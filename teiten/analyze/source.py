@@ -154,9 +154,14 @@ class Observation:
         t = self.in_period(window, group)
         t = t.mutate(day=local_day(t, window))
         agg = t.group_by(["day", "key", "region"]).aggregate(packets=t.count())
-        name = f"teiten_cube_{next(_CUBES)}"
-        cube = self.backend.create_table(name, agg, temp=True) if self.backend is not None else agg
-        return replace(self, cube=Cube(cube, window, group))
+        return replace(self, cube=Cube(self.materialize(agg, "cube"), window, group))
+
+    def materialize(self, expr: ir.Table, what: str = "table") -> ir.Table:
+        """``expr`` computed once into a temporary table of the engine (on an engine
+        without one, the expression itself), for results that several queries read."""
+        if self.backend is None:
+            return expr
+        return self.backend.create_table(f"teiten_{what}_{next(_CUBES)}", expr, temp=True)
 
     def in_period(self, period: Period, group: str | None = None) -> ir.Table:
         """Packets within ``period`` ([start, end) in UTC), seen by the sensors of ``group``

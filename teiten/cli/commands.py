@@ -461,41 +461,20 @@ def detect(store: Path, period: str | None, first: str | None, last: str | None,
     busiest keys; and a 24-hour rhythm in the hourly packets of a busy region, key or key
     from one region."""
     from teiten.analyze.source import open_observation
-    from teiten.detect.fingerprinted import fingerprint_findings
     from teiten.detect.fingerprints import load_fingerprints
-    from teiten.periods import Period
+    from teiten.detect.run import detect as run_detect
 
     obs = open_observation(store)
     p = resolve_period(obs, period, first, last, tz)
     table = load_fingerprints()
-    from teiten.detect.backscatter import dos_findings
-
-    findings = fingerprint_findings(obs, table, p, group, top)
-    findings += dos_findings(obs, p, group)
-    from teiten.detect.scans import scan_findings
-
-    findings += scan_findings(obs, p, group)
-    from teiten.detect.changes import change_findings
-    from teiten.detect.payloads import payload_tool_findings
-
-    findings += change_findings(obs.with_cube(Period("range", p.previous().first, p.last, p.tz), group), p, group,
-                                dimensions=("ports", "regions"))
-    findings += payload_tool_findings(obs, p, group)
-    from teiten.detect.concentration import concentration_findings
-    from teiten.detect.diurnal import diurnal_findings
-
-    findings += concentration_findings(obs, p, group)
-    findings += diurnal_findings(obs, p, group)
-    from teiten.detect.rules_compile import load_rules
-    from teiten.detect.signatures import signature_findings
-
-    findings += signature_findings(obs, p, load_rules(rules), group)
+    findings = run_detect(obs, p, group, top=top, rules=rules)
     if as_json:
         click.echo(json.dumps({"period": p.to_json(), "fingerprints_version": table.version, "findings": findings},
                               ensure_ascii=False, default=str))
         return
-    rows = [{"kind": f["kind"], "title": f["title_en"], "start": f["start"][:16], "end": f["end"][:16],
-             "packets": f["evidence"]["packets"], "sources": f["sources"], "score": f["score"]} for f in findings]
+    rows = [{"kind": f["kind"], "title": f["title_en"], "start": (f["start"] or "")[:16], "end": (f["end"] or "")[:16],
+             "packets": f["evidence"].get("packets", f["evidence"].get("alerts")), "sources": f["sources"],
+             "score": f["score"]} for f in findings]
     emit_rows(rows, "table", ["kind", "title", "start", "end", "packets", "sources", "score"])
 
 

@@ -14,21 +14,13 @@ from teiten.detect.fingerprints import Fingerprint, FingerprintTable, fingerprin
 from teiten.enrich import country_name
 from teiten.periods import Period
 
-__all__ = ["daily_counts", "fingerprint_finding", "fingerprint_findings", "ipv4_packets", "region_comparison"]
+__all__ = ["daily_counts", "fingerprint_finding", "fingerprint_findings", "fingerprint_summary", "ipv4_packets",
+           "region_comparison"]
 
 
 def daily_counts(obs: Observation, fp: Fingerprint, period: Period, group: str | None = None) -> list[dict[str, Any]]:
     """Per local day: fingerprinted packets and distinct source addresses."""
-    t = fingerprint_packets(obs, fp, period, group)
-    t = t.mutate(day=local_day(t, period))
-    agg = t.group_by("day").aggregate(packets=t.count(), sources=t.src4.nunique() + t.src6.nunique())
-    rows = {r["day"]: r for r in agg.to_pyarrow().to_pylist()}
-    out = []
-    for d in period.day_list():
-        r = rows.get((d - day_of(0)).days)
-        out.append({"day": d.isoformat(), "packets": int(r["packets"]) if r else 0,
-                    "sources": int(r["sources"]) if r else 0})
-    return out
+    return _daily(fingerprint_summary(obs, fp, period, group), period)
 
 
 def _source_days(t: ir.Table, period: Period) -> dict[str, int]:
@@ -74,35 +66,60 @@ def fingerprint_findings(obs: Observation, table: FingerprintTable, period: Peri
     return [f for fp in table.fingerprints if (f := fingerprint_finding(obs, fp, period, group, top, v4)) is not None]
 
 
+def fingerprint_summary(obs: Observation, fp: Fingerprint, period: Period, group: str | None = None) -> ir.Table:
+    """The fingerprinted packets counted per local day, key, region and source (with the first
+    and last time), computed once in the engine: every part of a finding is read from it."""
+    t = fingerprint_packets(obs, fp, period, group)
+    t = t.mutate(day=local_day(t, period))
+    agg = t.group_by(["day", "key", "region", "src4", "src6"]).aggregate(packets=t.count(), first=t.ts.min(),
+                                                                         last=t.ts.max())
+    return obs.materialize(agg, "fingerprint")
+
+
+def _daily(s: ir.Table, period: Period) -> list[dict[str, Any]]:
+    agg = s.group_by("day").aggregate(packets=s.packets.sum(), sources=s.src4.nunique() + s.src6.nunique())
+    rows = {r["day"]: r for r in agg.to_pyarrow().to_pylist()}
+    out = []
+    for d in period.day_list():
+        r = rows.get((d - day_of(0)).days)
+        out.append({"day": d.isoformat(), "packets": int(r["packets"]) if r else 0,
+                    "sources": int(r["sources"]) if r else 0})
+    return out
+
+
 def fingerprint_finding(obs: Observation, fp: Fingerprint, period: Period, group: str | None = None,
                         top: int = 5, ipv4: int | None = None) -> dict[str, Any] | None:
     """The finding for ``fp`` in the period, or None when no packet carries it; ``ipv4``:
     the period's IPv4 packets when the caller has counted them."""
-    t = fingerprint_packets(obs, fp, period, group)
-    head = t.aggregate(packets=t.count(), sources=t.src4.nunique() + t.src6.nunique(), start=t.ts.min(),
-                       end=t.ts.max()).to_pyarrow().to_pylist()[0]
+    s = fingerprint_summary(obs, fp, period, group)
+    head = s.aggregate(packets=s.packets.sum(), start=s.first.min(), end=s.last.max()).to_pyarrow().to_pylist()[0]
     n = int(head["packets"] or 0)
     if n == 0:
         return None
+    pairs = s.select("src4", "src6").distinct()
+    sources = int(pairs.count().to_pyarrow().as_py())
     v4 = ipv4 if ipv4 is not None else ipv4_packets(obs, period, group)
     score = max(0.0, 1.0 - v4 * fp.chance / n)
-    keys = t.group_by("key").aggregate(packets=t.count()).order_by([ibis.desc("packets"), "key"]).limit(top)
-    regions = t.group_by("region").aggregate(packets=t.count()).order_by([ibis.desc("packets"), "region"]).limit(top)
-    srcs = t.group_by(["src4", "src6"]).aggregate(packets=t.count(), region=t.region.first(), first=t.ts.min(),
-                                                  last=t.ts.max())
+    keys = s.group_by("key").aggregate(packets=s.packets.sum()).order_by([ibis.desc("packets"), "key"]).limit(top)
+    regions = s.group_by("region").aggregate(packets=s.packets.sum()).order_by([ibis.desc("packets"), "region"])
+    srcs = s.group_by(["src4", "src6"]).aggregate(packets=s.packets.sum(), region=s.region.first(),
+                                                  first=s.first.min(), last=s.last.max())
     srcs = srcs.order_by([ibis.desc("packets"), "src4"]).limit(top).to_pyarrow().to_pylist()
-    daily = daily_counts(obs, fp, period, group)
+    daily = _daily(s, period)
     peak = max(daily, key=lambda r: r["packets"])
     from teiten.analyze.drilldown import _src_text
 
     return {
         "kind": fp.name, "key": fp.name, "title_ja": fp.title_ja, "title_en": fp.title_en,
         "start": head["start"].isoformat(), "end": head["end"].isoformat(), "score": score,
-        "sources": int(head["sources"]),
+        "sources": sources,
         "evidence": {"definition": fp.definition, "reference": fp.reference, "packets": n, "ipv4_packets": v4,
                      "expected_by_chance": v4 * fp.chance, "peak_day": peak["day"], "peak_packets": peak["packets"],
-                     "keys": keys.to_pyarrow().to_pylist(), "regions": regions.to_pyarrow().to_pylist(),
-                     "daily": daily},
+                     "keys": _counted(keys), "regions": _counted(regions.limit(top)), "daily": daily},
         "top_sources": [{"source": _src_text(r["src4"], r["src6"]), "region": r["region"], "packets": int(r["packets"]),
                          "first": r["first"].isoformat(), "last": r["last"].isoformat()} for r in srcs],
     }
+
+
+def _counted(t: ir.Table) -> list[dict[str, Any]]:
+    return [{**r, "packets": int(r["packets"])} for r in t.to_pyarrow().to_pylist()]

@@ -137,6 +137,8 @@ def fingerprint_packets(obs: Observation, fp: Fingerprint, period: Period, group
     if fp.constant is None:
         return t
     t = t.mutate(_const=DERIVED[fp.constant](t))
-    per = t.group_by("src4").aggregate(n=t.count(), kinds=t._const.nunique())
-    keep = per.filter((per.n >= fp.min_packets) & (per.kinds == 1)).select("src4")
+    # one value over all of a source's packets: min == max (a streaming aggregate, where a
+    # count of distinct values would hold every (source, value) pair)
+    per = t.group_by("src4").aggregate(n=t.count(), lo=t._const.min(), hi=t._const.max())
+    keep = per.filter((per.n >= fp.min_packets) & (per.lo == per.hi)).select("src4")
     return t.semi_join(keep, "src4").drop("_const")

@@ -9,9 +9,10 @@ spam, DoS, DNS, Others (NPA Table 6-1) and counted per day per sensor address li
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
@@ -24,11 +25,10 @@ from teiten.detect.rules_compile import CLASSES, Rule
 from teiten.enrich import country_name
 from teiten.periods import Period
 
-__all__ = ["BATCH_ROWS", "match_batch", "signature_findings", "signature_hits", "signature_ranking"]
+__all__ = ["BATCH_ROWS", "header_expr", "match_batch", "signature_alerts", "signature_findings", "signature_ranking"]
 
 BATCH_ROWS = 1 << 20
-_HIT_SCHEMA = pa.schema([("ts_us", pa.int64()), ("src4", pa.uint32()), ("dst4", pa.uint32()), ("region", pa.string())])
-_COLUMNS = ["ts_us", "ip_version", "src4", "dst4", "proto", "sport", "dport", "tcp_flags", "icmp_type",
+_COLUMNS = ["ts_us", "ip_version", "src4", "src6", "dst4", "dst6", "proto", "sport", "dport", "tcp_flags", "icmp_type",
             "icmp_code", "ttl", "payload_len", "payload", "region"]
 
 
@@ -129,22 +129,18 @@ def match_batch(rules: list[Rule], batch: pa.RecordBatch) -> list[tuple[int, npt
     return out
 
 
-def _batches(obs: Observation, period: Period, group: str | None) -> Iterator[pa.RecordBatch]:
-    """The period's packets in batches (memory bounded by a batch, not the period)."""
-    yield from obs.batches(obs.in_period(period, group).select(*_COLUMNS), BATCH_ROWS)
-
-
 def _apply_threshold(r: Rule, ts: npt.NDArray[np.float64], src: npt.NDArray[np.int64],
-                     dst: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+                     dst: npt.NDArray[np.int64], origin: float | None = None) -> npt.NDArray[np.bool_]:
     """Which matches raise an alert under the rule's threshold. Windows of ``seconds`` are
-    fixed from the first match of the period (Suricata starts one at each tracked address's
-    first match); in each window and tracked address, ``limit`` alerts on the first
-    ``count`` matches, ``threshold`` on every ``count``-th, ``both`` once, on the ``count``-th."""
+    fixed from ``origin`` (the period's start; default the first match), where Suricata
+    starts one at each tracked address's first match; in each window and tracked address,
+    ``limit`` alerts on the first ``count`` matches, ``threshold`` on every ``count``-th,
+    ``both`` once, on the ``count``-th."""
     th = r.threshold
     if th is None or not len(ts):
         return np.ones(len(ts), bool)
     track = src if th.track == "by_src" else dst
-    window = ((ts - ts.min()) // th.seconds).astype(np.int64)
+    window = ((ts - (ts.min() if origin is None else origin)) // th.seconds).astype(np.int64)
     order = np.lexsort((ts, window, track))
     t, w = track[order], window[order]
     new = np.ones(len(t), bool)
@@ -162,30 +158,142 @@ def _apply_threshold(r: Rule, ts: npt.NDArray[np.float64], src: npt.NDArray[np.i
     return keep
 
 
-def signature_hits(obs: Observation, period: Period, rules: list[Rule], group: str | None = None) -> pa.Table:
-    """One row per alert: sid, msg, class, ts_us, src4, dst4, region."""
+def _ranges_expr(col: ir.IntegerValue, ranges: tuple[tuple[int, int], ...], neg: bool) -> ir.BooleanValue:
+    hit: ir.BooleanValue = ibis.or_(*(col.between(lo, hi) for lo, hi in ranges))
+    return col.notnull() & (~hit if neg else hit)
+
+
+def _number_expr(col: ir.IntegerValue, t: tuple[str, int, int]) -> ir.BooleanValue:
+    op, a, b = t
+    e = {"=": col == a, "<": col < a, ">": col > a, "<=": col <= a, ">=": col >= a}.get(op)
+    return col.notnull() & (e if e is not None else (col > a) & (col < b))
+
+
+def header_expr(r: Rule, t: ir.Table) -> ir.BooleanValue:
+    """The rule's header tests (everything but ``content`` and ``threshold``) as an engine
+    expression; null fields never match, as in :func:`match_batch`."""
+    conds: list[ir.BooleanValue] = []
+    if r.proto is not None:
+        conds.append(t.proto == r.proto)
+    if r.src is not None or r.dst is not None:
+        conds.append(t.ip_version == 4)
+    for col, ranges, neg in ((t.src4, r.src, r.src_negated), (t.dst4, r.dst, r.dst_negated),
+                             (t.sport, r.sport, r.sport_negated), (t.dport, r.dport, r.dport_negated)):
+        if ranges is not None:
+            conds.append(_ranges_expr(col, ranges, neg))
+    if r.flags is not None:
+        mode, bits, mask = r.flags
+        f = t.tcp_flags & mask
+        conds.append(t.tcp_flags.notnull() & {"exact": f == bits, "all": (f & bits) == bits,
+                                              "any": (f & bits) != 0}.get(mode, (f & bits) == 0))
+    for name, col in (("itype", t.icmp_type), ("icode", t.icmp_code), ("ttl", t.ttl), ("dsize", t.payload_len)):
+        test = getattr(r, name)
+        if test is not None:
+            conds.append(_number_expr(col, test))
+    if r.contents:
+        conds.append(t.payload.notnull())
+    return ibis.and_(*conds) if conds else ibis.literal(True)
+
+
+def _in_engine(r: Rule) -> bool:
+    """Rules the engine counts alone: no content, and no threshold or one tracked by source
+    (a source's alerts then follow from its match count per window)."""
+    return not r.contents and (r.threshold is None or r.threshold.track == "by_src")
+
+
+_ALERT_SCHEMA = pa.schema([("rule", pa.int64()), ("src4", pa.uint32()), ("src6", pa.binary(16)),
+                           ("region", pa.string()), ("alerts", pa.int64()), ("first_us", pa.int64()),
+                           ("last_us", pa.int64())])
+
+
+def _engine_alerts(obs: Observation, period: Period, rules: list[Rule], idx: list[int],
+                   group: str | None) -> pa.Table:
+    """Alerts per rule and source of the header-only rules, counted in the engine in one pass:
+    matches per (rule, source, threshold window), then the threshold as arithmetic on the count."""
+    t = obs.in_period(period, group)
+    conds = {i: header_expr(rules[i], t) for i in idx}
+    m = t.filter(ibis.or_(*conds.values()))
+    m = m.mutate(rule=ibis.array([ibis.ifelse(c, i, ibis.null("int64")) for i, c in conds.items()]))
+    m = m.mutate(rule=m.rule.filter(lambda x: x.notnull())).unnest("rule")
+    origin = int(period.start.timestamp() * 1_000_000)
+    seconds = {i: rules[i].threshold.seconds for i in idx if rules[i].threshold is not None}  # type: ignore[union-attr]
+    window = ibis.cases(*((m.rule == i, (m.ts_us - origin) // int(s * 1_000_000)) for i, s in seconds.items()),
+                        else_=0) if seconds else ibis.literal(0)
+    w = m.mutate(window=window).group_by(["rule", "src4", "src6", "window"]).aggregate(
+        n=ibis._.count(), region=ibis._.region.min(), first_us=ibis._.ts_us.min(), last_us=ibis._.ts_us.max())
+
+    def alerts(n: ir.IntegerValue, i: int) -> ir.IntegerValue:
+        th = rules[i].threshold
+        if th is None:
+            return n
+        if th.type == "limit":
+            return ibis.least(n, th.count)
+        if th.type == "threshold":
+            return n // th.count
+        return (n >= th.count).cast("int64")
+
+    w = w.mutate(alerts=ibis.cases(*((w.rule == i, alerts(w.n, i)) for i in idx), else_=0))
+    w = w.filter(w.alerts > 0)
+    out = w.group_by(["rule", "src4", "src6"]).aggregate(region=w.region.min(), alerts=w.alerts.sum(),
+                                                         first_us=w.first_us.min(), last_us=w.last_us.max())
+    return out.to_pyarrow().cast(_ALERT_SCHEMA)
+
+
+def _address_ids(t: pa.Table, which: str) -> npt.NDArray[np.int64]:
+    """One integer per distinct address (IPv4 as itself, IPv6 numbered above 2³²)."""
+    v4 = _numbers(t.column(f"{which}4"), -1)
+    v6 = t.column(f"{which}6").combine_chunks().dictionary_encode()
+    ids = np.asarray(v6.indices.fill_null(-1).to_numpy(zero_copy_only=False), np.int64)
+    return np.where(v4 >= 0, v4, np.where(ids >= 0, (1 << 32) + ids, -1))
+
+
+def _streamed_alerts(obs: Observation, period: Period, rules: list[Rule], idx: list[int],
+                     group: str | None) -> pa.Table:
+    """Alerts of the rules with ``content`` (or a threshold by destination): the engine
+    selects the packets that pass their header tests, which stream through the content
+    kernel; thresholds then run on each rule's matches in time order."""
+    t = obs.in_period(period, group)
+    cand = t.filter(ibis.or_(*(header_expr(rules[i], t) for i in idx)))
     parts: dict[int, list[pa.Table]] = {}
-    for batch in _batches(obs, period, group):
-        for i, rows in match_batch(rules, batch):
-            taken = pa.Table.from_batches([batch.take(pa.array(rows))]).select(["ts_us", "src4", "dst4", "region"])
-            parts.setdefault(i, []).append(taken.cast(_HIT_SCHEMA))
+    sub = [rules[i] for i in idx]
+    for batch in obs.batches(cand.select(*_COLUMNS), BATCH_ROWS):
+        for j, rows in match_batch(sub, batch):
+            parts.setdefault(idx[j], []).append(pa.Table.from_batches([batch.take(pa.array(rows))])
+                                                .select(["ts_us", "src4", "src6", "dst4", "dst6", "region"]))
+    origin = period.start.timestamp()
     out = []
     for i, tables in sorted(parts.items()):
-        t = pa.concat_tables(tables)
-        t = t.take(pa.array(np.argsort(t.column("ts_us").to_numpy(), kind="stable")))  # threshold needs time order
-        ts = t.column("ts_us").to_numpy() / 1e6
-        keep = _apply_threshold(rules[i], ts, _numbers(t.column("src4"), -1), _numbers(t.column("dst4"), -1))
-        t = t.filter(pa.array(keep))
-        r = rules[i]
-        n = t.num_rows
-        out.append(t.append_column("sid", pa.array([r.sid] * n, pa.int64()))
-                   .append_column("msg", pa.array([r.msg] * n, pa.string()))
-                   .append_column("class", pa.array([r.klass] * n, pa.string())))
-    if not out:
-        empty = _HIT_SCHEMA.empty_table()
-        return empty.append_column("sid", pa.array([], pa.int64())).append_column(
-            "msg", pa.array([], pa.string())).append_column("class", pa.array([], pa.string()))
-    return pa.concat_tables(out)
+        h = pa.concat_tables(tables)
+        h = h.take(pa.array(np.argsort(h.column("ts_us").to_numpy(), kind="stable")))  # thresholds need time order
+        ts = h.column("ts_us").to_numpy() / 1e6
+        keep = _apply_threshold(rules[i], ts, _address_ids(h, "src"), _address_ids(h, "dst"), origin=origin)
+        if not keep.any():
+            continue
+        a = h.filter(pa.array(keep)).group_by(["src4", "src6"], use_threads=False).aggregate(
+            [("region", "min"), ("ts_us", "count"), ("ts_us", "min"), ("ts_us", "max")])
+        a = a.rename_columns({"region_min": "region", "ts_us_count": "alerts", "ts_us_min": "first_us",
+                              "ts_us_max": "last_us"})
+        out.append(a.append_column("rule", pa.array([i] * a.num_rows, pa.int64())).select(_ALERT_SCHEMA.names)
+                   .cast(_ALERT_SCHEMA))
+    return pa.concat_tables(out) if out else _ALERT_SCHEMA.empty_table()
+
+
+def signature_alerts(obs: Observation, period: Period, rules: list[Rule], group: str | None = None) -> pa.Table:
+    """Alerts per rule and source: sid, class, src4, src6, region, alerts, first_us, last_us
+    (the first and last match in a window that alerted). Header-only rules are counted in
+    the engine; rules with content run in the compiled kernel over their candidates."""
+    engine = [i for i, r in enumerate(rules) if _in_engine(r)]
+    streamed = [i for i, r in enumerate(rules) if not _in_engine(r)]
+    parts = []
+    if engine:
+        parts.append(_engine_alerts(obs, period, rules, engine, group))
+    if streamed:
+        parts.append(_streamed_alerts(obs, period, rules, streamed, group))
+    t = pa.concat_tables(parts) if parts else _ALERT_SCHEMA.empty_table()
+    ridx = t.column("rule").to_numpy()
+    sid = pa.array([rules[i].sid for i in ridx.tolist()], pa.int64())
+    klass = pa.array([rules[i].klass for i in ridx.tolist()], pa.string())
+    return t.drop(["rule"]).append_column("sid", sid).append_column("class", klass)
 
 
 def signature_ranking(obs: Observation, period: Period, rules: list[Rule], by: str = "class",
@@ -193,13 +301,14 @@ def signature_ranking(obs: Observation, period: Period, rules: list[Rule], by: s
     """NPA Tables 4-1 (``by="class"``) and 4-2 (``by="region"``): alerts per day per sensor
     address against the compared period, with each class's top signatures."""
     col = "class" if by == "class" else "region"
-    cur = signature_hits(obs, period, rules, group)
+    cur = signature_alerts(obs, period, rules, group)
     prev_p = period.compared(compare) if compare != "none" else None
-    prev = signature_hits(obs, prev_p, rules, group) if prev_p is not None else None
+    prev = signature_alerts(obs, prev_p, rules, group) if prev_p is not None else None
 
     def tally(t: pa.Table) -> dict[str, int]:
-        v, c = np.unique(np.array(t.column(col).to_pylist(), dtype=object), return_counts=True)
-        return {str(k): int(n) for k, n in zip(v, c, strict=True)}
+        a = t.group_by(col).aggregate([("alerts", "sum")])
+        return {str(k): int(n) for k, n in zip(a.column(col).to_pylist(), a.column("alerts_sum").to_pylist(),
+                                                strict=True)}
 
     cur_c = tally(cur)
     prev_c = tally(prev) if prev is not None and prev.num_rows else None
@@ -211,9 +320,10 @@ def signature_ranking(obs: Observation, period: Period, rules: list[Rule], by: s
             r["name_ja"], r["name_en"] = country_name(code, "ja"), country_name(code, "en")
     top: dict[str, list[dict[str, Any]]] = {}
     if cur.num_rows:
-        sids, n = np.unique(cur.column("sid").to_numpy(), return_counts=True)
+        per = cur.group_by("sid").aggregate([("alerts", "sum")])
         info = {r.sid: r for r in rules}
-        for s, c in sorted(zip(sids.tolist(), n.tolist(), strict=True), key=lambda x: -x[1]):
+        for s, c in sorted(zip(per.column("sid").to_pylist(), per.column("alerts_sum").to_pylist(), strict=True),
+                           key=lambda x: (-x[1], x[0])):
             top.setdefault(info[s].klass, []).append({"sid": s, "msg": info[s].msg, "alerts": c})
     return {"period": period.to_json(), "previous": prev_p.to_json() if prev_p else None, "by": by,
             "classes": list(CLASSES), "total": cmp.total, "rows": cmp.rows,
@@ -221,33 +331,30 @@ def signature_ranking(obs: Observation, period: Period, rules: list[Rule], by: s
 
 
 def signature_findings(obs: Observation, period: Period, rules: list[Rule], group: str | None = None,
-                       min_alerts: int = 1) -> list[dict[str, Any]]:
+                       min_alerts: int = 1, top: int = 5) -> list[dict[str, Any]]:
     """One ``signature`` finding per rule that alerted."""
-    hits = signature_hits(obs, period, rules, group)
-    out: list[dict[str, Any]] = []
-    if not hits.num_rows:
-        return out
-    sid = hits.column("sid").to_numpy()
-    ts = hits.column("ts_us").to_numpy()
-    src = _numbers(hits.column("src4"), -1)
-    info = {r.sid: r for r in rules}
     from teiten.analyze.drilldown import _src_text
     from teiten.detect.backscatter import _iso
 
-    for s in np.unique(sid):
-        m = sid == s
-        if m.sum() < min_alerts:
+    alerts = signature_alerts(obs, period, rules, group)
+    info = {r.sid: r for r in rules}
+    by_sid: dict[int, list[dict[str, Any]]] = {}
+    for row in alerts.to_pylist():
+        by_sid.setdefault(int(row["sid"]), []).append(row)
+    out: list[dict[str, Any]] = []
+    for sid, rows in by_sid.items():
+        n = sum(int(x["alerts"]) for x in rows)
+        if n < min_alerts:
             continue
-        srcs, cnt = np.unique(src[m], return_counts=True)
-        order = np.argsort(-cnt, kind="stable")[:5]
-        r = info[int(s)]
+        rows.sort(key=lambda x: (-int(x["alerts"]), x["src4"] or 0, x["src6"] or b""))
+        r = info[sid]
         out.append({
-            "kind": "signature", "key": r.klass, "sid": int(s), "title_ja": f"シグネチャ検知: {r.msg}（{r.klass}）",
-            "title_en": f"signature: {r.msg} ({r.klass})", "start": _iso(ts[m].min() / 1e6),
-            "end": _iso(ts[m].max() / 1e6), "score": 1.0, "sources": len(srcs),
-            "top_sources": [{"source": _src_text(int(srcs[j]), None) if srcs[j] >= 0 else None,
-                             "alerts": int(cnt[j])} for j in order],
-            "evidence": {"alerts": int(m.sum()), "class": r.klass, "rule": r.raw},
+            "kind": "signature", "key": r.klass, "sid": sid, "title_ja": f"シグネチャ検知: {r.msg}（{r.klass}）",
+            "title_en": f"signature: {r.msg} ({r.klass})", "start": _iso(min(x["first_us"] for x in rows) / 1e6),
+            "end": _iso(max(x["last_us"] for x in rows) / 1e6), "score": 1.0, "sources": len(rows),
+            "top_sources": [{"source": _src_text(x["src4"], x["src6"]), "region": x["region"],
+                             "alerts": int(x["alerts"])} for x in rows[:top]],
+            "evidence": {"alerts": n, "class": r.klass, "rule": r.raw},
         })
-    out.sort(key=lambda f: -int(f["evidence"]["alerts"]))
+    out.sort(key=lambda f: (-int(f["evidence"]["alerts"]), f["sid"]))
     return out

@@ -12,6 +12,9 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import re
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -21,7 +24,7 @@ from teiten.errors import StoreError
 from teiten.schema import packet_schema
 from teiten.store.manifest import COMMITTED, connect
 
-__all__ = ["KEY_SQL", "committed_parts", "connect_store"]
+__all__ = ["KEY_SQL", "committed_parts", "connect_store", "memory_limit"]
 
 #: The port key of a packet (DESIGN §2), as a DuckDB expression over stored columns.
 KEY_SQL = """CASE
@@ -66,12 +69,33 @@ def committed_parts(store: Path) -> list[Path]:
     return [store / r[0] for r in rows]
 
 
+def memory_limit() -> str:
+    """DuckDB's memory bound: TEITEN_MEMORY_LIMIT, else 40 % of the physical memory."""
+    given = os.environ.get("TEITEN_MEMORY_LIMIT")
+    if given:
+        if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", given.strip()):
+            raise StoreError(f"TEITEN_MEMORY_LIMIT: a size such as 8GB, not {given!r}")
+        return given.strip()
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return f"{max(1, int(total * 0.4) >> 20)}MiB"
+
+
+def _spill_dir() -> str:
+    path = Path(tempfile.gettempdir()) / f"teiten-spill-{os.getuid()}"
+    path.mkdir(exist_ok=True)
+    return str(path).replace("'", "''")
+
+
 def connect_store(store: Path, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the store's views (see the module docstring)."""
     parts = committed_parts(store)
     db = duckdb.connect()
     db.execute("SET TimeZone = 'UTC'")
     db.execute("SET parquet_metadata_cache = true")  # each part's footer read once per connection
+    # big aggregations (one group per source on a wide telescope) spill to disk past this
+    # bound instead of growing with the data (TEITEN_MEMORY_LIMIT, e.g. 8GB; default 40 % of RAM)
+    db.execute(f"SET memory_limit = '{memory_limit()}'")
+    db.execute(f"SET temp_directory = '{_spill_dir()}'")
     if threads:
         db.execute(f"SET threads = {int(threads)}")
     db.create_function("ip6_text", _ip6_text, [duckdb.sqltype("BLOB")], duckdb.sqltype("VARCHAR"),  # type: ignore[call-overload]

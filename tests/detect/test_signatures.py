@@ -15,7 +15,7 @@ from teiten.cli.main import cli
 from teiten.demo.frames import CaptureWriter
 from teiten.demo.layout import ICMP, TCP, UDP, PacketColumns
 from teiten.detect.rules_compile import load_rules, parse_rules
-from teiten.detect.signatures import _apply_threshold, signature_hits, signature_ranking
+from teiten.detect.signatures import _apply_threshold, signature_alerts, signature_ranking
 from teiten.errors import SettingError
 from teiten.periods import period_between
 
@@ -72,10 +72,10 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_each_rule_hits_its_packets_and_not_the_traps(store: Path) -> None:
     obs = open_observation(store)
-    hits = signature_hits(obs, period_between("2026-07-01", "2026-07-03"), load_rules())
+    hits = signature_alerts(obs, period_between("2026-07-01", "2026-07-03"), load_rules())
     got: dict[int, list[int]] = {}
-    for sid, src in zip(hits.column("sid").to_pylist(), hits.column("src4").to_pylist(), strict=True):
-        got.setdefault(sid, []).append(src)
+    for row in hits.to_pylist():
+        got.setdefault(row["sid"], []).extend([row["src4"]] * row["alerts"])
     for sid, *_, src in PACKETS:
         if sid:
             assert src in got.get(sid, []), sid
@@ -150,3 +150,30 @@ def test_cli_signatures_and_detect(store: Path, tmp_path: Path) -> None:
     bad.write_text('alert tcp any any -> any 80 (msg:"x"; pcre:"/a/"; sid:43;)\n')
     r = CliRunner().invoke(cli, ["signatures", "--store", str(store), "--period", "2026-07", "--rules", str(bad)])
     assert r.exit_code == 1 and "bad.rules:1 (sid 43): keyword 'pcre' is not supported" in r.output
+
+
+def test_engine_counting_equals_the_streamed_threshold(store: Path) -> None:
+    """Header-only rules are counted in the engine (matches per source and window, then the
+    threshold as arithmetic); the same rules through the streamed path (matches in time
+    order) give the same alerts per rule, source and region."""
+    from teiten.detect import signatures as sig
+
+    obs = open_observation(store)
+    rules = [*load_rules(), *parse_rules(
+        'alert icmp any any -> any any (msg:"l"; itype:8; threshold: type limit, track by_src, count 2, seconds 5;'
+        ' sid:1;)\nalert icmp any any -> any any (msg:"t"; itype:8; threshold: type threshold, track by_src,'
+        ' count 3, seconds 60; sid:2;)')]
+    idx = [i for i, r in enumerate(rules) if sig._in_engine(r)]
+    period = period_between("2026-07-01", "2026-07-03")
+
+    def rows(t: object) -> list[tuple[object, ...]]:
+        return sorted((r["rule"], r["src4"], r["alerts"], r["region"]) for r in t.to_pylist())  # type: ignore[attr-defined]
+
+    engine = rows(sig._engine_alerts(obs, period, rules, idx, None))
+    assert engine == rows(sig._streamed_alerts(obs, period, rules, idx, None))
+    got = {(rules[int(str(r[0]))].sid, r[1]): r[2] for r in engine if rules[int(str(r[0]))].sid in (1, 2)}
+    # 12 echoes a second apart, from 40 s into a minute and at a 5-s boundary: limit 2 in
+    # each 5-s window gives 2 + 2 + 2; every 3rd in the minute gives 4 (the 9 slow ones: 2 + 2, 3)
+    assert got[1, 0x09090901] == 6 and got[2, 0x09090901] == 4
+    assert got[1, 0x09090902] == 4 and got[2, 0x09090902] == 3
+    assert got[1, 0x02020201] == 1 and (2, 0x02020201) not in got  # one Nachi echo

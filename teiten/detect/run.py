@@ -1,0 +1,67 @@
+"""Every detector over one period: the findings of ``teiten detect`` (DESIGN §4).
+
+``detect(obs, period)`` runs the detectors in a fixed order and returns their findings;
+``timings`` (when given) receives the seconds each detector took, for benchmarks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from teiten.analyze.source import Observation
+from teiten.periods import Period
+
+__all__ = ["DETECTORS", "detect"]
+
+Finding = dict[str, Any]
+
+#: The detectors in the order their findings are listed.
+DETECTORS = ("fingerprints", "dos", "scans", "changes", "payloads", "concentration", "diurnal", "signatures")
+
+
+def _runners(obs: Observation, period: Period, group: str | None, top: int, rules: Path | None,
+             ) -> dict[str, Callable[[], list[Finding]]]:
+    from teiten.detect.backscatter import dos_findings
+    from teiten.detect.changes import change_findings
+    from teiten.detect.concentration import concentration_findings
+    from teiten.detect.diurnal import diurnal_findings
+    from teiten.detect.fingerprinted import fingerprint_findings
+    from teiten.detect.fingerprints import load_fingerprints
+    from teiten.detect.payloads import payload_tool_findings
+    from teiten.detect.rules_compile import load_rules
+    from teiten.detect.scans import scan_findings
+    from teiten.detect.signatures import signature_findings
+
+    def changes() -> list[Finding]:
+        window = Period("range", period.previous().first, period.last, period.tz)
+        return change_findings(obs.with_cube(window, group), period, group, dimensions=("ports", "regions"))
+
+    return {
+        "fingerprints": lambda: fingerprint_findings(obs, load_fingerprints(), period, group, top),
+        "dos": lambda: dos_findings(obs, period, group),
+        "scans": lambda: scan_findings(obs, period, group),
+        "changes": changes,
+        "payloads": lambda: payload_tool_findings(obs, period, group),
+        "concentration": lambda: concentration_findings(obs, period, group),
+        "diurnal": lambda: diurnal_findings(obs, period, group),
+        "signatures": lambda: signature_findings(obs, period, load_rules(rules), group),
+    }
+
+
+def detect(obs: Observation, period: Period, group: str | None = None, *, top: int = 5, rules: Path | None = None,
+           only: tuple[str, ...] = DETECTORS, timings: dict[str, float] | None = None) -> list[Finding]:
+    """The findings of the detectors named in ``only`` (all by default) over ``period``;
+    ``rules``: a signature file instead of the shipped one."""
+    runners = _runners(obs, period, group, top, rules)
+    out: list[Finding] = []
+    for name in DETECTORS:
+        if name not in only:
+            continue
+        t = time.perf_counter()
+        out += runners[name]()
+        if timings is not None:
+            timings[name] = time.perf_counter() - t
+    return out
