@@ -30,8 +30,13 @@ def payload_tools(obs: Observation, period: Period, group: str | None = None,
     # other engines decode UTF-8: the pattern ends a header at either form of a line end
     text = t.payload.cast("string")
     eol = r"(?:\\x0D|\\x0A|\r|\n)"
-    pattern = r"(?i)(?:^|" + eol + r")(?:" + "|".join(HEADERS) + r")[ \t]*:[ \t]*(.{1,200}?)(?:" + eol + r"|$)"
-    t = t.mutate(tool=text.re_extract(pattern, 1))
+    # the value runs to the line end: any character but CR, LF and their escaped forms (a
+    # lazy, bounded repetition up to the line end is 3x slower in RE2)
+    char = r"(?:[^\\\r\n]|\\[^x]|\\x(?:[1-9A-Fa-f][0-9A-Fa-f]|0[0-9BCEFbcef]))"
+    pattern = r"(?i)(?:^|" + eol + r")(?:" + "|".join(HEADERS) + r")[ \t]*:[ \t]*(" + char + "+)"
+    # the cheap test first: the extraction's pattern is costly on every payload
+    t = t.filter(text.re_search(r"(?i)(?:" + "|".join(HEADERS) + r")[ \t]*:"))
+    t = t.mutate(tool=t.payload.cast("string").re_extract(pattern, 1))
     t = t.filter(t.tool.notnull() & (t.tool != ""))
     agg = t.group_by(["key", "tool"]).aggregate(packets=t.count(), sources=t.src4.nunique() + t.src6.nunique(),
                                                 first=t.ts.min(), last=t.ts.max())

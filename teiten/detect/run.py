@@ -35,9 +35,18 @@ def _runners(obs: Observation, period: Period, group: str | None, top: int, rule
     from teiten.detect.scans import scan_findings
     from teiten.detect.signatures import signature_findings
 
+    # one cube (packets per day, key and region) over the period and the one before serves the
+    # change detection's baseline and every ranking the other detectors take
+    window = Period("range", period.previous().first, period.last, period.tz)
+    cubed: list[Observation] = []
+
+    def cube() -> Observation:
+        if not cubed:
+            cubed.append(obs.with_cube(window, group))
+        return cubed[0]
+
     def changes() -> list[Finding]:
-        window = Period("range", period.previous().first, period.last, period.tz)
-        return change_findings(obs.with_cube(window, group), period, group, dimensions=("ports", "regions"))
+        return change_findings(cube(), period, group, dimensions=("ports", "regions"))
 
     return {
         "fingerprints": lambda: fingerprint_findings(obs, load_fingerprints(), period, group, top),
@@ -45,8 +54,8 @@ def _runners(obs: Observation, period: Period, group: str | None, top: int, rule
         "scans": lambda: scan_findings(obs, period, group),
         "changes": changes,
         "payloads": lambda: payload_tool_findings(obs, period, group),
-        "concentration": lambda: concentration_findings(obs, period, group),
-        "diurnal": lambda: diurnal_findings(obs, period, group),
+        "concentration": lambda: concentration_findings(cube(), period, group),
+        "diurnal": lambda: diurnal_findings(cube(), period, group),
         "signatures": lambda: signature_findings(obs, period, load_rules(rules), group),
     }
 

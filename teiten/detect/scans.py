@@ -3,8 +3,8 @@ sensor addresses on one port key, with no gap longer than ``timeout`` seconds be
 packets. ``min_addresses`` defaults to a tenth of the monitored addresses (at least 10), so
 it scales with the telescope.
 
-The engine finds the (source, key) pairs that reach that many addresses in the whole
-period; only their packets are then split into scans at the gaps, in numpy.
+Scans are split at the gaps and counted in the engine (see :func:`scans`); only the
+scans themselves leave it.
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
+import ibis
 
 from teiten.analyze.drilldown import _src_text
 from teiten.analyze.source import Observation
@@ -38,53 +36,45 @@ class ScanRules:
 def scans(obs: Observation, period: Period, group: str | None = None, rules: ScanRules = ScanRules()
           ) -> tuple[list[dict[str, Any]], int, int]:
     """(scans, monitored addresses, threshold): each scan is a source, key, start, end,
-    packets, addresses reached, their share of the monitored addresses and the rate."""
+    packets, addresses reached, their share of the monitored addresses and the rate.
+
+    All in the engine: packets are counted per (source, key, bucket of ``timeout``
+    seconds), so no gap inside a bucket exceeds the timeout and the gaps that split scans
+    are those between consecutive buckets (next first packet minus previous last packet).
+    Only the (source, key) pairs with at least ``min_addresses`` packets are bucketed, and
+    only the scans with that many packets have their distinct addresses counted."""
     monitored = max(_monitored(obs, period, group), 1)
     need = rules.threshold(monitored)
     t = obs.in_period(period, group)
     if rules.exclude_backscatter:
         t = t.filter(~t.backscatter)
     t = t.filter(t.ip_version == 4)  # IPv6 telescopes are too sparse to sweep
-    reach = t.group_by(["src4", "key"]).aggregate(n=t.dst4.nunique())
-    cand = reach.filter(reach.n >= need).select("src4", "key")
-    pk = t.inner_join(cand, ["src4", "key"]).select("src4", "key", "dst4", "ts_us")
-    tab = pk.order_by(["src4", "key", "ts_us"]).to_pyarrow()
-    if tab.num_rows == 0:
-        return [], monitored, need
-    ts = tab.column("ts_us").to_numpy() / 1e6
-    new = np.ones(len(ts), bool)
-    new[1:] = _changes(tab, ["src4", "key"]) | (np.diff(ts) > rules.timeout)
-    dst = np.asarray(tab.column("dst4").to_numpy(), np.int64)
-    sid = np.cumsum(new) - 1
-    starts = np.flatnonzero(new)
-    ends = np.append(starts[1:], len(ts))
-    pairs = np.sort((sid.astype(np.int64) << 32) | dst)  # distinct (scan, destination) pairs
-    first_of = np.ones(len(pairs), bool)
-    first_of[1:] = pairs[1:] != pairs[:-1]
-    addresses = np.bincount(pairs[first_of] >> 32, minlength=len(starts))
-    keep = np.flatnonzero(addresses >= need)
-    first = pa.array(starts[keep])
-    src4 = tab.column("src4").take(first).to_pylist()
-    key = tab.column("key").take(first).to_pylist()
+    width = int(rules.timeout * 1_000_000)
+    pairs = t.group_by(["src4", "key"]).aggregate(n=t.count())
+    # a scan reaches no more addresses than it has packets
+    t = t.semi_join(pairs.filter(pairs.n >= need).select("src4", "key"), ["src4", "key"])
+    t = t.mutate(bucket=t.ts_us // width)
+    h = t.group_by(["src4", "key", "bucket"]).aggregate(n=t.count(), lo=t.ts_us.min(), hi=t.ts_us.max())
+    ordered = ibis.window(group_by=["src4", "key"], order_by="bucket")
+    prev = h.hi.lag().over(ordered)
+    h = h.mutate(new=(prev.isnull() | (h.lo - prev > width)).cast("int64"))
+    h = h.mutate(scan=h.new.cumsum().over(ordered))
+    per = h.group_by(["src4", "key", "scan"]).aggregate(packets=h.n.sum(), start=h.lo.min(), end=h.hi.max())
+    per = per.filter(per.packets >= need)
+    buckets = h.semi_join(per, ["src4", "key", "scan"]).select("src4", "key", "bucket", "scan")
+    hit = t.inner_join(buckets, ["src4", "key", "bucket"])
+    reach = hit.group_by(["src4", "key", "scan"]).aggregate(addresses=hit.dst4.nunique())
+    res = per.inner_join(reach, ["src4", "key", "scan"]).filter(ibis._.addresses >= need)
+    rows = res.to_pyarrow().to_pylist()
     out = []
-    for j, k in enumerate(keep):
-        a, b = starts[k], ends[k]
-        dur = float(ts[b - 1] - ts[a])
-        out.append({"source": _src_text(src4[j], None),
-                    "key": key[j], "start": _iso(ts[a]), "end": _iso(ts[b - 1]), "packets": int(b - a),
-                    "addresses": int(addresses[k]), "coverage": float(addresses[k]) / monitored,
-                    "duration_s": float(dur), "rate_pps": int(b - a) / dur if dur > 0 else None})
+    for r in rows:
+        a, b, n = r["start"] / 1e6, r["end"] / 1e6, int(r["packets"])
+        dur = b - a
+        out.append({"source": _src_text(r["src4"], None), "key": r["key"], "start": _iso(a), "end": _iso(b),
+                    "packets": n, "addresses": int(r["addresses"]), "coverage": int(r["addresses"]) / monitored,
+                    "duration_s": float(dur), "rate_pps": n / dur if dur > 0 else None})
     out.sort(key=lambda r: (-r["addresses"], -r["packets"], r["source"], r["start"]))
     return out, monitored, need
-
-
-def _changes(t: pa.Table, cols: list[str]) -> np.ndarray:
-    """For rows 1..n-1: does any of ``cols`` differ from the row before?"""
-    out = np.zeros(max(t.num_rows - 1, 0), bool)
-    for c in cols:
-        a = t.column(c).combine_chunks()
-        out |= np.asarray(pc.not_equal(a.slice(1), a.slice(0, len(a) - 1)).fill_null(True))
-    return out
 
 
 def scan_findings(obs: Observation, period: Period, group: str | None = None, rules: ScanRules = ScanRules(),
