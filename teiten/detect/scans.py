@@ -1,4 +1,4 @@
-"""Scans and scanners (DESIGN §4): an IPv4 source that reaches at least ``min_addresses`` distinct
+"""Scans and scanners (DESIGN §4): a source (IPv4 or IPv6) that reaches at least ``min_addresses`` distinct
 sensor addresses on one port key, with no gap longer than ``timeout`` seconds between its
 packets. ``min_addresses`` defaults to a tenth of the monitored addresses (at least 10), so
 it scales with the telescope.
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import ibis
+import ibis.expr.types as ir
 
 from teiten.analyze.drilldown import _src_text
 from teiten.analyze.source import Observation
@@ -48,33 +49,42 @@ def scans(obs: Observation, period: Period, group: str | None = None, rules: Sca
     t = obs.in_period(period, group)
     if rules.exclude_backscatter:
         t = t.filter(~t.backscatter)
-    t = t.filter(t.ip_version == 4)  # IPv6 telescopes are too sparse to sweep
     width = int(rules.timeout * 1_000_000)
-    pairs = t.group_by(["src4", "key"]).aggregate(n=t.count())
+    out = []
+    for version, src, dst in ((4, "src4", "dst4"), (6, "src6", "dst6")):
+        for r in _scans_of(t.filter(t.ip_version == version), src, dst, need, width).to_pyarrow().to_pylist():
+            a, b, n = r["start"] / 1e6, r["end"] / 1e6, int(r["packets"])
+            dur = b - a
+            out.append({"source": _src_text(r[src] if version == 4 else None, r[src] if version == 6 else None),
+                        "key": r["key"], "region": r["region"], "start": _iso(a), "end": _iso(b), "packets": n,
+                        "addresses": int(r["addresses"]),
+                        # an IPv6 sensor prefix is one monitored address: no share for IPv6 scans
+                        "coverage": int(r["addresses"]) / monitored if version == 4 else None,
+                        "duration_s": float(dur), "rate_pps": n / dur if dur > 0 else None})
+    out.sort(key=lambda r: (-r["addresses"], -r["packets"], r["source"], r["start"]))
+    return out, monitored, need
+
+
+def _scans_of(t: ir.Table, src: str, dst: str, need: int, width: int) -> ir.Table:
+    """The scans of one address family: source, key, scan number, packets, start, end (µs)
+    and distinct destination addresses (see :func:`scans`)."""
+    pairs = t.group_by([src, "key"]).aggregate(n=t.count())
     # a scan reaches no more addresses than it has packets
-    t = t.semi_join(pairs.filter(pairs.n >= need).select("src4", "key"), ["src4", "key"])
+    t = t.semi_join(pairs.filter(pairs.n >= need).select(src, "key"), [src, "key"])
     t = t.mutate(bucket=t.ts_us // width)
-    h = t.group_by(["src4", "key", "bucket"]).aggregate(n=t.count(), lo=t.ts_us.min(), hi=t.ts_us.max())
-    ordered = ibis.window(group_by=["src4", "key"], order_by="bucket")
+    h = t.group_by([src, "key", "bucket"]).aggregate(n=t.count(), lo=t.ts_us.min(), hi=t.ts_us.max(),
+                                                     region=t.region.min())
+    ordered = ibis.window(group_by=[src, "key"], order_by="bucket")
     prev = h.hi.lag().over(ordered)
     h = h.mutate(new=(prev.isnull() | (h.lo - prev > width)).cast("int64"))
     h = h.mutate(scan=h.new.cumsum().over(ordered))
-    per = h.group_by(["src4", "key", "scan"]).aggregate(packets=h.n.sum(), start=h.lo.min(), end=h.hi.max())
+    per = h.group_by([src, "key", "scan"]).aggregate(packets=h.n.sum(), start=h.lo.min(), end=h.hi.max(),
+                                                     region=h.region.min())
     per = per.filter(per.packets >= need)
-    buckets = h.semi_join(per, ["src4", "key", "scan"]).select("src4", "key", "bucket", "scan")
-    hit = t.inner_join(buckets, ["src4", "key", "bucket"])
-    reach = hit.group_by(["src4", "key", "scan"]).aggregate(addresses=hit.dst4.nunique())
-    res = per.inner_join(reach, ["src4", "key", "scan"]).filter(ibis._.addresses >= need)
-    rows = res.to_pyarrow().to_pylist()
-    out = []
-    for r in rows:
-        a, b, n = r["start"] / 1e6, r["end"] / 1e6, int(r["packets"])
-        dur = b - a
-        out.append({"source": _src_text(r["src4"], None), "key": r["key"], "start": _iso(a), "end": _iso(b),
-                    "packets": n, "addresses": int(r["addresses"]), "coverage": int(r["addresses"]) / monitored,
-                    "duration_s": float(dur), "rate_pps": n / dur if dur > 0 else None})
-    out.sort(key=lambda r: (-r["addresses"], -r["packets"], r["source"], r["start"]))
-    return out, monitored, need
+    buckets = h.semi_join(per, [src, "key", "scan"]).select(src, "key", "bucket", "scan")
+    hit = t.inner_join(buckets, [src, "key", "bucket"])
+    reach = hit.group_by([src, "key", "scan"]).aggregate(addresses=hit[dst].nunique())
+    return per.inner_join(reach, [src, "key", "scan"]).filter(ibis._.addresses >= need)
 
 
 def scan_findings(obs: Observation, period: Period, group: str | None = None, rules: ScanRules = ScanRules(),
@@ -84,7 +94,6 @@ def scan_findings(obs: Observation, period: Period, group: str | None = None, ru
     by_src: dict[str, list[dict[str, Any]]] = {}
     for s in found:
         by_src.setdefault(s["source"], []).append(s)
-    regions = _regions(obs, period, group, list(by_src))
     out = []
     for src, ss in by_src.items():
         keys = sorted({s["key"] for s in ss})
@@ -95,22 +104,10 @@ def scan_findings(obs: Observation, period: Period, group: str | None = None, ru
             "title_en": f"{src} scanned {', '.join(keys[:3])} ({len(ss)} scans)",
             "start": min(s["start"] for s in ss), "end": max(s["end"] for s in ss),
             "score": min(1.0, widest / (2 * need)), "sources": 1,
-            "top_sources": [{"source": src, "region": regions.get(src), "packets": sum(s["packets"] for s in ss)}],
+            "top_sources": [{"source": src, "region": ss[0]["region"], "packets": sum(s["packets"] for s in ss)}],
             "evidence": {"scans": len(ss), "keys": keys, "widest": widest, "monitored_addresses": monitored,
                          "min_addresses": need, "timeout_s": rules.timeout, "packets": sum(s["packets"] for s in ss),
                          "detail": ss[:20]},
         })
     out.sort(key=lambda f: (-f["evidence"]["widest"], -f["evidence"]["packets"], f["source"]))
     return out[:limit]
-
-
-def _regions(obs: Observation, period: Period, group: str | None, sources: list[str]) -> dict[str, str]:
-    import ipaddress
-
-    v4 = [int(ipaddress.ip_address(s)) for s in sources if ":" not in s]
-    if not v4:
-        return {}
-    t = obs.in_period(period, group)
-    t = t.filter(t.src4.isin(v4))
-    r = t.group_by("src4").aggregate(region=t.region.first()).to_pyarrow().to_pylist()
-    return {str(ipaddress.IPv4Address(x["src4"])): x["region"] for x in r}
