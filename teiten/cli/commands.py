@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from teiten.cli.main import cli, emit_rows, format_options, store_option, tz_option, user_errors
-from teiten.errors import TeitenError
+from teiten.errors import SettingError, TeitenError
 
 if TYPE_CHECKING:
     from teiten.analyze.source import Observation
@@ -419,17 +419,33 @@ def drill(key: str, store: Path, period: str | None, first: str | None, last: st
               help="The report; its tables are also written as CSV to FILE_tables/.")
 @click.option("--sensor-group", "group", metavar="GROUP", help="Only the sensors of this group (e.g. domestic).")
 @click.option("--top", type=int, default=5, show_default=True, help="Rows of the top tables and lines of the charts.")
+@click.option("--findings", "findings_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The output of `teiten detect --json` for the same period, for the notable phenomena (without"
+              " it the detectors run here).")
+@click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A signature file for the npa style's signature section instead of the shipped teiten.rules.")
 @tz_option
 @user_errors
 def report(store: Path, period: str | None, first: str | None, last: str | None, style: str, lang: str, out: Path,
-           group: str | None, top: int, tz: str) -> None:
+           group: str | None, top: int, findings_file: Path | None, rules: Path | None, tz: str) -> None:
     """Write an observation report for a period, in Japanese or English, as HTML (self-contained,
-    works offline) or PDF, with every table also as CSV."""
+    works offline) or PDF, with every table also as CSV. Its notable phenomena are written from
+    the findings of the detectors (see teiten detect); the npa style also has the signature
+    alerts by class and by source region (NPA Tables 4-1 and 4-2)."""
     from teiten.analyze.source import open_observation
     from teiten.report.build import write_report
 
     p = resolve_period(open_observation(store), period, first, last, tz)
-    paths = write_report(store, out, p, style=style, lang=lang, group=group, top=top)
+    findings = None
+    if findings_file is not None:
+        try:
+            doc = json.loads(findings_file.read_text("utf-8"))
+            findings = list(doc["findings"])
+        except (ValueError, KeyError, TypeError):
+            raise SettingError(f"{findings_file}: not the JSON of teiten detect --json") from None
+        if doc.get("period", {}).get("label") not in (None, p.label):
+            raise SettingError(f"{findings_file}: findings of {doc['period'].get('label')}, not of {p.label}")
+    paths = write_report(store, out, p, style=style, lang=lang, group=group, top=top, findings=findings, rules=rules)
     click.echo(f"{paths[0]} ({p.label}, {style}, {lang}); tables: {paths[0].with_name(paths[0].stem + '_tables')}/")
 
 

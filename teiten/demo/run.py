@@ -108,15 +108,27 @@ def run_demo(out: Path, *, scale: float = 1.0, seed: int = 0, console: Console |
     quarters = _quarters(first, last)
     reports: list[Path] = []
     if with_reports and len(quarters) > 1:
+        from teiten.detect.run import detect
         from teiten.report.build import write_report
 
+        period = parse_period(quarters[1])
+        with console.status(f"detecting what is notable in {quarters[1]}…"):
+            findings = detect(obs, period)
+        found = out / f"findings-{quarters[1]}.json"
+        found.write_text(json.dumps({"period": period.to_json(), "findings": findings}, ensure_ascii=False,
+                                    default=str, indent=1), encoding="utf-8")
+        kinds: dict[str, int] = {}
+        for f in findings:
+            kinds[f["kind"]] = kinds.get(f["kind"], 0) + 1
+        console.print(f"\nfindings in {quarters[1]}: " + ", ".join(f"{k} {n}" for k, n in kinds.items())
+                      + f" ({found})", markup=False, highlight=False)
         with console.status(f"writing the reports for {quarters[1]}…"):
             for style in ("tsubame", "npa"):
                 for lang, suffixes in (("ja", (".html", ".pdf")), ("en", (".html",))):
                     for suffix in suffixes:
                         out_path = out / "reports" / f"{quarters[1]}-{style}-{lang}{suffix}"
-                        reports.append(write_report(store, out_path, parse_period(quarters[1]), style=style,
-                                                    lang=lang)[0])
+                        reports.append(write_report(store, out_path, period, style=style, lang=lang,
+                                                    findings=findings)[0])
         console.print(f"\nreports for {quarters[1]}:")
         for path in reports:
             console.print(f"  {path}", markup=False, highlight=False)

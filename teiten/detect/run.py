@@ -42,7 +42,8 @@ def _runners(obs: Observation, period: Period, group: str | None, top: int, rule
 
     def cube() -> Observation:
         if not cubed:
-            cubed.append(obs.with_cube(window, group))
+            have = obs.cube is not None and obs.cube.covers(window, group)
+            cubed.append(obs if have else obs.with_cube(window, group))
         return cubed[0]
 
     def changes() -> list[Finding]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import logging
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from teiten.errors import SettingError
 from teiten.periods import Period
 from teiten.report import charts, narrative
 from teiten.report.i18n import period_title, words
+from teiten.report.phenomena import notable_section
 from teiten.report.tables import change_footnote, format_change, format_delta, format_rank, format_value, table_rows
 
 __all__ = ["STYLES", "Report", "build_report", "render_html", "write_report"]
@@ -48,9 +49,11 @@ def _label(row: dict[str, Any], lang: str) -> str:
     return str(row.get("label") or row["key"])
 
 
-def _table(r: Ranking, lang: str, top: int, full: bool) -> dict[str, Any]:
-    """Display rows of a comparison table; ``full``: with rise/fall rows and ellipses (NPA)."""
-    laid = table_rows(r.rows, top) if full else [x for x in r.rows if x["rank"] is not None][:top]
+def _table(r: Ranking | list[dict[str, Any]], lang: str, top: int, full: bool) -> dict[str, Any]:
+    """Display rows of a comparison table (a ranking, or rows shaped like its rows);
+    ``full``: with rise/fall rows and ellipses (NPA)."""
+    ranked = r.rows if isinstance(r, Ranking) else r
+    laid = table_rows(ranked, top) if full else [x for x in ranked if x["rank"] is not None][:top]
     rows: list[dict[str, Any] | None] = []
     notes: list[str] = []
     for x in laid:
@@ -103,7 +106,11 @@ def home_country(obs: Observation) -> str:
 
 
 def build_report(obs: Observation, period: Period, *, style: str = "npa", lang: str = "ja",
-                 group: str | None = None, top: int = 5) -> Report:
+                 group: str | None = None, top: int = 5, findings: list[dict[str, Any]] | None = None,
+                 rules: Path | None = None) -> Report:
+    """The report of ``period``. Its notable phenomena are written from ``findings`` (as
+    ``teiten detect --json`` lists them); None runs the detectors here. The npa style's
+    signature section uses the shipped rules or the file ``rules``."""
     if style not in STYLES:
         raise SettingError(f"report style must be one of {', '.join(STYLES)}, not {style!r}")
     if lang not in ("ja", "en"):
@@ -191,6 +198,15 @@ def build_report(obs: Observation, period: Period, *, style: str = "npa", lang: 
                           for mo in months] for k in top_ports}
             ctx["monthly"] = charts.monthly_chart(months, series, title=w["monthly"], ylabel=w["per_ip_day"])
             tables["ports_monthly"] = m["rows"]
+    if findings is None:
+        from teiten.detect.run import DETECTORS, detect
+
+        findings = detect(obs, period, group, top=top, only=tuple(d for d in DETECTORS if d != "signatures"))
+    phenomena, notable_tables = notable_section(obs, period, findings, lang, group)
+    ctx["phenomena"] = phenomena
+    tables.update(notable_tables)
+    if style == "npa":
+        ctx["signatures"] = _signature_section(obs, period, lang, top, group, rules, tables)
     chosen = obs.sensors_of(group)
     from teiten.analyze.address_days import sensor_weight
 
@@ -209,6 +225,24 @@ def build_report(obs: Observation, period: Period, *, style: str = "npa", lang: 
     return Report(style, lang, period, ctx, tables)
 
 
+def _signature_section(obs: Observation, period: Period, lang: str, top: int, group: str | None,
+                       rules: Path | None, tables: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """NPA Tables 4-1 (alerts by class) and 4-2 (by source region), and each class's top signatures."""
+    from teiten.detect.rules_compile import load_rules
+    from teiten.detect.signatures import signature_ranking
+
+    loaded = load_rules(rules)
+    by_class = signature_ranking(obs, period, loaded, by="class", group=group)
+    by_region = signature_ranking(obs, period, loaded, by="region", group=group)
+    tables["signatures_by_class"] = by_class["rows"]
+    tables["signatures_by_region"] = by_region["rows"]
+    tables["signatures_top"] = [{"class": k, **x} for k, v in by_class["top_signatures"].items() for x in v]
+    return {"classes": _table(by_class["rows"], lang, len(by_class["rows"]), False),
+            "regions": _table(by_region["rows"], lang, top, True),
+            "top": [{"class": k, "rows": v} for k, v in by_class["top_signatures"].items()],
+            "alerts": by_class["total"]["packets"], "rules": len(loaded)}
+
+
 _ENV = Environment(loader=PackageLoader("teiten.report", "templates"), autoescape=select_autoescape(["html", "j2"]),
                    undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
@@ -224,6 +258,7 @@ def render_html(report: Report) -> str:
     for k in ("trends_ports", "trends_regions"):
         if k in ctx:
             ctx[k] = [Markup(svg) for svg in ctx[k]]
+    ctx["phenomena"] = [replace(p, figures=[Markup(svg) for svg in p.figures]) for p in ctx.get("phenomena", [])]
     return _ENV.get_template(f"{report.style}.html.j2").render(**ctx)
 
 
@@ -259,12 +294,14 @@ def _quiet_svg_css() -> None:
 
 
 def write_report(store: Path, out: Path, period: Period, *, style: str = "npa", lang: str = "ja",
-                 group: str | None = None, top: int = 5) -> list[Path]:
+                 group: str | None = None, top: int = 5, findings: list[dict[str, Any]] | None = None,
+                 rules: Path | None = None) -> list[Path]:
     """Write the report (HTML or PDF by ``out``'s suffix) and its tables as CSV; return the paths."""
     suffix = out.suffix.lower()
     if suffix not in (".html", ".htm", ".pdf"):
         raise SettingError(f"--out must end in .html or .pdf, not {out.name!r}")
-    report = build_report(open_observation(store), period, style=style, lang=lang, group=group, top=top)
+    report = build_report(open_observation(store), period, style=style, lang=lang, group=group, top=top,
+                          findings=findings, rules=rules)
     html = render_html(report)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")

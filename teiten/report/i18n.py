@@ -28,6 +28,10 @@ WORDS: dict[str, dict[str, str]] = {
         "trend_port": "宛先ポート {key} に対するアクセスの推移（発信元国・地域別）",
         "trend_region": "{name}からのアクセスの推移（宛先ポート別）",
         "unit": "件", "addresses": "アドレス", "group": "センサーグループ", "nothing": "特記事項なし",
+        "phenomena": "注目された現象", "sources_day": "発信元アドレス数", "signatures": "シグネチャによる検知",
+        "table_classes": "表 {n} 分類別検知件数", "table_sig_regions": "表 {n} 国／地域別検知件数（シグネチャ）",
+        "class": "分類", "top_sigs": "{cls}の主なシグネチャ", "alerts": "件",
+        "no_signatures": "シグネチャによる検知はなかった。",
     },
     "en": {
         "tsubame_title": "Internet Fixed-Point Observation Report", "npa_title": "Internet Fixed-Point Observation",
@@ -51,6 +55,10 @@ WORDS: dict[str, dict[str, str]] = {
         "trend_port": "Daily packets to {key} by source region",
         "trend_region": "Daily packets from {name} by destination port",
         "unit": "", "addresses": "addresses", "group": "Sensor group", "nothing": "Nothing notable.",
+        "phenomena": "Notable phenomena", "sources_day": "Distinct sources", "signatures": "Signature alerts",
+        "table_classes": "Table {n}: alerts by class", "table_sig_regions": "Table {n}: alerts by source region",
+        "class": "Class", "top_sigs": "Top signatures: {cls}", "alerts": "alerts",
+        "no_signatures": "No signature alerted.",
     },
 }
 

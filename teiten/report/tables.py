@@ -88,7 +88,8 @@ def change_footnote(row: dict[str, Any], lang: str = "ja") -> str | None:
     prev, cur = row["prev_per_ip_day"], row["per_ip_day"]
     if lang == "ja":
         if prev < MIN_PREV_FOR_CHANGE:
-            return f"{row['key']}の前期検知件数は{format_value(prev, lang)}件" if prev > 0 else \
+            shown = format_value(prev, lang)  # a number takes 件; ごく僅か stands alone
+            return f"{row['key']}の前期検知件数は{shown}{'件' if shown[:1].isdigit() else ''}" if prev > 0 else \
                 f"{row['key']}は前期検知なし"
         return f"{row['key']}は今期検知なし" if cur == 0 else None
     if prev < MIN_PREV_FOR_CHANGE:

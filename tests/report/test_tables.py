@@ -77,3 +77,11 @@ def test_layout_top_then_ellipsis_then_rise_fall_rows() -> None:
     prev["k05"] = 9_000
     assert [r["key"] if r else "…" for r in table_rows(_rows(cur, prev), top=5)][:7] == [
         "k00", "k01", "k02", "k03", "k04", "k05", "…"]
+
+
+def test_tiny_previous_value_reads_without_a_unit() -> None:
+    rows = {r["key"]: r for r in _rows({"w": 500, "x": 500}, {"w": 0, "x": 1})}
+    x = rows["x"]  # previous 1 packet over 100 address-days: 0.01, shown as a number
+    assert change_footnote(x) == "xの前期検知件数は0.01件"
+    tiny = {r["key"]: r for r in compare_counts({"t": 500}, {"t": 1}, 100, 1000).rows}["t"]  # 0.001 < 0.005
+    assert change_footnote(tiny) == "tの前期検知件数はごく僅か" and change_footnote(rows["w"]) == "wは前期検知なし"

@@ -1,0 +1,192 @@
+"""Signature benchmark: 100 rules over the packets of a generated scenario, in one run.
+
+    .venv/bin/python bench/signatures.py [--scale 1] [--rules 100] [--keep DIR] [--peer-packets 20000]
+
+Builds (or reuses with --keep) a store of the demo scenario (both quarters; SIP, DNS,
+ISAKMP and SSDP payloads, backscatter, sweeps), writes a rule file of --rules rules (the
+shipped 21, then generated ones: ports, flags, ICMP types, sizes, contents with
+offset/depth/nocase, thresholds), and times
+  * teiten streamed match: ``match_batch`` (numpy header tests + the compiled content
+    kernel) over the packets already in memory as Arrow batches, one thread: the
+    per-core matching rate;
+  * teiten engine: ``signature_alerts`` over the store (header-only rules counted in DuckDB,
+    content rules streamed), with 1 and with 2 threads;
+  * a per-packet Python matcher of the same rules (a loop over packets and rules, the way
+    a straightforward implementation reads), on the first --peer-packets packets,
+and prints packets/s and the ratios against the per-packet matcher.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from teiten.analyze.source import open_observation
+from teiten.demo.scenario import generate
+from teiten.detect.rules_compile import Rule, load_rules, parse_rules
+from teiten.detect.signatures import _COLUMNS, match_batch, signature_alerts
+from teiten.periods import Period
+from teiten.store.catalog import Sensor, add_sensor, list_sensors
+from teiten.store.ingest import ingest_paths, open_store
+
+WORDS = ("GET /", "POST /", "HEAD /", "admin", "login", "shell", "wget ", "curl ", "OPTIONS sip:", "REGISTER sip:",
+         "SSH-2.0", "|00 01|", "HTTP/1.", "User-Agent:", "cmd.exe", "/bin/sh", "eval(", "passwd", "root", "M-SEARCH")
+
+
+def rule_text(n: int, seed: int = 1) -> str:
+    """The shipped rules, then generated ones up to ``n`` rules."""
+    from importlib import resources
+
+    shipped = resources.files("teiten.detect").joinpath("rules/teiten.rules").read_text("utf-8")
+    lines = [x for x in shipped.splitlines() if x.strip() and not x.startswith("#")]
+    rng = np.random.default_rng(seed)
+    sid = 9100000
+    while len(lines) < n:
+        sid += 1
+        kind = len(lines) % 5
+        port = int(rng.choice([22, 23, 80, 443, 445, 1433, 3389, 5060, 6379, 8080, 53, 123, 161, 1900, 500]))
+        if kind == 0:
+            body = f"tcp any any -> any {port} (msg:\"g{sid}\"; flags:S,12; ttl:<{int(rng.integers(40, 200))};"
+        elif kind == 1:
+            body = f"udp any any -> any {port} (msg:\"g{sid}\"; dsize:>{int(rng.integers(0, 60))};"
+        elif kind == 2:
+            body = f"icmp any any -> any any (msg:\"g{sid}\"; itype:{int(rng.choice([0, 3, 8, 11]))};"
+        elif kind == 3:
+            word = str(rng.choice(WORDS)).replace('"', '\\"')
+            body = (f"udp any any -> any {port} (msg:\"g{sid}\"; content:\"{word}\"; nocase; "
+                    f"depth:{int(rng.integers(16, 200))};")
+        else:
+            body = (f"tcp any any -> any [{port},{port + 1}] (msg:\"g{sid}\"; flags:S,12; threshold: type "
+                    f"{rng.choice(['limit', 'threshold', 'both'])}, track by_src, count {int(rng.integers(2, 30))}, "
+                    f"seconds 60;")
+        lines.append(f"alert {body} classtype:attempted-recon; sid:{sid}; rev:1;)")
+    return "\n".join(lines[:n]) + "\n"
+
+
+def python_match(rules: list[Rule], rows: list[dict[str, object]]) -> int:
+    """Matches of header and content tests, one packet and one rule at a time (no thresholds)."""
+    def within(v: object, ranges: tuple[tuple[int, int], ...] | None, neg: bool) -> bool:
+        if ranges is None:
+            return True
+        if v is None:
+            return False
+        hit = any(lo <= int(v) <= hi for lo, hi in ranges)  # type: ignore[call-overload]
+        return not hit if neg else hit
+
+    def test(v: object, t: tuple[str, int, int] | None) -> bool:
+        if t is None:
+            return True
+        if v is None:
+            return False
+        op, a, b = t
+        x = int(v)  # type: ignore[call-overload]
+        return {"=": x == a, "<": x < a, ">": x > a, "<=": x <= a, ">=": x >= a}.get(op, a < x < b)
+
+    n = 0
+    for p in rows:
+        for r in rules:
+            if r.proto is not None and p["proto"] != r.proto:
+                continue
+            if not (within(p["sport"], r.sport, r.sport_negated) and within(p["dport"], r.dport, r.dport_negated)):
+                continue
+            if r.flags is not None:
+                if p["tcp_flags"] is None:
+                    continue
+                mode, bits, mask = r.flags
+                f = int(p["tcp_flags"]) & mask  # type: ignore[call-overload]
+                ok = {"exact": f == bits, "all": f & bits == bits, "any": f & bits != 0}.get(mode, f & bits == 0)
+                if not ok:
+                    continue
+            if not (test(p["icmp_type"], r.itype) and test(p["icmp_code"], r.icode) and test(p["ttl"], r.ttl)
+                    and test(p["payload_len"], r.dsize)):
+                continue
+            pay = p["payload"]
+            if r.contents:
+                if not isinstance(pay, bytes):
+                    continue
+                ok = True
+                for c in r.contents:
+                    hay = pay.lower() if c.nocase else pay
+                    end = len(hay) if c.depth is None else c.offset + c.depth
+                    found = hay.find(c.pattern.lower() if c.nocase else c.pattern, c.offset, end) >= 0
+                    if found == c.negated:
+                        ok = False
+                        break
+                if not ok:
+                    continue
+            n += 1
+    return n
+
+
+def build(work: Path, scale: float) -> Path:
+    store = work / "store"
+    done = work / "store.done"
+    if done.exists():
+        return store
+    s = generate(work / "scenario", seed=0, scale=scale)
+    with open_store(store, lock=False) as con:
+        for x in json.loads(s.sensors_path.read_text())["sensors"]:
+            if x["name"] not in {y.name for y in list_sensors(con)}:
+                add_sensor(con, Sensor(x["name"], tuple(x["addresses"]), x.get("country"), x.get("group")))
+    bad = [r for r in ingest_paths(store, s.captures) if r.status != "ok"]
+    assert not bad, bad[:3]
+    done.touch()
+    return store
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--rules", type=int, default=100)
+    ap.add_argument("--keep", type=Path)
+    ap.add_argument("--peer-packets", type=int, default=20000)
+    args = ap.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="teiten-sig-bench-"))
+    store = build(work, args.scale)
+    rules_path = work / "bench.rules"
+    rules_path.write_text(rule_text(args.rules))
+    rules = load_rules(rules_path)
+    assert len(rules) == args.rules and len(parse_rules(rules_path.read_text())) == args.rules
+    obs = open_observation(store)
+    span = obs.data_span()
+    assert span is not None
+    period = Period("range", span[0].date(), span[1].date(), "UTC")
+    batches = list(obs.batches(obs.in_period(period).select(*_COLUMNS), 1 << 20))
+    n = sum(b.num_rows for b in batches)
+    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; {n:,} packets; {len(rules)} rules"
+          f" ({sum(1 for r in rules if r.contents)} with content, {sum(1 for r in rules if r.threshold)} thresholded)")
+    match_batch(rules, batches[0].slice(0, 1000))  # compile the kernel
+    t = time.perf_counter()
+    matches = sum(len(rows) for b in batches for _, rows in match_batch(rules, b))
+    t_stream = time.perf_counter() - t
+    timings = {}
+    for threads in (1, 2):
+        o = open_observation(store, threads=threads)
+        t = time.perf_counter()
+        alerts = signature_alerts(o, period, rules)
+        timings[threads] = time.perf_counter() - t
+    peer_rows = pa.Table.from_batches(batches).slice(0, args.peer_packets).to_pylist()
+    t = time.perf_counter()
+    peer_matches = python_match(rules, peer_rows)
+    t_peer = time.perf_counter() - t
+    own_matches = sum(len(rows) for _, rows in match_batch(rules, pa.Table.from_pylist(peer_rows).to_batches()[0]))
+    assert own_matches == peer_matches, (own_matches, peer_matches)  # the same matches as the plain loop
+    peer = len(peer_rows) / t_peer
+    print(f"\n{'':44}{'packets/s':>14}{'× per-packet':>14}")
+    print(f"{'per-packet Python (first ' + str(len(peer_rows)) + ')':44}{peer:>14,.0f}{1:>14.1f}")
+    print(f"{'teiten streamed match, 1 thread':44}{n / t_stream:>14,.0f}{n / t_stream / peer:>14.1f}")
+    for threads, sec in timings.items():
+        print(f"{'teiten signature_alerts, ' + str(threads) + ' thread(s)':44}{n / sec:>14,.0f}{n / sec / peer:>14.1f}")
+    print(f"\nmatches (before thresholds): {matches:,}; alerts: {int(sum(alerts.column('alerts').to_pylist())):,}")
+
+
+if __name__ == "__main__":
+    main()
