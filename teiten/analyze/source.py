@@ -144,8 +144,10 @@ class Observation:
     def batches(self, expr: ir.Table, rows: int = 1 << 20) -> Iterator[pa.RecordBatch]:
         """Stream a table expression as Arrow record batches of at most ``rows`` rows."""
         if getattr(self.backend, "name", None) == "duckdb":
-            # ibis 12's own streaming calls a DuckDB method that DuckDB 2 removed
-            yield from self.backend.con.sql(str(self.backend.compile(expr))).to_arrow_reader(rows)
+            # ibis 12's own streaming calls a DuckDB method that DuckDB 2 removed; a cursor
+            # (a second connection to the same database) keeps the main connection free for
+            # queries while the stream is read (the stream cannot see temporary tables)
+            yield from self.backend.con.cursor().sql(str(self.backend.compile(expr))).to_arrow_reader(rows)
         else:
             yield from expr.to_pyarrow_batches(chunk_size=rows)
 

@@ -25,7 +25,8 @@ from teiten.detect.rules_compile import CLASSES, Rule
 from teiten.enrich import country_name
 from teiten.periods import Period
 
-__all__ = ["BATCH_ROWS", "header_expr", "match_batch", "signature_alerts", "signature_findings", "signature_ranking"]
+__all__ = ["BATCH_ROWS", "header_expr", "match_batch", "signature_alerts", "signature_findings",
+           "signature_ranking"]
 
 BATCH_ROWS = 1 << 20
 _COLUMNS = ["ts_us", "ip_version", "src4", "src6", "dst4", "dst6", "proto", "sport", "dport", "tcp_flags", "icmp_type",
@@ -38,8 +39,17 @@ def _numbers(col: pa.ChunkedArray | pa.Array, fill: int) -> npt.NDArray[np.int64
 
 def _test(v: npt.NDArray[np.int64], t: tuple[str, int, int]) -> npt.NDArray[np.bool_]:
     op, a, b = t
-    tests = {"=": v == a, "<": v < a, ">": v > a, "<=": v <= a, ">=": v >= a} if op != "between" else {}
-    return np.asarray(tests[op] if op in tests else (v > a) & (v < b), dtype=bool)
+    if op == "=":
+        return np.asarray(v == a)
+    if op == "<":
+        return np.asarray(v < a)
+    if op == ">":
+        return np.asarray(v > a)
+    if op == "<=":
+        return np.asarray(v <= a)
+    if op == ">=":
+        return np.asarray(v >= a)
+    return np.asarray((v > a) & (v < b))
 
 
 def _in(v: npt.NDArray[np.int64], ranges: tuple[tuple[int, int], ...] | None, neg: bool) -> npt.NDArray[np.bool_]:
@@ -51,57 +61,79 @@ def _in(v: npt.NDArray[np.int64], ranges: tuple[tuple[int, int], ...] | None, ne
     return ~hit if neg else hit
 
 
+_FIELDS = {"v4": "ip_version", "src": "src4", "dst": "dst4", "sport": "sport", "dport": "dport", "flags": "tcp_flags",
+           "itype": "icmp_type", "icode": "icmp_code", "ttl": "ttl", "dsize": "payload_len"}
+
+
 class _Batch:
+    """A batch's header fields as numpy arrays (null = -1), and per protocol the same fields
+    of that protocol's rows gathered once into contiguous arrays, so that each rule's tests
+    are whole-array comparisons."""
+
     def __init__(self, b: pa.RecordBatch) -> None:
         self.n = b.num_rows
+        self.batch = b
         self.proto = _numbers(b.column("proto"), -1)
-        self.v4 = _numbers(b.column("ip_version"), 0) == 4
-        self.src = _numbers(b.column("src4"), -1)
-        self.dst = _numbers(b.column("dst4"), -1)
-        self.sport = _numbers(b.column("sport"), -1)
-        self.dport = _numbers(b.column("dport"), -1)
-        self.flags = _numbers(b.column("tcp_flags"), -1)
-        self.itype = _numbers(b.column("icmp_type"), -1)
-        self.icode = _numbers(b.column("icmp_code"), -1)
-        self.ttl = _numbers(b.column("ttl"), -1)
-        self.dsize = _numbers(b.column("payload_len"), -1)
         pay = b.column("payload")
         self.payload_ok = np.asarray(pay.is_valid())
         self.offs = np.frombuffer(pay.buffers()[1], np.int32)[pay.offset:pay.offset + self.n + 1].astype(np.int64)
         data = pay.buffers()[2]
         self.data = np.frombuffer(data, np.uint8) if data is not None else np.zeros(1, np.uint8)
-        self.by_proto = {p: np.flatnonzero(self.proto == p) for p in (1, 6, 17)}
-        self.all = np.arange(self.n)
+        self._full: dict[str, npt.NDArray[np.int64]] = {}
+        self._sub: dict[int | None, tuple[npt.NDArray[np.int64], dict[str, npt.NDArray[np.int64]]]] = {}
+
+    def field(self, name: str) -> npt.NDArray[np.int64]:
+        if name not in self._full:
+            v = _numbers(self.batch.column(_FIELDS[name]), 0 if name == "v4" else -1)
+            self._full[name] = (v == 4).astype(np.int64) if name == "v4" else v
+        return self._full[name]
+
+    def rows(self, proto: int | None) -> tuple[npt.NDArray[np.int64], dict[str, npt.NDArray[np.int64]]]:
+        """The row numbers of ``proto`` (None: all rows) and a cache of their fields."""
+        if proto not in self._sub:
+            rows = np.flatnonzero(self.proto == proto) if proto is not None else np.arange(self.n)
+            self._sub[proto] = (rows, {})
+        return self._sub[proto]
+
+    def sub(self, proto: int | None, name: str) -> npt.NDArray[np.int64]:
+        rows, cache = self.rows(proto)
+        if name not in cache:
+            cache[name] = self.field(name) if proto is None else self.field(name)[rows]
+        return cache[name]
 
 
 def _rule_rows(r: Rule, b: _Batch) -> npt.NDArray[np.int64]:
-    rows = b.by_proto[r.proto] if r.proto is not None else b.all
+    rows, _ = b.rows(r.proto)
     if not len(rows):
         return rows
+
+    def f(name: str) -> npt.NDArray[np.int64]:
+        return b.sub(r.proto, name)
+
     keep = np.ones(len(rows), bool)
     if r.src is not None or r.dst is not None:
-        keep &= b.v4[rows]
-        keep &= _in(b.src[rows], r.src, r.src_negated) & _in(b.dst[rows], r.dst, r.dst_negated)
+        keep &= f("v4") == 1
+        keep &= _in(f("src"), r.src, r.src_negated) & _in(f("dst"), r.dst, r.dst_negated)
     if r.sport is not None:
-        keep &= _in(b.sport[rows], r.sport, r.sport_negated) & (b.sport[rows] >= 0)
+        keep &= _in(f("sport"), r.sport, r.sport_negated) & (f("sport") >= 0)
     if r.dport is not None:
-        keep &= _in(b.dport[rows], r.dport, r.dport_negated) & (b.dport[rows] >= 0)
+        keep &= _in(f("dport"), r.dport, r.dport_negated) & (f("dport") >= 0)
     if r.flags is not None:
         mode, bits, mask = r.flags
-        f = b.flags[rows] & mask
+        fl = f("flags") & mask
         if mode == "exact":
-            keep &= f == bits
+            keep &= fl == bits
         elif mode == "all":
-            keep &= (f & bits) == bits
+            keep &= (fl & bits) == bits
         elif mode == "any":
-            keep &= (f & bits) != 0
+            keep &= (fl & bits) != 0
         else:
-            keep &= (f & bits) == 0
-        keep &= b.flags[rows] >= 0
+            keep &= (fl & bits) == 0
+        keep &= f("flags") >= 0
     for name in ("itype", "icode", "ttl", "dsize"):
         t = getattr(r, name)
         if t is not None:
-            v = getattr(b, name)[rows]
+            v = f(name)
             keep &= _test(v, t) & (v >= 0)
     rows = rows[keep]
     if r.contents and len(rows):
@@ -109,11 +141,11 @@ def _rule_rows(r: Rule, b: _Batch) -> npt.NDArray[np.int64]:
         pats = [c.pattern.lower() if c.nocase else c.pattern for c in r.contents]
         starts = np.cumsum([0, *(len(p) for p in pats)])
         ok = contents_match(b.data, b.offs, rows, np.frombuffer(b"".join(pats) or b"\0", np.uint8),
-                       starts[:-1].astype(np.int64), starts[1:].astype(np.int64),
-                       np.array([c.offset for c in r.contents], np.int64),
-                       np.array([c.depth if c.depth is not None else -1 for c in r.contents], np.int64),
-                       np.array([c.nocase for c in r.contents], np.bool_),
-                       np.array([c.negated for c in r.contents], np.bool_))
+                            starts[:-1].astype(np.int64), starts[1:].astype(np.int64),
+                            np.array([c.offset for c in r.contents], np.int64),
+                            np.array([c.depth if c.depth is not None else -1 for c in r.contents], np.int64),
+                            np.array([c.nocase for c in r.contents], np.bool_),
+                            np.array([c.negated for c in r.contents], np.bool_))
         rows = rows[ok]
     return rows
 
@@ -195,10 +227,11 @@ def header_expr(r: Rule, t: ir.Table) -> ir.BooleanValue:
     return ibis.and_(*conds) if conds else ibis.literal(True)
 
 
-def _in_engine(r: Rule) -> bool:
-    """Rules the engine counts alone: no content, and no threshold or one tracked by source
-    (a source's alerts then follow from its match count per window)."""
-    return not r.contents and (r.threshold is None or r.threshold.track == "by_src")
+def _countable(r: Rule) -> bool:
+    """Rules whose alerts per source follow from match counts per (source, window): no
+    threshold, or one tracked by source. A threshold by destination needs the matches in
+    time order, to know whose packets alerted."""
+    return r.threshold is None or r.threshold.track == "by_src"
 
 
 _ALERT_SCHEMA = pa.schema([("rule", pa.int64()), ("src4", pa.uint32()), ("src6", pa.binary(16)),
@@ -206,37 +239,122 @@ _ALERT_SCHEMA = pa.schema([("rule", pa.int64()), ("src4", pa.uint32()), ("src6",
                            ("last_us", pa.int64())])
 
 
-def _engine_alerts(obs: Observation, period: Period, rules: list[Rule], idx: list[int],
-                   group: str | None) -> pa.Table:
-    """Alerts per rule and source of the header-only rules, counted in the engine in one pass:
-    matches per (rule, source, threshold window), then the threshold as arithmetic on the count."""
-    t = obs.in_period(period, group)
-    conds = {i: header_expr(rules[i], t) for i in idx}
-    m = t.filter(ibis.or_(*conds.values()))
-    m = m.mutate(rule=ibis.array([ibis.ifelse(c, i, ibis.null("int64")) for i, c in conds.items()]))
-    m = m.mutate(rule=m.rule.filter(lambda x: x.notnull())).unnest("rule")
-    origin = int(period.start.timestamp() * 1_000_000)
-    seconds = {i: rules[i].threshold.seconds for i in idx if rules[i].threshold is not None}  # type: ignore[union-attr]
-    window = ibis.cases(*((m.rule == i, (m.ts_us - origin) // int(s * 1_000_000)) for i, s in seconds.items()),
-                        else_=0) if seconds else ibis.literal(0)
-    w = m.mutate(window=window).group_by(["rule", "src4", "src6", "window"]).aggregate(
-        n=ibis._.count(), region=ibis._.region.min(), first_us=ibis._.ts_us.min(), last_us=ibis._.ts_us.max())
+_KEYS = ["rule", "src", "window"]
+#: Rows of counts held before they are summed again.
+MERGE_ROWS = 2_000_000
 
-    def alerts(n: ir.IntegerValue, i: int) -> ir.IntegerValue:
+
+def _summed(t: pa.Table) -> pa.Table:
+    """Counts per (rule, source, window): n summed, region, first and last match (sorted
+    with numpy: hash aggregation of nearly distinct keys is several times slower here)."""
+    if t.num_rows == 0:
+        return t
+    col = {k: t.column(k).to_numpy() for k in t.column_names}
+    # one int64 key when the three fit (a batch spans few windows), else a slower lexsort
+    parts = [col["rule"], col["src"] + 1, col["window"] - col["window"].min()]
+    bits = [int(p.max()).bit_length() for p in parts]
+    if sum(bits) <= 63:
+        key = (parts[0] << (bits[1] + bits[2])) | (parts[1] << bits[2]) | parts[2]
+        order = np.argsort(key, kind="stable")
+    else:
+        order = np.lexsort((col["window"], col["src"], col["rule"]))
+    r, s, w = col["rule"][order], col["src"][order], col["window"][order]
+    new = np.ones(len(r), bool)
+    new[1:] = (r[1:] != r[:-1]) | (s[1:] != s[:-1]) | (w[1:] != w[:-1])
+    at = np.flatnonzero(new)
+    return pa.table({"rule": r[at], "src": s[at], "window": w[at], "n": np.add.reduceat(col["n"][order], at),
+                     "region": np.minimum.reduceat(col["region"][order], at),
+                     "first_us": np.minimum.reduceat(col["first_us"][order], at),
+                     "last_us": np.maximum.reduceat(col["last_us"][order], at)})
+
+
+class _Codes:
+    """Integer codes that stay the same over batches: a source is its IPv4 address, or an
+    IPv6 address numbered from 2³²; a region is its index in a growing list."""
+
+    def __init__(self) -> None:
+        self.v6: dict[bytes, int] = {}
+        self.regions: dict[str, int] = {}
+
+    def sources(self, t: pa.Table) -> npt.NDArray[np.int64]:
+        out = _numbers(t.column("src4"), -1).copy()
+        six = np.flatnonzero(out < 0)
+        if len(six):
+            col = t.column("src6").combine_chunks().take(pa.array(six))
+            enc = col.dictionary_encode()
+            ids = np.array([self.v6.setdefault(v, (1 << 32) + len(self.v6)) if v is not None else -1
+                            for v in enc.dictionary.to_pylist()] + [-1], np.int64)
+            out[six] = ids[np.asarray(enc.indices.fill_null(len(ids) - 1).to_numpy(zero_copy_only=False))]
+        return out
+
+    def region_codes(self, t: pa.Table) -> npt.NDArray[np.int32]:
+        enc = t.column("region").combine_chunks().dictionary_encode()
+        codes = np.array([self.regions.setdefault(v, len(self.regions)) for v in enc.dictionary.to_pylist()],
+                         np.int32)
+        return codes[np.asarray(enc.indices.to_numpy(zero_copy_only=False))] if len(codes) else \
+            np.zeros(len(t), np.int32)
+
+
+def _counted_alerts(obs: Observation, period: Period, rules: list[Rule], idx: list[int],
+                    group: str | None) -> pa.Table:
+    """Alerts per rule and source of the rules without a threshold or with one tracked by
+    source: the packets stream through :func:`match_batch`, and each batch's matches are
+    counted per (rule, source, threshold window) at once (memory: the distinct rule, source
+    and window, never one row per match). Counts add up over batches, and the threshold is
+    arithmetic on each window's count: ``limit`` min(n, count), ``threshold`` n // count,
+    ``both`` n >= count. ``first_us``/``last_us``: the first and last match of the windows
+    that alerted."""
+    t = obs.in_period(period, group)
+    cand = t.filter(ibis.or_(*(header_expr(rules[i], t) for i in idx)))
+    sub = [rules[i] for i in idx]
+    origin = int(period.start.timestamp() * 1_000_000)
+    width = np.asarray([int(r.threshold.seconds * 1_000_000) if r.threshold is not None else 0 for r in sub],
+                       np.int64)
+    codes = _Codes()
+    merged: list[pa.Table] = []  # counts summed so far, and the batches' counts since
+    held = 0
+    for batch in obs.batches(cand.select(*_COLUMNS), BATCH_ROWS):
+        found = match_batch(sub, batch)
+        if not found:
+            continue
+        which = np.concatenate([np.full(len(rows), j, np.int64) for j, rows in found])
+        m = pa.Table.from_batches([batch.select(["ts_us", "src4", "src6", "region"])]).take(
+            pa.array(np.concatenate([r for _, r in found])))
+        ts = m.column("ts_us").to_numpy()
+        w = width[which]
+        merged.append(_summed(pa.table({
+            "rule": np.asarray(idx, np.int64)[which], "src": codes.sources(m),
+            "window": np.where(w > 0, (ts - origin) // np.maximum(w, 1), 0), "n": np.ones(len(ts), np.int64),
+            "region": codes.region_codes(m), "first_us": ts, "last_us": ts})))
+        held += merged[-1].num_rows
+        if held > MERGE_ROWS:
+            merged = [_summed(pa.concat_tables(merged))]
+            held = merged[0].num_rows
+    if not merged:
+        return _ALERT_SCHEMA.empty_table()
+    c = _summed(pa.concat_tables(merged))
+    rule, n = c.column("rule").to_numpy(), c.column("n").to_numpy()
+    alerts = n.copy()
+    for i in idx:
         th = rules[i].threshold
         if th is None:
-            return n
-        if th.type == "limit":
-            return ibis.least(n, th.count)
-        if th.type == "threshold":
-            return n // th.count
-        return (n >= th.count).cast("int64")
-
-    w = w.mutate(alerts=ibis.cases(*((w.rule == i, alerts(w.n, i)) for i in idx), else_=0))
-    w = w.filter(w.alerts > 0)
-    out = w.group_by(["rule", "src4", "src6"]).aggregate(region=w.region.min(), alerts=w.alerts.sum(),
-                                                         first_us=w.first_us.min(), last_us=w.last_us.max())
-    return out.to_pyarrow().cast(_ALERT_SCHEMA)
+            continue
+        sel = rule == i
+        alerts[sel] = (np.minimum(n[sel], th.count) if th.type == "limit" else
+                       n[sel] // th.count if th.type == "threshold" else (n[sel] >= th.count).astype(np.int64))
+    c = c.append_column("alerts", pa.array(alerts)).filter(pa.array(alerts > 0))
+    out = _summed(c.drop(["n"]).rename_columns({"alerts": "n"}).set_column(
+        c.column_names.index("window"), "window", pa.array(np.zeros(c.num_rows, np.int64))))
+    src = out.column("src").to_numpy()
+    v6 = {i: a for a, i in codes.v6.items()}
+    names = list(codes.regions)
+    return pa.table({
+        "rule": out.column("rule"), "src4": pa.array(np.where(src < (1 << 32), src, 0), pa.uint32(),
+                                                     mask=src >= (1 << 32)),
+        "src6": pa.array([v6.get(int(x)) for x in src], pa.binary(16)),
+        "region": pa.array([names[int(x)] for x in out.column("region").to_numpy()], pa.string()),
+        "alerts": out.column("n"), "first_us": out.column("first_us"),
+        "last_us": out.column("last_us")}).cast(_ALERT_SCHEMA)
 
 
 def _address_ids(t: pa.Table, which: str) -> npt.NDArray[np.int64]:
@@ -247,11 +365,11 @@ def _address_ids(t: pa.Table, which: str) -> npt.NDArray[np.int64]:
     return np.where(v4 >= 0, v4, np.where(ids >= 0, (1 << 32) + ids, -1))
 
 
-def _streamed_alerts(obs: Observation, period: Period, rules: list[Rule], idx: list[int],
-                     group: str | None) -> pa.Table:
-    """Alerts of the rules with ``content`` (or a threshold by destination): the engine
-    selects the packets that pass their header tests, which stream through the content
-    kernel; thresholds then run on each rule's matches in time order."""
+def _ordered_alerts(obs: Observation, period: Period, rules: list[Rule], idx: list[int],
+                    group: str | None) -> pa.Table:
+    """Alerts of rules with a threshold by destination (any rule, in tests): each rule's
+    matches are kept and its threshold runs over them in time order. Memory grows with the
+    matches of these rules, so a broad rule should track by source."""
     t = obs.in_period(period, group)
     cand = t.filter(ibis.or_(*(header_expr(rules[i], t) for i in idx)))
     parts: dict[int, list[pa.Table]] = {}
@@ -279,16 +397,16 @@ def _streamed_alerts(obs: Observation, period: Period, rules: list[Rule], idx: l
 
 
 def signature_alerts(obs: Observation, period: Period, rules: list[Rule], group: str | None = None) -> pa.Table:
-    """Alerts per rule and source: sid, class, src4, src6, region, alerts, first_us, last_us
-    (the first and last match in a window that alerted). Header-only rules are counted in
-    the engine; rules with content run in the compiled kernel over their candidates."""
-    engine = [i for i, r in enumerate(rules) if _in_engine(r)]
-    streamed = [i for i, r in enumerate(rules) if not _in_engine(r)]
+    """Alerts per rule and source: sid, class, src4, src6, region, alerts, first_us, last_us.
+    The engine selects the packets that pass any rule's header tests; they stream through
+    the vectorised matcher (header tests over whole arrays, contents in a compiled kernel)."""
+    counted = [i for i, r in enumerate(rules) if _countable(r)]
+    ordered = [i for i, r in enumerate(rules) if not _countable(r)]
     parts = []
-    if engine:
-        parts.append(_engine_alerts(obs, period, rules, engine, group))
-    if streamed:
-        parts.append(_streamed_alerts(obs, period, rules, streamed, group))
+    if counted:
+        parts.append(_counted_alerts(obs, period, rules, counted, group))
+    if ordered:
+        parts.append(_ordered_alerts(obs, period, rules, ordered, group))
     t = pa.concat_tables(parts) if parts else _ALERT_SCHEMA.empty_table()
     ridx = t.column("rule").to_numpy()
     sid = pa.array([rules[i].sid for i in ridx.tolist()], pa.int64())

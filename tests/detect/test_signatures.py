@@ -152,10 +152,10 @@ def test_cli_signatures_and_detect(store: Path, tmp_path: Path) -> None:
     assert r.exit_code == 1 and "bad.rules:1 (sid 43): keyword 'pcre' is not supported" in r.output
 
 
-def test_engine_counting_equals_the_streamed_threshold(store: Path) -> None:
-    """Header-only rules are counted in the engine (matches per source and window, then the
-    threshold as arithmetic); the same rules through the streamed path (matches in time
-    order) give the same alerts per rule, source and region."""
+def test_counted_thresholds_equal_thresholds_in_time_order(store: Path) -> None:
+    """Rules without a threshold or with one by source are counted (matches per source and
+    window, then the threshold as arithmetic); the same rules through the ordered path
+    (matches in time order) give the same alerts per rule, source and region."""
     from teiten.detect import signatures as sig
 
     obs = open_observation(store)
@@ -163,14 +163,14 @@ def test_engine_counting_equals_the_streamed_threshold(store: Path) -> None:
         'alert icmp any any -> any any (msg:"l"; itype:8; threshold: type limit, track by_src, count 2, seconds 5;'
         ' sid:1;)\nalert icmp any any -> any any (msg:"t"; itype:8; threshold: type threshold, track by_src,'
         ' count 3, seconds 60; sid:2;)')]
-    idx = [i for i, r in enumerate(rules) if sig._in_engine(r)]
+    idx = [i for i, r in enumerate(rules) if sig._countable(r)]
     period = period_between("2026-07-01", "2026-07-03")
 
     def rows(t: object) -> list[tuple[object, ...]]:
         return sorted((r["rule"], r["src4"], r["alerts"], r["region"]) for r in t.to_pylist())  # type: ignore[attr-defined]
 
-    engine = rows(sig._engine_alerts(obs, period, rules, idx, None))
-    assert engine == rows(sig._streamed_alerts(obs, period, rules, idx, None))
+    engine = rows(sig._counted_alerts(obs, period, rules, idx, None))
+    assert engine == rows(sig._ordered_alerts(obs, period, rules, idx, None))
     got = {(rules[int(str(r[0]))].sid, r[1]): r[2] for r in engine if rules[int(str(r[0]))].sid in (1, 2)}
     # 12 echoes a second apart, from 40 s into a minute and at a 5-s boundary: limit 2 in
     # each 5-s window gives 2 + 2 + 2; every 3rd in the minute gives 4 (the 9 slow ones: 2 + 2, 3)
