@@ -5,7 +5,9 @@ that sleep when their owners do.
 The rhythm's strength is the normalised first harmonic of the hour-of-day profile,
 A = 2·|Σₕ cₕ·e^(−2πih/24)| / Σₕ cₕ (a profile 1 + a·cos(…) has A = a). It must exceed
 ``amplitude`` and the noise of a flat profile (``noise_sigmas`` · 2/√N), and both halves
-of the period must peak within ``max_peak_shift`` hours of each other.
+of the period must peak within ``max_peak_shift`` hours of each other, and most weeks
+that carry traffic (``weeks_share``) must peak within ``week_shift`` hours of the whole
+period's peak: a rhythm recurs, a few bursts do not.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ class DiurnalRules:
     amplitude: float = 0.3
     noise_sigmas: float = 6.0
     max_peak_shift: float = 2.0
+    week_shift: float = 3.0  # a week's own peak this close to the period's ...
+    weeks_share: float = 0.6  # ... in this share of the weeks with a quarter of the median week's packets
 
 
 def rhythm(profile: list[float]) -> tuple[float, float]:
@@ -51,33 +55,44 @@ def diurnal_findings(obs: Observation, period: Period, group: str | None = None,
     keys = top_keys(obs, "ports", period, rules.top, group)
     t = obs.in_period(period, group)
     t = t.filter(t.region.isin(regions) | t.key.isin(keys))
-    mid = day_number(period.first) + period.days // 2
-    t = t.mutate(hour=local_hour(t, period), half=(local_day(t, period) >= mid).cast("int8"))
-    agg = t.group_by(["key", "region", "hour", "half"]).aggregate(packets=t.count()).to_pyarrow().to_pylist()
+    first = day_number(period.first)
+    weeks = (period.days + 6) // 7
+    t = t.mutate(hour=local_hour(t, period), week=(local_day(t, period) - first) // 7)
+    agg = t.group_by(["key", "region", "hour", "week"]).aggregate(packets=t.count()).to_pyarrow().to_pylist()
     profiles: dict[tuple[str, str], list[list[float]]] = {}
 
-    def add(name: tuple[str, str], hour: int, half: int, n: int) -> None:
-        p = profiles.setdefault(name, [[0.0] * 24, [0.0] * 24])
-        p[half][hour] += n
+    def add(name: tuple[str, str], hour: int, week: int, n: int) -> None:
+        p = profiles.setdefault(name, [[0.0] * 24 for _ in range(weeks)])
+        p[week][hour] += n
 
     for r in agg:
-        k, g, h, half, n = r["key"], r["region"], int(r["hour"]), int(r["half"]), int(r["packets"])
+        k, g, h, wk, n = r["key"], r["region"], int(r["hour"]), int(r["week"]), int(r["packets"])
         if g in regions:
-            add(("region", g), h, half, n)
+            add(("region", g), h, wk, n)
         if k in keys:
-            add(("key", k), h, half, n)
+            add(("key", k), h, wk, n)
         if g in regions and k in keys:
-            add(("pair", f"{k}@{g}"), h, half, n)
+            add(("pair", f"{k}@{g}"), h, wk, n)
     out: list[dict[str, Any]] = []
-    for (kind, name), (h0, h1) in profiles.items():
-        both = [a + b for a, b in zip(h0, h1, strict=True)]
+    half = weeks // 2
+    for (kind, name), by_week in profiles.items():
+        both = [sum(w[h] for w in by_week) for h in range(24)]
         packets = sum(both)
         if packets < rules.min_packets:
             continue
         amp, peak = rhythm(both)
-        (_, p0), (_, p1) = rhythm(h0), rhythm(h1)
+        (_, p0), (_, p1) = (rhythm([sum(w[h] for w in part) for h in range(24)])
+                            for part in (by_week[:half], by_week[half:]))
         noise = rules.noise_sigmas * 2 / math.sqrt(packets)
         if amp < max(rules.amplitude, noise) or _shift(p0, p1) > rules.max_peak_shift:
+            continue
+        # a rhythm recurs: most weeks with traffic peak near the same hour (a few bursts of a
+        # scanner, all in one or two weeks, make a strong profile that does not recur)
+        sizes = sorted(sum(w) for w in by_week)
+        enough = sizes[(len(sizes) - 1) // 2] / 4  # a quarter of the (lower) median week
+        busy = [w for w in by_week if sum(w) > 0 and sum(w) >= enough]
+        agree = sum(1 for w in busy if _shift(rhythm(w)[1], peak) <= rules.week_shift)
+        if not busy or agree / len(busy) < rules.weeks_share:
             continue
         hour = round(peak) % 24
         out.append({
@@ -87,6 +102,7 @@ def diurnal_findings(obs: Observation, period: Period, group: str | None = None,
             "start": period.start.isoformat(), "end": period.end.isoformat(), "score": min(1.0, amp),
             "sources": None, "top_sources": [],
             "evidence": {"amplitude": amp, "peak_hour": peak, "tz": period.tz, "packets": int(packets),
-                         "profile": [int(x) for x in both], "peak_hours_by_half": [p0, p1]}})
+                         "profile": [int(x) for x in both], "peak_hours_by_half": [p0, p1],
+                         "weeks_agreeing": agree, "weeks_with_traffic": len(busy)}})
     out.sort(key=lambda f: (-f["score"], f["key"]))
     return out
