@@ -42,8 +42,8 @@ def scans(obs: Observation, period: Period, group: str | None = None, rules: Sca
     All in the engine: packets are counted per (source, key, bucket of ``timeout``
     seconds), so no gap inside a bucket exceeds the timeout and the gaps that split scans
     are those between consecutive buckets (next first packet minus previous last packet).
-    Only the (source, key) pairs with at least ``min_addresses`` packets are bucketed, and
-    only the scans with that many packets have their distinct addresses counted."""
+    Only the (source, key) pairs reaching ``min_addresses`` over the whole period are
+    bucketed, and only the scans with that many packets have their distinct addresses counted."""
     monitored = max(_monitored(obs, period, group), 1)
     need = rules.threshold(monitored)
     t = obs.in_period(period, group)
@@ -68,8 +68,8 @@ def scans(obs: Observation, period: Period, group: str | None = None, rules: Sca
 def _scans_of(t: ir.Table, src: str, dst: str, need: int, width: int) -> ir.Table:
     """The scans of one address family: source, key, scan number, packets, start, end (µs)
     and distinct destination addresses (see :func:`scans`)."""
-    pairs = t.group_by([src, "key"]).aggregate(n=t.count())
-    # a scan reaches no more addresses than it has packets
+    # a scan reaches no more addresses than its (source, key) pair reaches over the period
+    pairs = t.group_by([src, "key"]).aggregate(n=t[dst].nunique())
     t = t.semi_join(pairs.filter(pairs.n >= need).select(src, "key"), [src, "key"])
     t = t.mutate(bucket=t.ts_us // width)
     h = t.group_by([src, "key", "bucket"]).aggregate(n=t.count(), lo=t.ts_us.min(), hi=t.ts_us.max(),

@@ -357,6 +357,66 @@ def _counted_alerts(obs: Observation, period: Period, rules: list[Rule], idx: li
         "last_us": out.column("last_us")}).cast(_ALERT_SCHEMA)
 
 
+_MASK_BITS = 62  # rule bits per int64 mask column
+
+
+def _engine_alerts(obs: Observation, period: Period, rules: list[Rule], idx: list[int],
+                   group: str | None) -> pa.Table:
+    """Alerts per rule and source of countable rules without ``content``, counted in the engine.
+
+    Each packet gets the set of rules it matches as bits of integer masks (arithmetic, no
+    per-row lists). Packets are counted per (masks, source, region, base window), the base
+    window being the greatest common divisor of the rules' threshold seconds, so that every
+    rule's window is a whole number of base windows. A small table of the mask values that
+    occur, one row per (mask value, rule), expands the counts to rules by a join; the counts
+    per (rule, source, window) then give the alerts by the same arithmetic as
+    :func:`_counted_alerts`."""
+    import math
+
+    t = obs.in_period(period, group)
+    conds = {i: header_expr(rules[i], t) for i in idx}
+    m = t.filter(ibis.or_(*conds.values()))
+    chunks = [idx[k:k + _MASK_BITS] for k in range(0, len(idx), _MASK_BITS)]
+    masks = {f"mask{j}": sum((ibis.ifelse(conds[i], 1 << bit, 0).cast("int64") for bit, i in enumerate(chunk)),
+                             ibis.literal(0, "int64")) for j, chunk in enumerate(chunks)}
+    origin = int(period.start.timestamp() * 1_000_000)
+    micros = {i: int(rules[i].threshold.seconds * 1_000_000)  # type: ignore[union-attr]
+              for i in idx if rules[i].threshold is not None}
+    base = math.gcd(*micros.values()) if micros else 0
+    m = m.mutate(**masks, base=(m.ts_us - origin) // base if base else ibis.literal(0, "int64"))
+    g = m.group_by([*masks, "src4", "src6", "base"]).aggregate(
+        n=m.count(), region=m.region.min(), first_us=m.ts_us.min(), last_us=m.ts_us.max())
+    g = obs.materialize(g, "signature_counts")
+    seen = g.select(*masks).distinct().to_pyarrow().to_pylist()  # the mask values that occur
+    expand = [{**row, "rule": i} for row in seen for j, chunk in enumerate(chunks)
+              for bit, i in enumerate(chunk) if row[f"mask{j}"] >> bit & 1]
+    if not expand:
+        return _ALERT_SCHEMA.empty_table()
+    e = g.inner_join(ibis.memtable(pa.Table.from_pylist(expand)), list(masks))
+    window = ibis.cases(*((e.rule == i, e.base // (us // base)) for i, us in micros.items()),
+                        else_=0) if micros else ibis.literal(0, "int64")
+    w = e.mutate(window=window).group_by(["rule", "src4", "src6", "window"]).aggregate(
+        n=ibis._.n.sum(), region=ibis._.region.min(), first_us=ibis._.first_us.min(), last_us=ibis._.last_us.max())
+
+    def alerts(n: ir.IntegerValue, i: int) -> ir.IntegerValue:
+        th = rules[i].threshold
+        if th is None:
+            return n
+        if th.type == "limit":
+            return ibis.least(n, th.count)
+        if th.type == "threshold":
+            return n // th.count
+        return (n >= th.count).cast("int64")
+
+    thresholded = [i for i in idx if rules[i].threshold is not None]
+    w = w.mutate(alerts=ibis.cases(*((w.rule == i, alerts(w.n, i)) for i in thresholded), else_=w.n)
+                 if thresholded else w.n)
+    w = w.filter(w.alerts > 0)
+    out = w.group_by(["rule", "src4", "src6"]).aggregate(region=w.region.min(), alerts=w.alerts.sum(),
+                                                         first_us=w.first_us.min(), last_us=w.last_us.max())
+    return out.to_pyarrow().select(_ALERT_SCHEMA.names).cast(_ALERT_SCHEMA)
+
+
 def _address_ids(t: pa.Table, which: str) -> npt.NDArray[np.int64]:
     """One integer per distinct address (IPv4 as itself, IPv6 numbered above 2³²)."""
     v4 = _numbers(t.column(f"{which}4"), -1)
@@ -398,11 +458,16 @@ def _ordered_alerts(obs: Observation, period: Period, rules: list[Rule], idx: li
 
 def signature_alerts(obs: Observation, period: Period, rules: list[Rule], group: str | None = None) -> pa.Table:
     """Alerts per rule and source: sid, class, src4, src6, region, alerts, first_us, last_us.
-    The engine selects the packets that pass any rule's header tests; they stream through
-    the vectorised matcher (header tests over whole arrays, contents in a compiled kernel)."""
-    counted = [i for i, r in enumerate(rules) if _countable(r)]
+    Rules without ``content`` are counted in the engine (:func:`_engine_alerts`); for rules
+    with content the engine selects the packets that pass their header tests, which stream
+    through the vectorised matcher (header tests over whole arrays, contents in a compiled
+    kernel, :func:`_counted_alerts`); a threshold by destination takes the ordered path."""
+    engine = [i for i, r in enumerate(rules) if _countable(r) and not r.contents]
+    counted = [i for i, r in enumerate(rules) if _countable(r) and r.contents]
     ordered = [i for i, r in enumerate(rules) if not _countable(r)]
     parts = []
+    if engine:
+        parts.append(_engine_alerts(obs, period, rules, engine, group))
     if counted:
         parts.append(_counted_alerts(obs, period, rules, counted, group))
     if ordered:
