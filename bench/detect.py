@@ -53,6 +53,9 @@ def _scenario(work: Path, seed: int, scale: float) -> dict[str, Any]:
         truth = json.loads(truth_path.read_text())
         if (truth["seed"], truth["scale"]) != (seed, scale):
             sys.exit(f"{work} holds the scenario of seed {truth['seed']} scale {truth['scale']}: use another --keep")
+        if "background" not in truth:
+            print(f"{truth_path} predates truth['background']: scan and concentration precision are judged by the"
+                  " older, looser rules (teiten.demo.accuracy); regenerate the scenario for the exact ones", flush=True)
         return truth
     t = time.perf_counter()
     s = generate(work / "scenario", seed=seed, scale=scale, start=START)

@@ -20,8 +20,14 @@ dos_victim
 scan
     P = the planted scanners active in the quarter: the ICMP sweeper and every ZMap and
     Masscan source with a scan in the quarter; one is found when a scan finding has its
-    source and one of its scanned keys.  A scan finding is true when its source is a source
-    of any planted phenomenon (Mirai bots and SIP scanners scan too), false otherwise.
+    source and one of its scanned keys.  A scan finding is true when each of its keys
+    (``evidence.keys``) is, with its source, one of the quarter's
+    ``truth["background"]["scanners"]``: every (source, key) of the scenario's traffic,
+    whichever generator sent it (background sources with many packets to random sensor
+    addresses, Mirai bots and SIP scanners scan too), that really scans by the DESIGN §4
+    definition, computed from the generated packets (:func:`teiten.demo.truth.background_truth`).
+    A truth without ``"background"`` (written before it was recorded, or by hand): true
+    when its source is a source of any planted phenomenon.
 surge
     P = the onsets in the quarter: oracle_surge (1521/TCP, CN; from ``first_day`` to the day
     its last sources join, ``late_day`` + 9), icmp_sweeper (8/ICMP, CN) and backscatter
@@ -40,9 +46,15 @@ new_key, rank_jump
 concentration
     P = (1521/TCP, country, CN) and (1521/TCP, source_port, 6000) while oracle_surge is
     active, (8/ICMP, source, the sweeper) while the sweeper is; one is found when a finding
-    has the same (key, by, value).  A finding is true when it equals a planted one, or a
-    planted phenomenon active in the quarter has its key and the value is one of its main
-    countries (``by`` country) or sources (``by`` source), e.g. the DoS victim's echo replies.
+    has the same (key, by, value).  A finding ``by`` source is true when its (key, source)
+    is one of the quarter's ``truth["background"]["single_source_keys"]``: every port key
+    with at least 500 packets in the quarter of which one source sent at least half,
+    whichever generator sent them (the DoS victim's echo replies, and the background's
+    sources on their private high port: its "port 0" key).  Any other finding is true when
+    it equals a planted one, or a planted phenomenon active in the quarter has its key and
+    the value is one of its main countries (``by`` country).  A truth without
+    ``"background"``: a finding ``by`` source is true when it equals a planted one or a
+    planted phenomenon active in the quarter has its key and the value as a source.
 diurnal
     P = the diurnal phenomenon's countries and keys (BR, AR, 445/TCP).  A finding is true
     when its key (a country, a port key or ``key@country``) involves one of them and its
@@ -307,12 +319,28 @@ def _scanners(truth: Truth, acts: list[Activity], q: tuple[date, date]) -> dict[
     return out
 
 
-def _scan(fs: list[Finding], truth: Truth, acts: list[Activity], q: tuple[date, date]) -> Score:
+def _recorded(truth: Truth, what: str, quarter: str) -> set[tuple[str, str]] | None:
+    """The quarter's (source, key) pairs of ``truth["background"][what]``; None when not recorded."""
+    bg = truth.get("background")
+    if bg is None:
+        return None
+    return {(r["source"], r["key"]) for r in bg[what] if r["quarter"] == quarter}
+
+
+def _scan_keys(f: Finding) -> list[str]:
+    keys: list[str] = f["evidence"].get("keys", [f["key"]])
+    return keys
+
+
+def _scan(fs: list[Finding], truth: Truth, acts: list[Activity], q: tuple[date, date], quarter: str) -> Score:
     planted = _scanners(truth, acts, q)
-    everyone = {s for p in truth["phenomena"].values() for s in p.get("sources", [])}
-    matched = sum(any(f.get("source") == s and keys & set(f["evidence"].get("keys", [f["key"]])) for f in fs)
-                  for s, keys in planted.items())
-    true, false = _judge(fs, lambda f: f.get("source") in everyone)
+    matched = sum(any(f.get("source") == s and keys & set(_scan_keys(f)) for f in fs) for s, keys in planted.items())
+    scanning = _recorded(truth, "scanners", quarter)
+    if scanning is None:
+        everyone = {s for p in truth["phenomena"].values() for s in p.get("sources", [])}
+        true, false = _judge(fs, lambda f: f.get("source") in everyone)
+    else:
+        true, false = _judge(fs, lambda f: all((f.get("source"), k) in scanning for k in _scan_keys(f)))
     return _result(len(planted), len(fs), matched, true, false)
 
 
@@ -341,7 +369,7 @@ def _changes(kind: str, fs: list[Finding], truth: Truth, acts: list[Activity], q
     return _result(len(planted), len(fs), matched, true, false)
 
 
-def _concentration(fs: list[Finding], truth: Truth, q: tuple[date, date]) -> Score:
+def _concentration(fs: list[Finding], truth: Truth, q: tuple[date, date], quarter: str) -> Score:
     phs = truth["phenomena"]
     planted: set[tuple[str, str, Any]] = set()
     if (o := phs.get("oracle_surge")) is not None and _active(o, q):
@@ -350,7 +378,11 @@ def _concentration(fs: list[Finding], truth: Truth, q: tuple[date, date]) -> Sco
     if (s := phs.get("icmp_sweeper")) is not None and _active(s, q):
         planted |= {(k, "source", src) for k in s["keys"] for src in s["sources"]}
 
+    dominated = _recorded(truth, "single_source_keys", quarter)
+
     def ok(f: Finding) -> bool:
+        if f["by"] == "source" and dominated is not None:
+            return (f["value"], f["key"]) in dominated
         if (f["key"], f["by"], f["value"]) in planted:
             return True
         if f["by"] not in ("country", "source"):
@@ -418,11 +450,11 @@ def score(findings: Iterable[Finding], truth: Truth, quarter: str, *,
         elif kind == "dos_victim":
             out[kind] = _dos(fs, truth, q)
         elif kind == "scan":
-            out[kind] = _scan(fs, truth, acts, q)
+            out[kind] = _scan(fs, truth, acts, q, quarter)
         elif kind in ("surge", "drop", "new_key", "rank_jump"):
             out[kind] = _changes(kind, fs, truth, acts, q)
         elif kind == "concentration":
-            out[kind] = _concentration(fs, truth, q)
+            out[kind] = _concentration(fs, truth, q, quarter)
         elif kind == "diurnal":
             out[kind] = _diurnal(fs, truth, q)
         elif kind == "payload_tool":

@@ -3,7 +3,12 @@
 ``generate(out_dir)`` writes ``captures/<site>/<YYYY-MM-DD>.pcap`` (some sites gzip, zstd
 or pcapng), ``sensors.json`` (the sensor catalog) and ``truth.json`` (the planted
 phenomena and the exact per-day counts by port key, site, source country and
-fingerprint, all days in UTC).  The same seed and scale give the same bytes.
+fingerprint, all days in UTC).  Under ``"background"`` truth.json also records what all
+the traffic, the background radiation's included, really does per quarter
+(:func:`teiten.demo.truth.background_truth`): ``"scanners"``, every (source, port key)
+with a scan by the DESIGN §4 definition, and ``"single_source_keys"``, every port key of
+at least 500 packets of which one source sent at least half.  The same seed and scale
+give the same bytes.
 """
 
 from __future__ import annotations
@@ -25,7 +30,15 @@ from teiten.demo.frames import write_pcap, write_pcapng
 from teiten.demo.layout import PacketColumns
 from teiten.demo.population import DAY_US, Traffic, background
 from teiten.demo.sensors import SITES, Site, telescope
-from teiten.demo.truth import count_by_day, fingerprints, iso, key_names, port_keys, source_countries
+from teiten.demo.truth import (
+    background_truth,
+    count_by_day,
+    fingerprints,
+    iso,
+    key_names,
+    port_keys,
+    source_countries,
+)
 from teiten.enrich.geo import load_geo
 
 __all__ = ["Scenario", "generate", "quarter_days"]
@@ -126,6 +139,22 @@ def _counts(cols: PacketColumns, site: npt.NDArray[np.int16], label: npt.NDArray
     }
 
 
+def _quarter_name(d: date) -> str:
+    return f"{d.year}Q{(d.month - 1) // 3 + 1}"
+
+
+def _background(cols: PacketColumns, label: npt.NDArray[np.int64], labels: list[str], start: date
+                ) -> dict[str, Any]:
+    """What the traffic really does per quarter, whichever generator sent it (module docstring)."""
+    q1, ndays = quarter_days(start)
+    t0 = int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp()) * 1_000_000
+    quarters = [(_quarter_name(start), t0, t0 + q1 * DAY_US),
+                (_quarter_name(_add_months(start, 3)), t0 + q1 * DAY_US, t0 + ndays * DAY_US)]
+    tel = telescope()
+    monitored = len(tel.addr4) + len(tel.addr6)  # an IPv6 sensor address counts as one
+    return {"monitored": monitored, **background_truth(cols, label, labels, quarters, monitored)}
+
+
 def generate(out_dir: Path, *, seed: int = 0, scale: float = 1.0, start: date = date(2026, 4, 1)) -> Scenario:
     """Write two quarters of captures from ``start`` (a quarter's first day) with ground truth."""
     t_begin = time.perf_counter()
@@ -155,7 +184,8 @@ def generate(out_dir: Path, *, seed: int = 0, scale: float = 1.0, start: date = 
     label_counts = {name: int((label == i).sum()) for i, name in enumerate(labels)}
     doc = {"seed": seed, "scale": scale, "start": start.isoformat(), "end": end.isoformat(), "days": ndays,
            "timezone": "UTC", "totals": {"packets": len(cols), "files": len(captures)}, "labels": label_counts,
-           "phenomena": truth, "files": files, **_counts(cols, site, label, labels, day, start)}
+           "phenomena": truth, "files": files, **_counts(cols, site, label, labels, day, start),
+           "background": _background(cols, label, labels, start)}
     truth_path, sensors_path = out_dir / "truth.json", out_dir / "sensors.json"
     truth_path.write_text(json.dumps(doc, indent=1, sort_keys=True))
     sensors_path.write_text(json.dumps({"sensors": [s.catalog() for s in SITES]}, indent=1))

@@ -7,7 +7,10 @@ UTC dates.
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -15,7 +18,8 @@ import numpy.typing as npt
 from teiten.demo.layout import ICMP, ICMP6, TCP, UDP, PacketColumns
 from teiten.enrich.geo import GeoDB
 
-__all__ = ["count_by_day", "fingerprints", "iso", "key_names", "port_keys", "source_countries"]
+__all__ = ["background_truth", "count_by_day", "fingerprints", "iso", "key_names", "port_keys", "scan_threshold",
+           "source_countries"]
 
 I64 = npt.NDArray[np.int64]
 Counts = dict[str, dict[str, int]]
@@ -75,3 +79,160 @@ def source_countries(geo: GeoDB, c: PacketColumns) -> tuple[I64, list[str]]:
     names: list[str] = geo.arrays(used.astype(np.int32), np.zeros(len(used), np.uint32))[0].to_pylist()
     return idx.reshape(-1).astype(np.int64), [n if n else "??" for n in names]
 
+
+def _address_codes(version: npt.NDArray[np.uint8], v4: npt.NDArray[np.uint32], v6: npt.NDArray[np.uint8]
+                   ) -> tuple[I64, npt.NDArray[np.void]]:
+    """An integer per packet's address: the IPv4 address, or 2³² + the index of the IPv6
+    address among the returned distinct IPv6 addresses (16-byte voids)."""
+    code = v4.astype(np.int64)
+    six = np.flatnonzero(version == 6)
+    rows = np.ascontiguousarray(v6[six]).view(np.dtype((np.void, 16))).reshape(-1)
+    uniq, inv = np.unique(rows, return_inverse=True)
+    code[six] = (1 << 32) + inv.reshape(-1)
+    return code, uniq
+
+
+def _distinct(a: I64) -> I64:
+    """``np.unique(a)`` by a plain sort (numpy's hash-based unique is slow on millions of values)."""
+    s = np.sort(a)
+    keep = np.ones(len(s), dtype=np.bool_)
+    keep[1:] = s[1:] != s[:-1]
+    out: I64 = s[keep]
+    return out
+
+
+def _address_text(code: int, uniq6: npt.NDArray[np.void]) -> str:
+    if code < 1 << 32:
+        return str(ipaddress.IPv4Address(code))
+    return str(ipaddress.IPv6Address(bytes(uniq6[code - (1 << 32)])))
+
+
+def scan_threshold(monitored: int) -> int:
+    """DESIGN §4: a scan reaches at least a tenth of the monitored addresses, and at least 10."""
+    return max(10, -(-monitored // 10))
+
+
+# a packet's code: backscatter (bit 62) | quarter (bits 57-61) | source (below 2³³) | port key (below 2²⁴)
+_KEY_BITS, _SRC_BITS, _QUARTER_BITS = 24, 33, 5
+_QUARTER_SHIFT = _KEY_BITS + _SRC_BITS
+_BACKSCATTER_BIT = _QUARTER_SHIFT + _QUARTER_BITS
+GroupText = Callable[[int], tuple[str, str, str]]  # a packet code -> (quarter, source, key)
+
+
+def background_truth(c: PacketColumns, label: I64, labels: list[str], quarters: list[tuple[str, int, int]],
+                     monitored: int, *, timeout_s: float = 3600.0, min_packets: int = 500, share: float = 0.5
+                     ) -> dict[str, list[dict[str, Any]]]:
+    """What the packets really do per quarter (``(name, start µs, end µs)``, ``[start,
+    end)``), whichever generator (``labels[label]``) sent them:
+
+    ``scanners``
+        Every (source, port key, quarter) with a scan (DESIGN §4): the packets but
+        backscatter, sorted by quarter, source, key and time, are split into runs where
+        the quarter, source or key changes or more than ``timeout_s`` pass between two
+        packets; a run is a scan when it reaches ``scan_threshold(monitored)`` distinct
+        destination addresses (an IPv6 address counts as one).  Per (source, key,
+        quarter): ``scans`` (runs), ``widest`` (most addresses in one), ``packets`` (in
+        its scans) and ``label`` (the generator of most of those packets).
+    ``single_source_keys``
+        Every port key with at least ``min_packets`` packets in a quarter (all packets,
+        backscatter included) of which one source sent at least ``share``: ``key``,
+        ``source``, ``quarter``, ``share``, ``packets`` (the source's), ``key_packets`` and
+        ``label`` (the generator of most of the source's packets on the key).
+
+    Vectorised: one int64 code per packet (backscatter, quarter, source, key), counted
+    by sorting."""
+    if not 0 < len(quarters) <= 1 << _QUARTER_BITS:
+        raise ValueError(f"1 to {1 << _QUARTER_BITS} quarters, not {len(quarters)}")
+    edges = np.array([q[1] for q in quarters] + [quarters[-1][2]], dtype=np.int64)
+    quarter = np.searchsorted(edges, c.ts, side="right") - 1
+    idx = np.flatnonzero((quarter >= 0) & (quarter < len(quarters)))
+    src, uniq6 = _address_codes(c.version, c.src, c.src6)
+    code = ((fingerprints(c)["backscatter"][idx].astype(np.int64) << _BACKSCATTER_BIT)
+            | (quarter[idx].astype(np.int64) << _QUARTER_SHIFT) | (src[idx] << _KEY_BITS)
+            | port_keys(c)[idx])
+    groups, sizes = np.unique(code, return_counts=True)
+    group = np.searchsorted(groups, code)  # of each packet
+    lab = label[idx]
+
+    def text(g: int) -> tuple[str, str, str]:
+        q = (g >> _QUARTER_SHIFT) & ((1 << _QUARTER_BITS) - 1)
+        key = key_names(np.array([g & ((1 << _KEY_BITS) - 1)], dtype=np.int64))[0]
+        return quarters[q][0], _address_text((g >> _KEY_BITS) & ((1 << _SRC_BITS) - 1), uniq6), key
+
+    return {"scanners": _scans(c, idx, groups, sizes, group, lab, labels, monitored, timeout_s, text),
+            "single_source_keys": _single_sources(groups, sizes, group, lab, labels, min_packets, share, text)}
+
+
+def _scans(c: PacketColumns, idx: I64, groups: I64, sizes: I64, group: I64, lab: I64, labels: list[str],
+           monitored: int, timeout_s: float, text: GroupText) -> list[dict[str, Any]]:
+    need = scan_threshold(monitored)
+    # a scan has at least as many packets as addresses: only the groups (not backscatter) with that many
+    cand = ((groups >> _BACKSCATTER_BIT) == 0) & (sizes >= need)
+    number = np.cumsum(cand) - 1
+    pk = np.flatnonzero(cand[group])
+    g, ts = number[group[pk]], c.ts[idx[pk]]
+    ts = ts - (int(ts.min()) if len(ts) else 0)
+    tbits = int(ts.max()).bit_length() if len(ts) else 0
+    packed = tbits + int(cand.sum()).bit_length() <= 63  # one int64 key: by group, then time
+    o = np.argsort((g << tbits) | ts) if packed else np.lexsort((ts, g))
+    pk, g, ts = pk[o], g[o], ts[o]
+    dst = _address_codes(c.version, c.dst, c.dst6)[0][idx[pk]]
+    ud = _distinct(dst)
+    d = np.searchsorted(ud, dst)
+    new = np.ones(len(ts), dtype=np.bool_)
+    new[1:] = (g[1:] != g[:-1]) | (ts[1:] - ts[:-1] > round(timeout_s * 1e6))
+    run = np.cumsum(new) - 1
+    nruns = int(run[-1]) + 1 if len(run) else 0
+    pairs = _distinct(run * max(len(ud), 1) + d)
+    addresses = np.bincount(pairs // max(len(ud), 1), minlength=nruns)
+    scan_runs = np.flatnonzero(addresses >= need)
+    if len(scan_runs) == 0:
+        return []
+    # per group (quarter, source, key) with scans: runs, widest, packets, the generator of most packets
+    run_group = g[np.flatnonzero(new)][scan_runs]
+    ug, which = np.unique(run_group, return_inverse=True)
+    which = which.reshape(-1)
+    widest = np.zeros(len(ug), dtype=np.int64)
+    np.maximum.at(widest, which, addresses[scan_runs])
+    of_run = np.full(nruns, -1, dtype=np.int64)
+    of_run[scan_runs] = which
+    item = of_run[run]
+    m = item >= 0
+    by_label = np.bincount(item[m] * len(labels) + lab[pk[m]], minlength=len(ug) * len(labels))
+    by_label = by_label.reshape(len(ug), len(labels))
+    runs_n = np.bincount(which, minlength=len(ug))
+    full = groups[np.flatnonzero(cand)[ug]]
+    out = []
+    for i, gg in enumerate(full.tolist()):
+        quarter, source, key = text(gg)
+        out.append({"quarter": quarter, "source": source, "key": key, "label": labels[int(by_label[i].argmax())],
+                    "scans": int(runs_n[i]), "widest": int(widest[i]), "packets": int(by_label[i].sum())})
+    return out
+
+
+def _single_sources(groups: I64, sizes: I64, group: I64, lab: I64, labels: list[str], min_packets: int,
+                    share: float, text: GroupText) -> list[dict[str, Any]]:
+    # backscatter or not, the same (quarter, source, key)
+    qsk = groups & ((1 << _BACKSCATTER_BIT) - 1)
+    uq, inv = np.unique(qsk, return_inverse=True)
+    inv = inv.reshape(-1)
+    n = np.bincount(inv, weights=sizes, minlength=len(uq)).astype(np.int64)
+    qk = (uq >> _QUARTER_SHIFT) << _KEY_BITS | (uq & ((1 << _KEY_BITS) - 1))
+    ukq, kinv = np.unique(qk, return_inverse=True)
+    kinv = kinv.reshape(-1)
+    total = np.bincount(kinv, weights=n, minlength=len(ukq)).astype(np.int64)[kinv]
+    top = np.flatnonzero((total >= min_packets) & (n >= share * total))
+    if len(top) == 0:
+        return []
+    number = np.full(len(uq), -1, dtype=np.int64)
+    number[top] = np.arange(len(top))
+    item = number[inv][group]  # per packet, its top (quarter, source, key) or -1
+    m = item >= 0
+    best = np.bincount(item[m] * len(labels) + lab[m], minlength=len(top) * len(labels)
+                       ).reshape(len(top), len(labels)).argmax(axis=1)
+    out = []
+    for i, t in enumerate(top.tolist()):
+        quarter, source, key = text(int(uq[t]))
+        out.append({"quarter": quarter, "key": key, "source": source, "share": int(n[t]) / int(total[t]),
+                    "packets": int(n[t]), "key_packets": int(total[t]), "label": labels[int(best[i])]})
+    return out

@@ -480,13 +480,17 @@ def signature_alerts(obs: Observation, period: Period, rules: list[Rule], group:
 
 
 def signature_ranking(obs: Observation, period: Period, rules: list[Rule], by: str = "class",
-                      group: str | None = None, compare: str = "previous") -> dict[str, Any]:
+                      group: str | None = None, compare: str = "previous",
+                      alerts: tuple[pa.Table, pa.Table | None] | None = None) -> dict[str, Any]:
     """NPA Tables 4-1 (``by="class"``) and 4-2 (``by="region"``): alerts per day per sensor
-    address against the compared period, with each class's top signatures."""
+    address against the compared period, with each class's top signatures. ``alerts``: the
+    :func:`signature_alerts` of the period and of the compared one, when already computed."""
     col = "class" if by == "class" else "region"
-    cur = signature_alerts(obs, period, rules, group)
     prev_p = period.compared(compare) if compare != "none" else None
-    prev = signature_alerts(obs, prev_p, rules, group) if prev_p is not None else None
+    if alerts is None:
+        alerts = (signature_alerts(obs, period, rules, group),
+                  signature_alerts(obs, prev_p, rules, group) if prev_p is not None else None)
+    cur, prev = alerts
 
     def tally(t: pa.Table) -> dict[str, int]:
         a = t.group_by(col).aggregate([("alerts", "sum")])

@@ -229,11 +229,12 @@ def _signature_section(obs: Observation, period: Period, lang: str, top: int, gr
                        rules: Path | None, tables: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     """NPA Tables 4-1 (alerts by class) and 4-2 (by source region), and each class's top signatures."""
     from teiten.detect.rules_compile import load_rules
-    from teiten.detect.signatures import signature_ranking
+    from teiten.detect.signatures import signature_alerts, signature_ranking
 
     loaded = load_rules(rules)
-    by_class = signature_ranking(obs, period, loaded, by="class", group=group)
-    by_region = signature_ranking(obs, period, loaded, by="region", group=group)
+    both = (signature_alerts(obs, period, loaded, group), signature_alerts(obs, period.previous(), loaded, group))
+    by_class = signature_ranking(obs, period, loaded, by="class", group=group, alerts=both)
+    by_region = signature_ranking(obs, period, loaded, by="region", group=group, alerts=both)
     tables["signatures_by_class"] = by_class["rows"]
     tables["signatures_by_region"] = by_region["rows"]
     tables["signatures_top"] = [{"class": k, **x} for k, v in by_class["top_signatures"].items() for x in v]

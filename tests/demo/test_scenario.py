@@ -170,3 +170,58 @@ def test_tshark_reads_a_day(scenario: Scenario, truth: dict[str, Any]) -> None:
                          capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
     assert len(run.stdout.split()) == truth["files"]["captures/tokyo-1/2026-07-08.pcap"] > 0
+
+
+def test_background_truth_from_the_files(scenario: Scenario, truth: dict[str, Any],
+                                         packets: list[dict[str, Any]]) -> None:
+    """truth["background"], recomputed here in plain Python from what dpkt reads: the scans
+    of DESIGN §4 (per quarter, source and key, backscatter aside, split at gaps over an hour,
+    a tenth of the monitored addresses) and the keys of ≥ 500 packets half from one source."""
+    names = {1: "ICMP", 6: "TCP", 17: "UDP", 58: "ICMPv6"}
+    july = int(datetime(2026, 7, 1, tzinfo=UTC).timestamp()) * 1_000_000
+    sensors = json.loads(scenario.sensors_path.read_text())["sensors"]
+    nets = [ipaddress.ip_network(a) for s in sensors for a in s["addresses"]]
+    monitored = sum(n.num_addresses if n.version == 4 else 1 for n in nets)
+    need = max(10, -(-monitored // 10))
+    assert (monitored, need, truth["background"]["monitored"]) == (286, 29, 286)
+
+    def backscatter(r: dict[str, Any]) -> bool:
+        if r["proto"] == 6:
+            return bool(r["flags"] & 0x12 == 0x12 or r["flags"] & 0x04)
+        if r["proto"] == 1:
+            return bool(r["icmp_type"] in (0, 3, 4, 5, 11, 12, 14, 16, 18))
+        if r["proto"] == 58:
+            return bool(r["icmp_type"] in (1, 2, 3, 4, 129))
+        return bool(r["proto"] == 17 and r["sport"] == 53)
+
+    runs: dict[tuple[str, str, str], list[tuple[int, Any]]] = {}
+    keys: Counter[tuple[str, str]] = Counter()
+    by_source: Counter[tuple[str, str, str]] = Counter()
+    for r in packets:
+        us = round(r["ts"] * 1e6)
+        q = "2026Q2" if us < july else "2026Q3"
+        key = f"{r['icmp_type'] if r['proto'] in (1, 58) else r['dport']}/{names[r['proto']]}"
+        v4 = r["version"] == 4
+        src = str(ipaddress.IPv4Address(r["src"]) if v4 else ipaddress.IPv6Address(r["src6"]))
+        keys[q, key] += 1
+        by_source[q, src, key] += 1
+        if not backscatter(r):
+            runs.setdefault((q, src, key), []).append((us, r["dst"] if v4 else r["dst6"]))
+    want: dict[tuple[str, str, str], tuple[int, int]] = {}
+    for group, hits in runs.items():
+        hits.sort(key=lambda h: h[0])
+        reached: list[set[Any]] = [set()]
+        for i, (us, dst) in enumerate(hits):
+            if i and us - hits[i - 1][0] > 3600 * 1_000_000:
+                reached.append(set())
+            reached[-1].add(dst)
+        wide = [len(x) for x in reached if len(x) >= need]
+        if wide:
+            want[group] = (len(wide), max(wide))
+    got = {(x["quarter"], x["source"], x["key"]): (x["scans"], x["widest"]) for x in truth["background"]["scanners"]}
+    assert got == want
+    labels = {x["label"] for x in truth["background"]["scanners"]}
+    assert {"zmap", "masscan"} <= labels, labels
+    dominated = {(q, key, src) for (q, src, key), n in by_source.items() if keys[q, key] >= 500
+                 and 2 * n >= keys[q, key]}
+    assert {(x["quarter"], x["key"], x["source"]) for x in truth["background"]["single_source_keys"]} == dominated
