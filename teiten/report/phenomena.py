@@ -11,6 +11,7 @@ data, escaped by the template like the rest.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -197,31 +198,30 @@ def notable_section(obs: Observation, period: Period, findings: list[dict[str, A
         worst = sorted(victims.items(), key=lambda kv: -sum(int(f["evidence"]["packets"]) for f in kv[1]))
         out.append(Phenomenon("DoS攻撃のバックスキャッタ" if ja else "Backscatter of DoS attacks",
                               [_dos_sentence(v, fs, lang) for v, fs in worst[:3]]))
-    tools = [f for f in findings if f["kind"] == "payload_tool"]
-    if tools:
-        listed = ("、" if ja else "; ").join(
-            f"{f['tool']}（{f['key']}、発信元{f['sources']}件、{f['evidence']['packets']:,}件）" if ja else
-            f"{f['tool']} ({f['key']}, {f['sources']} sources, {f['evidence']['packets']:,} packets)"
-            for f in tools[:5])
-        out.append(Phenomenon("ペイロード中のツール名" if ja else "Tool names in payloads",
-                              [f"最初のペイロードのUser-Agent等に次のツール名があった：{listed}。" if ja else
-                               f"First payloads named these tools in their User-Agent or Server headers: {listed}."]))
-    rhythms = [f for f in findings if f["kind"] == "diurnal"]
-    if rhythms:
-        listed = ("、" if ja else "; ").join(
-            f"{f['key']}（ピーク{round(f['evidence']['peak_hour']) % 24}時、振幅{f['score']:.2f}）" if ja else
-            f"{f['key']} (peak {round(f['evidence']['peak_hour']) % 24}:00, amplitude {f['score']:.2f})"
-            for f in rhythms[:5])
-        out.append(Phenomenon("日周期の変動" if ja else "24-hour rhythms",
-                              [f"時間帯によって件数が周期的に変わる送信元があった（{period.tz}）：{listed}。" if ja else
-                               f"Hourly counts rose and fell over the day ({period.tz}): {listed}."]))
-    scans = [f for f in findings if f["kind"] == "scan"]
-    if scans:
-        listed = ("、" if ja else "; ").join(f"{f['source']}（{f['key']}、最大{f['evidence']['widest']}アドレス）"
-                                             if ja else f"{f['source']} ({f['key']}, up to "
-                                             f"{f['evidence']['widest']} addresses)" for f in scans[:3])
-        out.append(Phenomenon("スキャン" if ja else "Scanners",
-                              [f"センサーアドレスの1割以上に到達した発信元は{len(scans)}件あった。広い順に{listed}。"
-                               if ja else f"{len(scans)} sources reached at least a tenth of the sensor addresses;"
-                               f" the widest: {listed}."]))
+    sep = "、" if ja else "; "
+
+    def listed(kind: str, title: tuple[str, str], phrase: Callable[[dict[str, Any]], str],
+               sentence: Callable[[list[dict[str, Any]], str], str], limit: int = 5) -> None:
+        """One phenomenon listing the findings of ``kind``: a sentence around their phrases."""
+        of = [f for f in findings if f["kind"] == kind]
+        if of:
+            items = sep.join(phrase(f) for f in of[:limit])
+            out.append(Phenomenon(title[0] if ja else title[1], [sentence(of, items)]))
+
+    listed("payload_tool", ("ペイロード中のツール名", "Tool names in payloads"),
+           lambda f: (f"{f['tool']}（{f['key']}、発信元{f['sources']}件、{f['evidence']['packets']:,}件）" if ja else
+                      f"{f['tool']} ({f['key']}, {f['sources']} sources, {f['evidence']['packets']:,} packets)"),
+           lambda of, items: (f"最初のペイロードのUser-Agent等に次のツール名があった：{items}。" if ja else
+                              f"First payloads named these tools in their User-Agent or Server headers: {items}."))
+    listed("diurnal", ("日周期の変動", "24-hour rhythms"),
+           lambda f: (f"{f['key']}（ピーク{round(f['evidence']['peak_hour']) % 24}時、振幅{f['score']:.2f}）" if ja else
+                      f"{f['key']} (peak {round(f['evidence']['peak_hour']) % 24}:00, amplitude {f['score']:.2f})"),
+           lambda of, items: (f"時間帯によって件数が周期的に変わる送信元があった（{period.tz}）：{items}。" if ja else
+                              f"Hourly counts rose and fell over the day ({period.tz}): {items}."))
+    listed("scan", ("スキャン", "Scanners"),
+           lambda f: (f"{f['source']}（{f['key']}、最大{f['evidence']['widest']}アドレス）" if ja else
+                      f"{f['source']} ({f['key']}, up to {f['evidence']['widest']} addresses)"),
+           lambda of, items: (f"センサーアドレスの1割以上に到達した発信元は{len(of)}件あった。広い順に{items}。"
+                              if ja else f"{len(of)} sources reached at least a tenth of the sensor addresses;"
+                              f" the widest: {items}."), limit=3)
     return out, tables

@@ -111,3 +111,37 @@ def test_empty_period_is_a_clear_error(npa_store: Path, tmp_path: Path) -> None:
     r = CliRunner().invoke(cli, ["report", "--store", str(npa_store), "--period", "2009-07", "--out",
                                  str(tmp_path / "x.docx")])
     assert r.exit_code == 1 and ".html or .pdf" in r.output
+
+
+def test_notable_phenomena_from_findings_are_escaped(npa_store: Path, tmp_path: Path) -> None:
+    """A findings file (as `teiten detect --json` writes it) becomes the notable phenomena:
+    a key's subsection with its sentences and three charts, and a hostile tool name escaped;
+    a findings file of another period is refused."""
+    import json
+
+    from teiten.periods import parse_period as pp
+
+    hostile = "<script>alert(1)</script>"
+    findings = [
+        {"kind": "concentration", "key": "1521/TCP", "by": "source_port", "value": 6000, "score": 0.97,
+         "title_ja": "", "title_en": "", "start": None, "end": None, "sources": None, "top_sources": [],
+         "evidence": {"share": 0.97, "packets": 900, "key_packets": 930}},
+        {"kind": "payload_tool", "key": "5060/UDP", "tool": hostile, "title_ja": "", "title_en": "",
+         "start": "2009-07-02", "end": "2009-07-30", "score": 1.0, "sources": 4, "top_sources": [],
+         "evidence": {"packets": 120, "field": "User-Agent/Server header"}},
+    ]
+    doc = tmp_path / "f.json"
+    doc.write_text(json.dumps({"period": pp("2009-07").to_json(), "findings": findings}))
+    out = tmp_path / "r.html"
+    r = CliRunner().invoke(cli, ["report", "--store", str(npa_store), "--period", "2009-07", "--style", "tsubame",
+                                 "--lang", "en", "--findings", str(doc), "--out", str(out)], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    html = out.read_text()
+    section = html[html.index("4.1 1521/TCP"):]
+    assert "97.0% of the packets to 1521/TCP were sent from source port 6000." in section
+    assert section[:section.index("<h3>4.2")].count("<svg") == 3  # by region, source ports, sources per day
+    assert hostile not in html and "&lt;script&gt;alert(1)&lt;/script&gt; (5060/UDP, 4 sources, 120 packets)" in html
+    doc.write_text(json.dumps({"period": pp("2009-08").to_json(), "findings": findings}))
+    r = CliRunner().invoke(cli, ["report", "--store", str(npa_store), "--period", "2009-07", "--findings", str(doc),
+                                 "--out", str(out)])
+    assert r.exit_code == 1 and "findings of 2009-08, not of 2009-07" in r.output
