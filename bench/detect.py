@@ -1,6 +1,7 @@
 """Detection benchmark: every detector over a quarter of N packets, and how much of a planted scenario it finds.
 
     .venv/bin/python bench/detect.py [--packets 100000000] [--seed 0] [--scale 1] [--keep DIR] [--accuracy-only]
+                                     [--timing-only]
 
 Builds, in DIR (a temporary folder unless --keep; each step is skipped when --keep finds it done):
   * DIR/scenario: ``teiten.demo.scenario.generate(seed, scale)``, two quarters (2026Q2, 2026Q3)
@@ -17,6 +18,7 @@ against a baseline in the same run, one plain DuckDB ``SELECT count(*), count(DI
 over the quarter's packets, and prints the peak RSS of this process (the build runs in a
 child process, so this is the peak of the two detect runs and the baseline).  Finally it scores
 the findings of 2026Q2 and 2026Q3 with ``teiten.demo.accuracy.score`` against truth.json.
+``--timing-only`` times 2026Q3 alone in a cold process and skips the scoring.
 """
 
 from __future__ import annotations
@@ -208,6 +210,8 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=1.0, help="scenario scale (1 ≈ 2 M packets a quarter; ≤ 3)")
     ap.add_argument("--keep", type=Path, help="work in this folder and keep it")
     ap.add_argument("--accuracy-only", action="store_true", help="the scenario alone (no filler): a fast accuracy run")
+    ap.add_argument("--timing-only", action="store_true",
+                    help="time 2026Q3 alone, in a cold process (no 2026Q2 warm-up run, no scoring)")
     args = ap.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="teiten-detect-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -232,7 +236,8 @@ def main() -> None:
         findings[q] = detect(obs, parse_period(q), timings=timings[q])
         timings[q]["total"] = time.perf_counter() - t
 
-    run(QUARTERS[0])  # also the warm-up (imports, rules) of the timed run
+    if not args.timing_only:
+        run(QUARTERS[0])  # also the warm-up (imports, rules) of the timed run
     sec, n, src = min((baseline_sql(store, QUARTERS[1]) for _ in range(2)), key=lambda r: r[0])
     run(QUARTERS[1])
     q3 = timings[QUARTERS[1]]
@@ -242,9 +247,10 @@ def main() -> None:
     print(f"  {'total':32}{q3['total']:>10.2f}")
     print(f"  {'baseline: count(*), count(DISTINCT src4)':32}{sec:>10.2f}   ({n:,} packets, {src:,} sources)")
     print(f"  detect / baseline: {q3['total'] / sec:.1f}×; {n / q3['total']:,.0f} packets/s")
-    print(f"peak RSS of this process (both detect runs and the baseline): "
+    print(f"peak RSS of this process (the detect runs and the baseline): "
           f"{_mib(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss):,.0f} MiB; of the build: {build_rss:,.0f} MiB")
-    print_accuracy({q: score(findings[q], truth, q) for q in QUARTERS})
+    if not args.timing_only:
+        print_accuracy({q: score(findings[q], truth, q) for q in QUARTERS})
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
 
