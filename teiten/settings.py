@@ -4,6 +4,7 @@
 |---------|---------------|------------------|-------------------------------------------|
 | store   | TEITEN_STORE  | ./teiten-store   | the store directory                       |
 | tz      | TEITEN_TZ     | UTC              | time zone of day and month boundaries     |
+| memory  | TEITEN_MEMORY_LIMIT | 40 % of RAM | engine memory bound (variable only)        |
 """
 
 from __future__ import annotations

@@ -113,6 +113,11 @@ def group_option(f: F) -> F:
     return click.option("--sensor-group", "group", metavar="GROUP", help="Only the sensors of this group.")(f)
 
 
+def rules_option(f: F) -> F:
+    return click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                        help="A signature file (Suricata-rule subset) instead of the shipped teiten.rules.")(f)
+
+
 def period_options(f: F) -> F:
     f = click.option("--to", "last", metavar="YYYY-MM-DD", help="Last day (inclusive) of a range.")(f)
     f = click.option("--from", "first", metavar="YYYY-MM-DD", help="First day (inclusive) of a range.")(f)
@@ -422,8 +427,7 @@ def drill(key: str, store: Path, period: str | None, first: str | None, last: st
 @click.option("--findings", "findings_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The output of `teiten detect --json` for the same period, for the notable phenomena (without"
               " it the detectors run here).")
-@click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A signature file for the npa style's signature section instead of the shipped teiten.rules.")
+@rules_option
 @tz_option
 @user_errors
 def report(store: Path, period: str | None, first: str | None, last: str | None, style: str, lang: str, out: Path,
@@ -455,8 +459,7 @@ def report(store: Path, period: str | None, first: str | None, last: str | None,
 @group_option
 @click.option("--top", type=int, default=5, show_default=True, help="Top sources, keys and regions per finding.")
 @click.option("--json", "as_json", is_flag=True, help="Print {\"findings\": [...]} as JSON.")
-@click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A signature file (Suricata-rule subset) instead of the shipped teiten.rules.")
+@rules_option
 @tz_option
 @user_errors
 def detect(store: Path, period: str | None, first: str | None, last: str | None, group: str | None, top: int,
@@ -501,8 +504,7 @@ def detect(store: Path, period: str | None, first: str | None, last: str | None,
               help="Alerts per class (Worm, Scan, UDP spam, DoS, DNS, Others: NPA Table 4-1) or per source region"
               " (Table 4-2).")
 @click.option("--compare", type=click.Choice(["previous", "year", "none"]), default="previous", show_default=True)
-@click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A signature file (Suricata-rule subset) instead of the shipped teiten.rules.")
+@rules_option
 @group_option
 @tz_option
 @format_options

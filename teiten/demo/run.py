@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -117,9 +118,7 @@ def run_demo(out: Path, *, scale: float = 1.0, seed: int = 0, console: Console |
         found = out / f"findings-{quarters[1]}.json"
         found.write_text(json.dumps({"period": period.to_json(), "findings": findings}, ensure_ascii=False,
                                     default=str, indent=1), encoding="utf-8")
-        kinds: dict[str, int] = {}
-        for f in findings:
-            kinds[f["kind"]] = kinds.get(f["kind"], 0) + 1
+        kinds = Counter(f["kind"] for f in findings)
         console.print(f"\nfindings in {quarters[1]}: " + ", ".join(f"{k} {n}" for k, n in kinds.items())
                       + f" ({found})", markup=False, highlight=False)
         with console.status(f"writing the reports for {quarters[1]}…"):

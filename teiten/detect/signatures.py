@@ -9,6 +9,7 @@ spam, DoS, DNS, Others (NPA Table 6-1) and counted per day per sensor address li
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import ibis
@@ -276,11 +277,12 @@ class _Codes:
         self.v6: dict[bytes, int] = {}
         self.regions: dict[str, int] = {}
 
-    def sources(self, t: pa.Table) -> npt.NDArray[np.int64]:
-        out = _numbers(t.column("src4"), -1).copy()
+    def addresses(self, t: pa.Table, which: str = "src") -> npt.NDArray[np.int64]:
+        """The code of each row's ``which`` address (``src`` or ``dst``); -1 when it has none."""
+        out = _numbers(t.column(f"{which}4"), -1).copy()
         six = np.flatnonzero(out < 0)
         if len(six):
-            col = t.column("src6").combine_chunks().take(pa.array(six))
+            col = t.column(f"{which}6").combine_chunks().take(pa.array(six))
             enc = col.dictionary_encode()
             ids = np.array([self.v6.setdefault(v, (1 << 32) + len(self.v6)) if v is not None else -1
                             for v in enc.dictionary.to_pylist()] + [-1], np.int64)
@@ -323,7 +325,7 @@ def _counted_alerts(obs: Observation, period: Period, rules: list[Rule], idx: li
         ts = m.column("ts_us").to_numpy()
         w = width[which]
         merged.append(_summed(pa.table({
-            "rule": np.asarray(idx, np.int64)[which], "src": codes.sources(m),
+            "rule": np.asarray(idx, np.int64)[which], "src": codes.addresses(m),
             "window": np.where(w > 0, (ts - origin) // np.maximum(w, 1), 0), "n": np.ones(len(ts), np.int64),
             "region": codes.region_codes(m), "first_us": ts, "last_us": ts})))
         held += merged[-1].num_rows
@@ -371,8 +373,6 @@ def _engine_alerts(obs: Observation, period: Period, rules: list[Rule], idx: lis
     occur, one row per (mask value, rule), expands the counts to rules by a join; the counts
     per (rule, source, window) then give the alerts by the same arithmetic as
     :func:`_counted_alerts`."""
-    import math
-
     t = obs.in_period(period, group)
     conds = {i: header_expr(rules[i], t) for i in idx}
     m = t.filter(ibis.or_(*conds.values()))
@@ -417,14 +417,6 @@ def _engine_alerts(obs: Observation, period: Period, rules: list[Rule], idx: lis
     return out.to_pyarrow().select(_ALERT_SCHEMA.names).cast(_ALERT_SCHEMA)
 
 
-def _address_ids(t: pa.Table, which: str) -> npt.NDArray[np.int64]:
-    """One integer per distinct address (IPv4 as itself, IPv6 numbered above 2³²)."""
-    v4 = _numbers(t.column(f"{which}4"), -1)
-    v6 = t.column(f"{which}6").combine_chunks().dictionary_encode()
-    ids = np.asarray(v6.indices.fill_null(-1).to_numpy(zero_copy_only=False), np.int64)
-    return np.where(v4 >= 0, v4, np.where(ids >= 0, (1 << 32) + ids, -1))
-
-
 def _ordered_alerts(obs: Observation, period: Period, rules: list[Rule], idx: list[int],
                     group: str | None) -> pa.Table:
     """Alerts of rules with a threshold by destination (any rule, in tests): each rule's
@@ -444,7 +436,8 @@ def _ordered_alerts(obs: Observation, period: Period, rules: list[Rule], idx: li
         h = pa.concat_tables(tables)
         h = h.take(pa.array(np.argsort(h.column("ts_us").to_numpy(), kind="stable")))  # thresholds need time order
         ts = h.column("ts_us").to_numpy() / 1e6
-        keep = _apply_threshold(rules[i], ts, _address_ids(h, "src"), _address_ids(h, "dst"), origin=origin)
+        codes = _Codes()
+        keep = _apply_threshold(rules[i], ts, codes.addresses(h, "src"), codes.addresses(h, "dst"), origin=origin)
         if not keep.any():
             continue
         a = h.filter(pa.array(keep)).group_by(["src4", "src6"], use_threads=False).aggregate(
