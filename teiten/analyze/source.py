@@ -27,8 +27,8 @@ from teiten.store.catalog import Sensor, list_sensors
 from teiten.store.engine import connect_store
 from teiten.store.manifest import connect
 
-__all__ = ["Cube", "Observation", "day_number", "day_of", "local_day", "local_hour", "local_seconds",
-           "open_observation", "packets_table", "port_key", "region_key"]
+__all__ = ["Cube", "Observation", "day_number", "day_of", "key_code", "key_codes", "key_name", "key_text",
+           "local_day", "local_hour", "local_seconds", "open_observation", "packets_table", "port_key", "region_key"]
 
 UNKNOWN_REGION = "--"
 _CUBES = itertools.count(1)
@@ -50,14 +50,62 @@ def port_key(t: ir.Table) -> ir.StringValue:
     )
 
 
+#: The protocols whose key is a number and a name (``445/TCP``), by protocol number.
+KEYED = {6: "TCP", 17: "UDP", 132: "SCTP", 1: "ICMP", 58: "ICMPv6"}
+_OTHER = 256  # key code of ``N/OTHER``: (256 + N) << 16; FRAG is 0
+
+
+def key_code(t: ir.Table) -> ir.IntegerValue:
+    """The port key as an integer, ``proto << 16 | port`` (or ICMP type), ``(256 + proto) << 16``
+    for ``N/OTHER`` and 0 for ``FRAG``: what the big aggregations group on (an integer
+    costs far less to build and hash per packet than the text of :func:`port_key`), the
+    text being made for the aggregated rows only (:func:`key_names`)."""
+    proto = t.proto.cast("int64")
+    return ibis.cases(
+        (t.frag == 2, 0),
+        (t.proto.isin([6, 17, 132]) & t.dport.notnull(), proto * 65536 + t.dport.cast("int64")),
+        (t.proto.isin([1, 58]) & t.icmp_type.notnull(), proto * 65536 + t.icmp_type.cast("int64")),
+        else_=(proto + _OTHER) * 65536,
+    ).cast("int64")
+
+
+def key_name(code: int) -> str:
+    """The port key text of a :func:`key_code`."""
+    if code == 0:
+        return "FRAG"
+    proto, port = code >> 16, code & 0xFFFF
+    return f"{proto - _OTHER}/OTHER" if proto >= _OTHER else f"{port}/{KEYED[proto]}"
+
+
+def key_text(code: ir.IntegerValue) -> ir.StringValue:
+    """:func:`key_name` as an engine expression, for aggregated rows."""
+    proto, port = code // 65536, (code % 65536).cast("string")
+    return ibis.cases((code == 0, "FRAG"), (proto >= _OTHER, (proto - _OTHER).cast("string") + "/OTHER"),
+                      *((proto == n, port + f"/{name}") for n, name in KEYED.items()),
+                      else_=ibis.null("string"))
+
+
+def key_codes(keys: list[str]) -> list[int]:
+    """The :func:`key_code` of port key texts (the inverse of :func:`key_name`)."""
+    by_name = {v: k for k, v in KEYED.items()}
+    out = []
+    for k in keys:
+        if k == "FRAG":
+            out.append(0)
+            continue
+        num, _, name = k.partition("/")
+        out.append((int(num) + _OTHER) << 16 if name == "OTHER" else by_name[name] << 16 | int(num))
+    return out
+
+
 def region_key(t: ir.Table) -> ir.StringValue:
     """The source region: ISO 3166 alpha-2, ``--`` when unknown."""
     return t.country.cast("string").fill_null(UNKNOWN_REGION)
 
 
 def packets_table(raw: ir.Table) -> ir.Table:
-    """The stored packet columns plus ``key`` (port key) and ``region``."""
-    return raw.mutate(key=port_key(raw), region=region_key(raw))
+    """The stored packet columns plus ``key`` (port key), ``kc`` (its :func:`key_code`) and ``region``."""
+    return raw.mutate(key=port_key(raw), kc=key_code(raw), region=region_key(raw))
 
 
 def _utc_offsets(period: Period) -> list[tuple[int, int]]:
@@ -155,7 +203,9 @@ class Observation:
         """This observation with a cube over ``window`` (one pass over the packets)."""
         t = self.in_period(window, group)
         t = t.mutate(day=local_day(t, window))
-        agg = t.group_by(["day", "key", "region"]).aggregate(packets=t.count())
+        # grouped on the integer key code and the stored country; the text is made per row of the result
+        agg = t.group_by(["day", "kc", "country"]).aggregate(packets=t.count())
+        agg = agg.select("day", key=key_text(agg.kc), region=region_key(agg), packets=agg.packets)
         return replace(self, cube=Cube(self.materialize(agg, "cube"), window, group))
 
     def materialize(self, expr: ir.Table, what: str = "table") -> ir.Table:

@@ -13,7 +13,7 @@ import ibis.expr.types as ir
 
 from teiten.analyze.drilldown import _src_text
 from teiten.analyze.rankings import counts
-from teiten.analyze.source import Observation
+from teiten.analyze.source import Observation, key_codes, key_name
 from teiten.periods import Period
 
 __all__ = ["ConcentrationRules", "concentration_findings"]
@@ -54,10 +54,10 @@ def concentration_findings(obs: Observation, period: Period, group: str | None =
     t = t.filter(t.key.isin(keys))
     by_region = t.group_by(["key", "region"]).aggregate(packets=measure(t)).to_pyarrow().to_pylist()
     raw = obs.in_period(period, group)
-    raw = raw.filter(raw.key.isin(keys))
+    raw = raw.filter(raw.kc.isin(key_codes(keys)))  # the busy passes group on the key's integer code
     ports = raw.filter(raw.sport.notnull())
-    by_port = ports.group_by(["key", "sport"]).aggregate(packets=ports.count()).to_pyarrow().to_pylist()
-    by_src = _busiest_sources(obs, raw.filter(raw.ip_version == 4))
+    by_port = _named(ports.group_by(["kc", "sport"]).aggregate(packets=ports.count()).to_pyarrow().to_pylist())
+    by_src = _named(_busiest_sources(obs, raw.filter(raw.ip_version == 4)))
     key_totals = {k: per_key[k] for k in keys}
     out: list[dict[str, Any]] = []
     for k, (value, n, _) in _top_share(by_region, "region").items():
@@ -80,18 +80,23 @@ def concentration_findings(obs: Observation, period: Period, group: str | None =
     return out
 
 
+def _named(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with a key code ``kc`` given their ``key`` text instead."""
+    return [{"key": key_name(r.pop("kc")), **r} for r in rows]
+
+
 def _busiest_sources(obs: Observation, v4: ir.Table) -> list[dict[str, Any]]:
     """Each key's busiest IPv4 source with its exact packet count. On DuckDB a space-saving
     sketch names candidates (it cannot miss a source with over 1/5 of a key's packets, and
     only shares of at least one half are reported), which are then counted exactly; a count
     per (key, source) pair would hold every source of a wide telescope."""
     if getattr(obs.backend, "name", None) == "duckdb":
-        sql = str(obs.backend.compile(v4.select("key", "src4")))
-        cand = obs.backend.con.sql(f"SELECT key, CAST(unnest(approx_top_k(src4, 5)) AS UINTEGER) AS src4"
-                                   f" FROM ({sql}) GROUP BY key").to_arrow_table()
-        v4 = v4.semi_join(ibis.memtable(cand), ["key", "src4"])
-    src = v4.group_by(["key", "src4"]).aggregate(packets=v4.count())
-    w = ibis.window(group_by="key", order_by=[ibis.desc("packets"), "src4"])
+        sql = str(obs.backend.compile(v4.select("kc", "src4")))
+        cand = obs.backend.con.sql(f"SELECT kc, CAST(unnest(approx_top_k(src4, 5)) AS UINTEGER) AS src4"
+                                   f" FROM ({sql}) GROUP BY kc").to_arrow_table()
+        v4 = v4.semi_join(ibis.memtable(cand), ["kc", "src4"])
+    src = v4.group_by(["kc", "src4"]).aggregate(packets=v4.count())
+    w = ibis.window(group_by="kc", order_by=[ibis.desc("packets"), "src4"])
     return list(src.mutate(r=ibis.row_number().over(w)).filter(ibis._.r == 0).drop("r").to_pyarrow().to_pylist())
 
 

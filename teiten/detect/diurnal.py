@@ -17,8 +17,19 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import ibis
+
 from teiten.analyze.series import top_keys
-from teiten.analyze.source import Observation, day_number, local_day, local_hour
+from teiten.analyze.source import (
+    UNKNOWN_REGION,
+    Observation,
+    day_number,
+    key_codes,
+    key_text,
+    local_day,
+    local_hour,
+    region_key,
+)
 from teiten.periods import Period
 
 __all__ = ["DiurnalRules", "diurnal_findings", "rhythm"]
@@ -54,11 +65,19 @@ def diurnal_findings(obs: Observation, period: Period, group: str | None = None,
     regions = top_keys(obs, "regions", period, rules.top, group)
     keys = top_keys(obs, "ports", period, rules.top, group)
     t = obs.in_period(period, group)
-    t = t.filter(t.region.isin(regions) | t.key.isin(keys))
+    # the pass groups on the key's integer code and the stored country (cheaper per packet than
+    # their text); the few aggregated rows are named after
+    named = [r for r in regions if r != UNKNOWN_REGION]
+    in_region = t.country.cast("string").isin(named) if named else ibis.literal(False)
+    if UNKNOWN_REGION in regions:
+        in_region = in_region | t.country.isnull()
+    t = t.filter(in_region | t.kc.isin(key_codes(keys)))
     first = day_number(period.first)
     weeks = (period.days + 6) // 7
     t = t.mutate(hour=local_hour(t, period), week=(local_day(t, period) - first) // 7)
-    agg = t.group_by(["key", "region", "hour", "week"]).aggregate(packets=t.count()).to_pyarrow().to_pylist()
+    agg = t.group_by(["kc", "country", "hour", "week"]).aggregate(packets=t.count())
+    agg = agg.select(key=key_text(agg.kc), region=region_key(agg), hour=agg.hour, week=agg.week,
+                     packets=agg.packets).to_pyarrow().to_pylist()
     profiles: dict[tuple[str, str], list[list[float]]] = {}
 
     def add(name: tuple[str, str], hour: int, week: int, n: int) -> None:

@@ -17,7 +17,7 @@ import ibis
 import ibis.expr.types as ir
 
 from teiten.analyze.drilldown import _src_text
-from teiten.analyze.source import Observation
+from teiten.analyze.source import Observation, key_name
 from teiten.detect.backscatter import _iso, _monitored
 from teiten.periods import Period
 
@@ -56,7 +56,7 @@ def scans(obs: Observation, period: Period, group: str | None = None, rules: Sca
             a, b, n = r["start"] / 1e6, r["end"] / 1e6, int(r["packets"])
             dur = b - a
             out.append({"source": _src_text(r[src] if version == 4 else None, r[src] if version == 6 else None),
-                        "key": r["key"], "region": r["region"], "start": _iso(a), "end": _iso(b), "packets": n,
+                        "key": key_name(r["kc"]), "region": r["region"], "start": _iso(a), "end": _iso(b), "packets": n,
                         "addresses": int(r["addresses"]),
                         # an IPv6 sensor prefix is one monitored address: no share for IPv6 scans
                         "coverage": int(r["addresses"]) / monitored if version == 4 else None,
@@ -66,25 +66,25 @@ def scans(obs: Observation, period: Period, group: str | None = None, rules: Sca
 
 
 def _scans_of(t: ir.Table, src: str, dst: str, need: int, width: int) -> ir.Table:
-    """The scans of one address family: source, key, scan number, packets, start, end (µs)
-    and distinct destination addresses (see :func:`scans`)."""
+    """The scans of one address family: source, key code ``kc``, scan number, packets, start,
+    end (µs) and distinct destination addresses (see :func:`scans`)."""
     # a scan reaches no more addresses than its (source, key) pair reaches over the period
-    pairs = t.group_by([src, "key"]).aggregate(n=t[dst].nunique())
-    t = t.semi_join(pairs.filter(pairs.n >= need).select(src, "key"), [src, "key"])
+    pairs = t.group_by([src, "kc"]).aggregate(n=t[dst].nunique())
+    t = t.semi_join(pairs.filter(pairs.n >= need).select(src, "kc"), [src, "kc"])
     t = t.mutate(bucket=t.ts_us // width)
-    h = t.group_by([src, "key", "bucket"]).aggregate(n=t.count(), lo=t.ts_us.min(), hi=t.ts_us.max(),
+    h = t.group_by([src, "kc", "bucket"]).aggregate(n=t.count(), lo=t.ts_us.min(), hi=t.ts_us.max(),
                                                      region=t.region.min())
-    ordered = ibis.window(group_by=[src, "key"], order_by="bucket")
+    ordered = ibis.window(group_by=[src, "kc"], order_by="bucket")
     prev = h.hi.lag().over(ordered)
     h = h.mutate(new=(prev.isnull() | (h.lo - prev > width)).cast("int64"))
     h = h.mutate(scan=h.new.cumsum().over(ordered))
-    per = h.group_by([src, "key", "scan"]).aggregate(packets=h.n.sum(), start=h.lo.min(), end=h.hi.max(),
+    per = h.group_by([src, "kc", "scan"]).aggregate(packets=h.n.sum(), start=h.lo.min(), end=h.hi.max(),
                                                      region=h.region.min())
     per = per.filter(per.packets >= need)
-    buckets = h.semi_join(per, [src, "key", "scan"]).select(src, "key", "bucket", "scan")
-    hit = t.inner_join(buckets, [src, "key", "bucket"])
-    reach = hit.group_by([src, "key", "scan"]).aggregate(addresses=hit[dst].nunique())
-    return per.inner_join(reach, [src, "key", "scan"]).filter(ibis._.addresses >= need)
+    buckets = h.semi_join(per, [src, "kc", "scan"]).select(src, "kc", "bucket", "scan")
+    hit = t.inner_join(buckets, [src, "kc", "bucket"])
+    reach = hit.group_by([src, "kc", "scan"]).aggregate(addresses=hit[dst].nunique())
+    return per.inner_join(reach, [src, "kc", "scan"]).filter(ibis._.addresses >= need)
 
 
 def scan_findings(obs: Observation, period: Period, group: str | None = None, rules: ScanRules = ScanRules(),

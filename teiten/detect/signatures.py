@@ -27,7 +27,7 @@ from teiten.enrich import country_name
 from teiten.periods import Period
 
 __all__ = ["BATCH_ROWS", "header_expr", "match_batch", "signature_alerts", "signature_findings",
-           "signature_ranking"]
+           "signature_ranking", "source_buckets"]
 
 BATCH_ROWS = 1 << 20
 _COLUMNS = ["ts_us", "ip_version", "src4", "src6", "dst4", "dst6", "proto", "sport", "dport", "tcp_flags", "icmp_type",
@@ -372,17 +372,86 @@ def _engine_alerts(obs: Observation, period: Period, rules: list[Rule], idx: lis
     rule's window is a whole number of base windows. A small table of the mask values that
     occur, one row per (mask value, rule), expands the counts to rules by a join; the counts
     per (rule, source, window) then give the alerts by the same arithmetic as
-    :func:`_counted_alerts`."""
+    :func:`_counted_alerts`.
+
+    Rules that alert on ``count`` matches in a window are counted apart from the others, on
+    the packets that could reach the count (:func:`_possible`): most (source, window) pairs
+    of a telescope hold one packet, and counting each would cost a pass the size of the
+    period."""
     t = obs.in_period(period, group)
+    windowed = [i for i in idx if _windowed(rules[i])]
+    parts = [_mask_alerts(obs, t, period, rules, ids) for ids in
+             ([i for i in idx if i not in windowed], windowed) if ids]
+    return pa.concat_tables(parts) if parts else _ALERT_SCHEMA.empty_table()
+
+
+def _windowed(r: Rule) -> bool:
+    """Whether the rule alerts only on ``count`` matches in a window (``threshold``, ``both``)."""
+    return r.threshold is not None and r.threshold.type != "limit"
+
+
+def _micros(rules: list[Rule], idx: list[int]) -> tuple[dict[int, int], int]:
+    """Each thresholded rule's window in µs, and their greatest common divisor (0: none)."""
+    micros = {i: int(rules[i].threshold.seconds * 1_000_000)  # type: ignore[union-attr]
+              for i in idx if rules[i].threshold is not None}
+    return micros, math.gcd(*micros.values()) if micros else 0
+
+
+def source_buckets(packets: int, windows: int, count: int) -> int:
+    """How many buckets IPv4 sources are hashed into by :func:`_possible`: an odd number
+    (addresses mod an odd number spread over the buckets even within a /24) such that a
+    bucket's window holds, on average, half the ``count`` of ``packets`` spread evenly."""
+    return min(1 << 16, 2 * packets // (windows * count) + 1) | 1
+
+
+def _possible(obs: Observation, t: ir.Table, period: Period, rules: list[Rule], idx: list[int]) -> ir.Table:
+    """The packets of ``t`` that can take part in an alert of the rules ``idx`` (each with a
+    ``threshold``/``both`` count per window): exact counts per (source, window) are needed only
+    where a window could reach the count. IPv4 sources are hashed into buckets (as many as
+    :func:`source_buckets` gives for the most demanding rule);
+    a (bucket, window) whose packets fall short of a rule's count holds no source that
+    reaches it, and its packets are dropped. IPv6 sources are always kept."""
+    micros, base = _micros(rules, idx)
+    origin = int(period.start.timestamp() * 1_000_000)
+    span = (period.end - period.start).total_seconds() * 1_000_000
+    packets = int(t.count().to_pyarrow().as_py())
+    buckets = max(source_buckets(packets, max(1, math.ceil(span / micros[i])), rules[i].threshold.count)  # type: ignore[union-attr]
+                  for i in idx)
+    conds = {i: header_expr(rules[i], t) for i in idx}
+    b = t.filter(ibis.or_(*conds.values()))
+    b = b.mutate(bucket=ibis.ifelse(b.src4.notnull(), (b.src4 % buckets).cast("int64"), ibis.literal(-1, "int64")),
+                 base=(b.ts_us - origin) // base)
+    per = obs.materialize(b.group_by(["bucket", "base"]).aggregate(
+        **{f"n{i}": ibis.ifelse(header_expr(rules[i], b), 1, 0).sum() for i in idx}), "signature_buckets")
+    # the (bucket, base window) pairs that can hold an alert of some rule: those of a window
+    # one base long that reach its count, and those within a longer window that does
+    short = [i for i in idx if micros[i] == base]
+    reach = [per[f"n{i}"] >= rules[i].threshold.count for i in short]  # type: ignore[union-attr]
+    keep = [per.filter(ibis.or_(per.bucket == -1, *reach)).select("bucket", "base")]
+    for i in idx:
+        if i in short:
+            continue
+        w = per.mutate(window=per.base // (micros[i] // base))
+        full = w.group_by(["bucket", "window"]).aggregate(n=w[f"n{i}"].sum())
+        full = full.filter(full.n >= rules[i].threshold.count)  # type: ignore[union-attr]
+        keep.append(w.semi_join(full, ["bucket", "window"]).select("bucket", "base"))
+    ok = obs.materialize(ibis.union(*keep, distinct=True) if len(keep) > 1 else keep[0], "signature_windows")
+    return b.semi_join(ok, ["bucket", "base"]).drop("bucket", "base")
+
+
+def _mask_alerts(obs: Observation, t: ir.Table, period: Period, rules: list[Rule], idx: list[int]) -> pa.Table:
+    """:func:`_engine_alerts` of the rules ``idx``, all of one kind: with a ``threshold`` or
+    ``both`` count per window (the packets that cannot alert are dropped first,
+    :func:`_possible`), or without (counted per source alone when none has a window)."""
+    if all(_windowed(rules[i]) for i in idx):
+        t = _possible(obs, t, period, rules, idx)
     conds = {i: header_expr(rules[i], t) for i in idx}
     m = t.filter(ibis.or_(*conds.values()))
     chunks = [idx[k:k + _MASK_BITS] for k in range(0, len(idx), _MASK_BITS)]
     masks = {f"mask{j}": sum((ibis.ifelse(conds[i], 1 << bit, 0).cast("int64") for bit, i in enumerate(chunk)),
                              ibis.literal(0, "int64")) for j, chunk in enumerate(chunks)}
     origin = int(period.start.timestamp() * 1_000_000)
-    micros = {i: int(rules[i].threshold.seconds * 1_000_000)  # type: ignore[union-attr]
-              for i in idx if rules[i].threshold is not None}
-    base = math.gcd(*micros.values()) if micros else 0
+    micros, base = _micros(rules, idx)
     m = m.mutate(**masks, base=(m.ts_us - origin) // base if base else ibis.literal(0, "int64"))
     g = m.group_by([*masks, "src4", "src6", "base"]).aggregate(
         n=m.count(), region=m.region.min(), first_us=m.ts_us.min(), last_us=m.ts_us.max())

@@ -151,3 +151,22 @@ def test_breakdown_parts_add_up_to_the_key(npa_store: Path) -> None:
         assert sum(v[i] for v in b["series"].values()) == pytest.approx(per_day[d])
     r = breakdown(obs, "regions", july, "US", top=len(table()))
     assert "other" not in r["series"] and set(r["series"]) <= set(table())
+
+
+def test_key_codes_name_the_same_keys_as_the_text() -> None:
+    """The integer key code that big aggregations group on gives back the port key's text,
+    in the engine (key_text) and in Python (key_name, key_codes), for every kind of key."""
+    from teiten.analyze.source import key_code, key_codes, key_name, key_text, port_key
+
+    t = ibis.memtable({"proto": [6, 17, 132, 1, 58, 47, 6, 1, 17, 0, 6],
+                       "dport": [445, 53, 2905, None, None, None, None, None, 0, None, 65535],
+                       "icmp_type": [None, None, None, 8, 128, None, None, None, None, None, None],
+                       "frag": [0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0]},
+                      schema={"proto": "uint8", "dport": "uint16", "icmp_type": "uint8", "frag": "uint8"})
+    got = t.select(text=port_key(t), code=key_code(t)).mutate(back=key_text(ibis._.code)).to_pyarrow().to_pylist()
+    texts = [r["text"] for r in got]
+    assert texts == ["445/TCP", "53/UDP", "2905/SCTP", "8/ICMP", "128/ICMPv6", "47/OTHER", "6/OTHER", "1/OTHER",
+                     "FRAG", "0/OTHER", "65535/TCP"]
+    assert [r["back"] for r in got] == texts
+    assert [key_name(r["code"]) for r in got] == texts and key_codes(texts) == [r["code"] for r in got]
+    assert len({r["code"] for r in got}) == len(texts)

@@ -179,3 +179,42 @@ def test_counted_thresholds_equal_thresholds_in_time_order(store: Path) -> None:
     assert got[1, 0x09090901] == 6 and got[2, 0x09090901] == 4
     assert got[1, 0x09090902] == 4 and got[2, 0x09090902] == 3
     assert got[1, 0x02020201] == 1 and (2, 0x02020201) not in got  # one Nachi echo
+
+
+def test_windowed_counts_skip_only_windows_that_cannot_alert(tmp_path: Path) -> None:
+    """Rules alerting on a count per window are counted only where a (source bucket,
+    window) has that many packets; with many slow sources and a few fast ones the buckets
+    are several, most packets are dropped, and the alerts equal those in time order."""
+    from teiten.detect import signatures as sig
+
+    rng = np.random.default_rng(7)
+    slow, fast = 30_000, 12 * 25
+    t0 = (T0 // 60_000_000 + 60) * 60_000_000  # a whole minute, an hour after T0
+    ts = np.r_[t0 + rng.integers(0, 86_400_000_000, slow),  # one day of echoes from 4000 sources
+               # and 25 sources sending 12 within a minute
+               t0 + np.repeat(rng.choice(1400, 25, replace=False), 12) * 60_000_000
+               + np.tile(np.arange(12), 25) * 4_000_000]
+    src = np.r_[0x0A000000 + rng.integers(0, 4000, slow), 0x0B000000 + np.repeat(np.arange(25), 12)]
+    order = np.argsort(ts, kind="stable")
+    pk = PacketColumns.make(slow + fast, ts=ts[order], src=src[order], dst=DST + rng.integers(0, 50, slow + fast),
+                            proto=ICMP, icmp_type=8)
+    with CaptureWriter(tmp_path / "e.pcap") as w:
+        w.write(pk)
+    s = tmp_path / "store"
+    assert CliRunner().invoke(cli, ["ingest", str(tmp_path / "e.pcap"), "--store", str(s), "-q"]).exit_code == 0
+    obs = open_observation(s)
+    period = period_between("2026-07-02", "2026-07-03")
+    # the ICMP echo sweep (both, 10 a minute by source) and one over two minutes, counted on
+    # one-minute base windows
+    rules = [*(r for r in load_rules() if r.sid == 9000040), *parse_rules(
+        'alert icmp any any -> any any (msg:"w"; itype:8; threshold: type threshold, track by_src, count 14,'
+        ' seconds 120; sid:3;)')]
+    assert sig.source_buckets(slow + fast, 2 * 1440, 10) > 1
+    t = obs.in_period(period)
+    kept = int(sig._possible(obs, t, period, rules, [0, 1]).count().to_pyarrow().as_py())
+    assert fast <= kept < (slow + fast) / 2
+    got = sig._engine_alerts(obs, period, rules, [0, 1], None).to_pylist()
+    assert sorted((r["rule"], r["src4"], r["alerts"]) for r in got) == sorted(
+        (r["rule"], r["src4"], r["alerts"]) for r in sig._ordered_alerts(obs, period, rules, [0, 1], None).to_pylist())
+    assert {r["src4"] for r in got if r["rule"] == 0} >= {0x0B000000 + i for i in range(25)}
+    assert {r["src4"] for r in got if r["rule"] == 1} & {0x0B000000 + i for i in range(25)} == set()
