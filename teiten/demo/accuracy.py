@@ -33,16 +33,35 @@ surge
     its last sources join, ``late_day`` + 9), icmp_sweeper (8/ICMP, CN) and backscatter
     (0/ICMP, 3/ICMP, KR) over their windows; one is found when a surge of one of its names
     overlaps those days ±1.  A surge is true when an *explanation* has its key and
-    overlaps its days ±1.  Explanations are (names, days) of every planted phenomenon: its
-    window for the steady ones, and for ZMap, Masscan and SIP each source's key and country
-    on each day it sent (their generators are replayed from the truth's seed, see
-    :func:`replay`).
+    overlaps its days ±1, or when it is a *step* (below).  Explanations are (names, days)
+    of every planted phenomenon: its window for the steady ones, and for ZMap, Masscan and
+    SIP each source's key and country on each day it sent (their generators are replayed
+    from the truth's seed, see :func:`replay`).
 drop
     P = the stop of oracle_surge (1521/TCP, CN; the day after its last packet ±1), when it
     stops before the scenario ends; a drop is true when an explanation with its key ended
-    within the 28 baseline days before the drop or during it.
+    within the 28 baseline days before the drop or during it, or when it is a step.
 new_key, rank_jump
-    Precision only (P = 0): true when an explanation with its key overlaps the quarter.
+    Precision only (P = 0): true when an explanation with its key overlaps the quarter, or
+    when it is a step.
+step (surge, drop, new_key, rank_jump)
+    A change that at most three sources starting or stopping carry, whichever generator
+    sent them (the background's included: one host beginning on its private high port, or
+    in a small country).  Judged with ``truth["background"]["busy_sources"]`` (each source's
+    packets per day on each port key and in its country, recorded where it sent 20 or more
+    on some day: :func:`teiten.demo.truth.busy_sources`) and truth.json's own daily counts
+    (``by_day_key``, ``by_day_country``; the finding gives only its key, ``dimension`` and
+    days, never the size of the change).  Surge or drop: on its ``evidence.peak_day`` (else
+    its first day), the key's change is its packets that day minus their median over the
+    28 days before, and each busy source's change the same of its own packets; it is a
+    step when the key changed in the finding's direction and the three busy sources that
+    changed most that way sum to at least half of it.  Rank jump or new key: the same with
+    packets per day in the quarter minus in the previous quarter (0 before the scenario).
+    So a change spread over many sources (a country's busier day) is no step, nor one the
+    busy sources carry less than half of, nor one on a day the key did not change; and a
+    change by sources that never sent 20 packets a day is not recorded: false unless a
+    planted phenomenon explains it.  Without ``busy_sources`` (a truth written before they
+    were recorded, or by hand), nothing is a step.
 concentration
     P = (1521/TCP, country, CN) and (1521/TCP, source_port, 6000) while oracle_surge is
     active, (8/ICMP, source, the sweeper) while the sweeper is; one is found when a finding
@@ -85,7 +104,7 @@ from teiten.demo.population import DAY_US, Traffic
 from teiten.demo.sensors import telescope
 from teiten.demo.truth import key_names, port_keys, source_countries
 from teiten.enrich.geo import load_geo
-from teiten.periods import parse_period
+from teiten.periods import Period, parse_period
 
 __all__ = ["FINGERPRINTS", "KINDS", "Activity", "describe", "replay", "score"]
 
@@ -101,6 +120,8 @@ SCANNERS = ("icmp_sweeper", "zmap", "masscan")
 ORACLE_SOURCE_PORT = 6000  # teiten.demo.phenomena.oracle_surge
 JOIN_DAYS = 10  # oracle_surge's late sources join on late_day .. late_day + 9
 BASELINE_DAYS = 28  # teiten.detect.changes.ChangeRules.baseline
+STEP_SOURCES = 3  # a step: so few sources carry at least half of a change
+UNKNOWN_REGION = "--"  # teiten.analyze.source.UNKNOWN_REGION
 PEAK_SLACK_H = 1.5
 #: Generators replayed for per-source detail: their index among the scenario's random
 #: streams (``SeedSequence(seed).spawn(9)`` in ``teiten.demo.scenario._traffic``).
@@ -359,13 +380,79 @@ def _explained(kind: str, f: Finding, spans: list[Span], q: tuple[date, date]) -
     return any(s.overlaps(*q) for s in named)
 
 
-def _changes(kind: str, fs: list[Finding], truth: Truth, acts: list[Activity], q: tuple[date, date]) -> Score:
+class _Steps:
+    """The daily series of truth.json (``by_day_key``, ``by_day_country``) and of its busy
+    sources (``truth["background"]["busy_sources"]``), to tell whether a few sources
+    starting or stopping carry a change (module docstring)."""
+
+    def __init__(self, truth: Truth) -> None:
+        self.start, self.days = _date(truth["start"]), int(truth["days"])
+        self._by_day = {"ports": truth["by_day_key"], "regions": truth["by_day_country"]}
+        self._busy: dict[tuple[str, str], list[tuple[int, list[int]]]] = {}
+        for r in truth["background"]["busy_sources"]:
+            self._busy.setdefault((r["dimension"], r["key"]), []).append(
+                ((_date(r["first"]) - self.start).days, r["packets"]))
+        self._series: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+
+    @classmethod
+    def of(cls, truth: Truth) -> _Steps | None:
+        return cls(truth) if "busy_sources" in truth.get("background", {}) else None
+
+    def series(self, f: Finding) -> tuple[np.ndarray, np.ndarray]:
+        """The finding's key: its packets per scenario day, and those of each busy source (rows)."""
+        key = str(f["key"])
+        dim = str(f.get("dimension") or ("ports" if "/" in key or key == "FRAG" else "regions"))
+        if dim == "regions" and key == UNKNOWN_REGION:
+            key = "??"  # teiten.demo.truth.source_countries
+        if (dim, key) not in self._series:
+            total = np.zeros(self.days)
+            for d, counts in self._by_day[dim].items():
+                i = (_date(d) - self.start).days
+                if 0 <= i < self.days:
+                    total[i] = counts.get(key, 0)
+            busy = np.zeros((len(self._busy.get((dim, key), [])), self.days))
+            for row, (first, packets) in enumerate(self._busy.get((dim, key), [])):
+                busy[row, first:first + len(packets)] = packets
+            self._series[dim, key] = total, busy
+        return self._series[dim, key]
+
+    def carried(self, kind: str, f: Finding, quarter: Period) -> bool:
+        """Do at most STEP_SOURCES busy sources carry half of the change at this finding's key and days?"""
+        total, busy = self.series(f)
+        if kind in ("surge", "drop"):
+            i = (_date(f.get("evidence", {}).get("peak_day") or f["start"]) - self.start).days
+            if not BASELINE_DAYS <= i < self.days:
+                return False
+            base = slice(i - BASELINE_DAYS, i)
+            change = total[i] - float(np.median(total[base]))
+            each = busy[:, i] - np.median(busy[:, base], axis=1) if len(busy) else np.zeros(0)
+        else:  # the change of packets per day from the previous quarter
+            now, before = quarter, quarter.previous()
+            change = float(self._per_day(total[None, :], now)[0] - self._per_day(total[None, :], before)[0])
+            each = self._per_day(busy, now) - self._per_day(busy, before)
+        sign = -1.0 if kind == "drop" else 1.0
+        if sign * change <= 0:
+            return False
+        top = np.sort(np.clip(sign * each, 0.0, None))[::-1][:STEP_SOURCES]
+        return 2 * float(top.sum()) >= sign * float(change)
+
+    def _per_day(self, m: np.ndarray, p: Period) -> np.ndarray:
+        a, b = (p.first - self.start).days, (p.last - self.start).days + 1
+        out: np.ndarray = m[:, max(a, 0):max(min(b, self.days), 0)].sum(axis=1) / (b - a)
+        return out
+
+
+def _changes(kind: str, fs: list[Finding], truth: Truth, acts: list[Activity], q: tuple[date, date],
+             quarter: str) -> Score:
     start, end = _date(truth["start"]), _date(truth["end"])
     planted = {"surge": _onsets(truth, start), "drop": _stops(truth, end)}.get(kind, [])
     planted = [s for s in planted if q[0] <= s.first <= q[1]]
     spans = _explanations(truth, acts)
+    steps = _Steps.of(truth)
+    period = parse_period(quarter)
     matched = sum(any(f["key"] in s.names and s.overlaps(*_finding_days(f), 1) for f in fs) for s in planted)
-    true, false = _judge(fs, lambda f: _explained(kind, f, spans, q))
+    true, false = _judge(fs, lambda f: _explained(kind, f, spans, q)
+                         or (steps is not None and steps.carried(kind, f, period)))
     return _result(len(planted), len(fs), matched, true, false)
 
 
@@ -452,7 +539,7 @@ def score(findings: Iterable[Finding], truth: Truth, quarter: str, *,
         elif kind == "scan":
             out[kind] = _scan(fs, truth, acts, q, quarter)
         elif kind in ("surge", "drop", "new_key", "rank_jump"):
-            out[kind] = _changes(kind, fs, truth, acts, q)
+            out[kind] = _changes(kind, fs, truth, acts, q, quarter)
         elif kind == "concentration":
             out[kind] = _concentration(fs, truth, q, quarter)
         elif kind == "diurnal":

@@ -6,9 +6,12 @@ phenomena and the exact per-day counts by port key, site, source country and
 fingerprint, all days in UTC).  Under ``"background"`` truth.json also records what all
 the traffic, the background radiation's included, really does per quarter
 (:func:`teiten.demo.truth.background_truth`): ``"scanners"``, every (source, port key)
-with a scan by the DESIGN §4 definition, and ``"single_source_keys"``, every port key of
-at least 500 packets of which one source sent at least half.  The same seed and scale
-give the same bytes.
+with a scan by the DESIGN §4 definition, ``"single_source_keys"``, every port key of
+at least 500 packets of which one source sent at least half, and ``"busy_sources"``,
+the packets per day of every source on each port key and in its country where it sent
+20 packets or more on some day (:func:`teiten.demo.truth.busy_sources`: the sources
+whose start or stop is a real step in a daily series).  The same seed and scale give
+the same bytes.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from teiten.demo.population import DAY_US, Traffic, background
 from teiten.demo.sensors import SITES, Site, telescope
 from teiten.demo.truth import (
     background_truth,
+    busy_sources,
     count_by_day,
     fingerprints,
     iso,
@@ -152,7 +156,10 @@ def _background(cols: PacketColumns, label: npt.NDArray[np.int64], labels: list[
                 (_quarter_name(_add_months(start, 3)), t0 + q1 * DAY_US, t0 + ndays * DAY_US)]
     tel = telescope()
     monitored = len(tel.addr4) + len(tel.addr6)  # an IPv6 sensor address counts as one
-    return {"monitored": monitored, **background_truth(cols, label, labels, quarters, monitored)}
+    country, countries = source_countries(load_geo(), cols)
+    day = ((cols.ts - t0) // DAY_US).astype(np.int64)
+    return {"monitored": monitored, **background_truth(cols, label, labels, quarters, monitored),
+            "busy_sources": busy_sources(cols, day, country, countries, start)}
 
 
 def generate(out_dir: Path, *, seed: int = 0, scale: float = 1.0, start: date = date(2026, 4, 1)) -> Scenario:

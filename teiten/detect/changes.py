@@ -1,23 +1,35 @@
 """Changes in the daily series (DESIGN §4): surges and drops against a trailing baseline
 (robust z: (x − median) / (1.4826 · MAD) over the ``baseline`` days before), keys new in
 the period, and rank jumps between periods (1521/TCP: 74th → 13th).
+
+The series come from the cube (packets per day, key and region).  Who sent a surge or a
+drop is then counted on its peak day alone: the distinct sources (``sources``, and
+``evidence.peak_sources``) and the busiest three (``top_sources``), from the packets of
+those (key, day) pairs only, so that a reader tells a surge of many sources from one
+host starting on a port nobody else uses.  ``ChangeRules.min_sources`` can require more
+than one source on a surge's peak day; it is 1 by default, because a DoS victim's
+backscatter (0/ICMP, 3/ICMP) and an ICMP sweeper are one source each and real surges.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
+from teiten.analyze.drilldown import _src_text
 from teiten.analyze.rankings import DIMENSIONS, ranking
-from teiten.analyze.source import Observation, day_number
+from teiten.analyze.source import Observation, day_number, day_of, local_day
 from teiten.periods import Period
 from teiten.settings import zone
 
-__all__ = ["ChangeRules", "change_findings", "daily_matrix", "robust_z"]
+__all__ = ["ChangeRules", "change_findings", "daily_matrix", "peak_sources", "robust_z"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +40,8 @@ class ChangeRules:
     max_keys: int = 500  # the keys with the most packets are followed
     jump: int = 10  # rank jump: climbed this many places ...
     within: int = 20  # ... into the top this many
+    min_sources: int = 1  # a surge's peak day has packets from at least this many sources
+    top_sources: int = 3  # the busiest sources of a surge's or drop's peak day listed
 
 
 def daily_matrix(obs: Observation, dimension: str, window: Period, group: str | None,
@@ -63,6 +77,88 @@ def robust_z(m: npt.NDArray[np.float64], baseline: int) -> tuple[npt.NDArray[np.
     return (m[:, baseline:] - med) / scale, med
 
 
+def peak_sources(obs: Observation, pairs: set[tuple[str, str, date]], tz: str, group: str | None,
+                 top: int = 3) -> dict[tuple[str, str, date], tuple[int, list[dict[str, Any]]]]:
+    """For each (dimension, key, local day): the key's distinct sources that day and its
+    ``top`` busiest (``{"source", "region", "packets"}``), counted from the packets of those
+    days and keys only.  One pass, over the packets from the first to the last of the days
+    (the engine skips the row groups outside), keeps those of the days and keys by cheap
+    tests (the day number; ``proto`` with ``dport`` or ``icmp_type``, ``country``) before
+    the port key is built as text, and counts them per (day, port key, region, source);
+    each dimension is then read from those counts.  (An OR of each day's time range would
+    skip more row groups but costs DuckDB more per packet than it saves.)"""
+    if not pairs:
+        return {}
+    days = sorted({d for _, _, d in pairs})
+    ports = sorted({k for dim, k, _ in pairs if dim == "ports"})
+    regions = sorted({k for dim, k, _ in pairs if dim == "regions"})
+    span = Period("range", days[0], days[-1], tz)
+    t = obs.in_period(span, group)
+    t = t.mutate(day=local_day(t, span))
+    t = t.filter(t.day.isin([day_number(d) for d in days]),
+                 ibis.or_(_stored(t, ports), t.region.isin(regions) if regions else ibis.literal(False)))
+    counts = obs.materialize(t.group_by(["day", "key", "region", "src4", "src6"]).aggregate(n=ibis._.count()),
+                             "peak_sources")
+    out: dict[tuple[str, str, date], tuple[int, list[dict[str, Any]]]] = {}
+    for dim in ("ports", "regions"):
+        want = sorted((day_number(d), k) for dm, k, d in pairs if dm == dim)
+        if not want:
+            continue
+        c = counts.mutate(k=counts[DIMENSIONS[dim]])
+        c = c.semi_join(ibis.memtable(pa.table({"day": pa.array([w[0] for w in want], pa.int64()),
+                                                "k": pa.array([w[1] for w in want], pa.string())})), ["day", "k"])
+        per = c.group_by(["day", "k", "src4", "src6"]).aggregate(packets=c.n.sum(), region=c.region.first())
+        g = ["day", "k"]
+        ranked = per.mutate(r=ibis.row_number().over(group_by=g, order_by=[ibis.desc("packets"), "src4", "src6"]),
+                            sources=ibis._.packets.count().over(group_by=g))
+        for r in ranked.filter(ranked.r < top).order_by(["day", "k", "r"]).to_pyarrow().to_pylist():
+            listed = out.setdefault((dim, r["k"], day_of(r["day"])), (int(r["sources"]), []))[1]
+            listed.append({"source": _src_text(r["src4"], r["src6"]), "region": r["region"],
+                           "packets": int(r["packets"])})
+    return out
+
+
+_PROTOCOLS = {"TCP": 6, "UDP": 17, "SCTP": 132, "ICMP": 1, "ICMPv6": 58}
+
+
+def _stored(t: ir.Table, keys: list[str]) -> ir.BooleanValue:
+    """A filter on the stored columns that every packet of these port keys passes (a few
+    others too: the port key decides after it)."""
+    numbers: dict[str, list[int]] = {}
+    for k in keys:
+        number, _, proto = k.partition("/")
+        if number.isdigit():
+            numbers.setdefault(proto, []).append(int(number))
+    conds = [t.frag == 2] if "FRAG" in keys else []
+    for proto, ns in numbers.items():
+        if proto == "OTHER":
+            conds.append(t.proto.isin(ns))
+        elif proto in _PROTOCOLS:
+            field = t.icmp_type if proto.startswith("ICMP") else t.dport
+            conds.append((t.proto == _PROTOCOLS[proto]) & field.isin(ns))
+    return ibis.or_(*conds) if conds else ibis.literal(False)
+
+
+def _rank_changes(obs: Observation, dim: str, period: Period, group: str | None,
+                  rules: ChangeRules) -> list[dict[str, Any]]:
+    """Keys new in the top ``within`` of the ranking, and keys that climbed ``jump`` places into it."""
+    out = []
+    for row in ranking(obs, dim, period, group=group).rows:
+        if row["rank"] is None or row["per_ip_day"] is None:
+            continue
+        if row["prev_per_ip_day"] == 0 and row["rank"] <= rules.within:
+            out.append(_finding("new_key", dim, row["key"], period.first.isoformat(), period.last.isoformat(),
+                                {"rank": row["rank"], "packets": row["packets"],
+                                 "per_ip_day": row["per_ip_day"]}, 1.0))
+        elif row["prev_rank"] is not None and row["rank"] <= rules.within and \
+                row["prev_rank"] - row["rank"] >= rules.jump:
+            out.append(_finding("rank_jump", dim, row["key"], period.first.isoformat(), period.last.isoformat(),
+                                {"rank": row["rank"], "prev_rank": row["prev_rank"], "packets": row["packets"],
+                                 "per_ip_day": row["per_ip_day"], "prev_per_ip_day": row["prev_per_ip_day"]},
+                                min(1.0, (row["prev_rank"] - row["rank"]) / (2 * rules.jump))))
+    return out
+
+
 def _runs(flags: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
     idx = np.flatnonzero(flags)
     if not len(idx):
@@ -76,45 +172,43 @@ def change_findings(obs: Observation, period: Period, group: str | None = None, 
     """Surges, drops, new keys and rank jumps of the period."""
     out: list[dict[str, Any]] = []
     window = Period("range", period.first - timedelta(days=rules.baseline), period.last, period.tz)
+    span = obs.data_span()
+    if span is None:
+        return out
+    # a day is judged only when its whole baseline lies within the data
+    first_data = span[0].astimezone(zone(period.tz)).date()
+    judged = np.array([d - timedelta(days=rules.baseline) >= first_data for d in period.day_list()])
+    runs: list[tuple[str, str, str, int, int, int, npt.NDArray[np.float64], npt.NDArray[np.float64],
+                     npt.NDArray[np.float64]]] = []
     for dim in dimensions:
         keys, m = daily_matrix(obs, dim, window, group, rules.max_keys)
         if not keys:
             continue
         z, med = robust_z(m, rules.baseline)
         now = m[:, rules.baseline:]
-        # a day is judged only when its whole baseline lies within the data
-        span = obs.data_span()
-        if span is None:
-            continue
-        first_data = span[0].astimezone(zone(period.tz)).date()
-        judged = np.array([d - timedelta(days=rules.baseline) >= first_data for d in period.day_list()])
         z = np.where(judged[None, :], z, 0.0)
         for kind, flags in (("surge", (z >= rules.z) & (now >= rules.min_packets)),
                             ("drop", (z <= -rules.z) & (med >= rules.min_packets))):
             for i in np.flatnonzero(flags.any(axis=1)):
                 for a, b in _runs(flags[i]):
-                    seg = slice(a, b + 1)
-                    peak = a + int(np.argmax(np.abs(z[i, seg])))
-                    d0, d1, dp = (period.first + timedelta(days=x) for x in (a, b, peak))
-                    out.append(_finding(kind, dim, keys[i], d0.isoformat(), d1.isoformat(), {
-                        "peak_day": dp.isoformat(), "peak_packets": int(now[i, peak]),
-                        "baseline_median": float(med[i, peak]), "peak_z": float(z[i, peak]),
-                        "days": b - a + 1, "packets": int(now[i, seg].sum()),
-                        "baseline_days": rules.baseline}, min(1.0, abs(float(z[i, peak])) / (2 * rules.z))))
-        r = ranking(obs, dim, period, group=group)
-        for row in r.rows:
-            if row["rank"] is None or row["per_ip_day"] is None:
-                continue
-            if row["prev_per_ip_day"] == 0 and row["rank"] <= rules.within:
-                out.append(_finding("new_key", dim, row["key"], period.first.isoformat(), period.last.isoformat(),
-                                    {"rank": row["rank"], "packets": row["packets"],
-                                     "per_ip_day": row["per_ip_day"]}, 1.0))
-            elif row["prev_rank"] is not None and row["rank"] <= rules.within and \
-                    row["prev_rank"] - row["rank"] >= rules.jump:
-                out.append(_finding("rank_jump", dim, row["key"], period.first.isoformat(), period.last.isoformat(),
-                                    {"rank": row["rank"], "prev_rank": row["prev_rank"], "packets": row["packets"],
-                                     "per_ip_day": row["per_ip_day"], "prev_per_ip_day": row["prev_per_ip_day"]},
-                                    min(1.0, (row["prev_rank"] - row["rank"]) / (2 * rules.jump))))
+                    peak = a + int(np.argmax(np.abs(z[i, a:b + 1])))
+                    runs.append((kind, dim, keys[i], a, b, peak, now[i], med[i], z[i]))
+        out += _rank_changes(obs, dim, period, group, rules)
+    who = peak_sources(obs, {(dim, key, period.first + timedelta(days=peak)) for _, dim, key, _, _, peak, *_ in runs},
+                       period.tz, group, rules.top_sources)
+    for kind, dim, key, a, b, peak, now_i, med_i, z_i in runs:
+        d0, d1, dp = (period.first + timedelta(days=x) for x in (a, b, peak))
+        sources, top = who.get((dim, key, dp), (0, []))
+        if kind == "surge" and sources < rules.min_sources:
+            continue
+        f = _finding(kind, dim, key, d0.isoformat(), d1.isoformat(), {
+            "peak_day": dp.isoformat(), "peak_packets": int(now_i[peak]),
+            "baseline_median": float(med_i[peak]), "peak_z": float(z_i[peak]),
+            "days": b - a + 1, "packets": int(now_i[a:b + 1].sum()),
+            "baseline_days": rules.baseline, "peak_sources": sources},
+            min(1.0, abs(float(z_i[peak])) / (2 * rules.z)))
+        f["sources"], f["top_sources"] = sources, top
+        out.append(f)
     out.sort(key=lambda f: (-f["score"], f["kind"], f["key"]))
     return out
 

@@ -8,7 +8,7 @@ import json
 import shutil
 import subprocess
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -225,3 +225,37 @@ def test_background_truth_from_the_files(scenario: Scenario, truth: dict[str, An
     dominated = {(q, key, src) for (q, src, key), n in by_source.items() if keys[q, key] >= 500
                  and 2 * n >= keys[q, key]}
     assert {(x["quarter"], x["key"], x["source"]) for x in truth["background"]["single_source_keys"]} == dominated
+
+
+def test_busy_sources_from_the_files(truth: dict[str, Any], packets: list[dict[str, Any]]) -> None:
+    """truth["background"]["busy_sources"], recomputed in plain Python from what dpkt reads:
+    per (source, port key) and per (source, its country), the packets of each UTC day from
+    its first to its last there, wherever it sent 20 or more on some day."""
+    names = {1: "ICMP", 6: "TCP", 17: "UDP", 58: "ICMPv6"}
+    daily: Counter[tuple[str, str, str, int]] = Counter()
+    v4 = [r["src"] for r in packets if r["version"] == 4]
+    geo = load_geo()
+    countries = dict(zip(v4, geo.lookup4(np.array(v4, dtype=np.uint32))[0].to_pylist(), strict=True))
+    start = datetime(2026, 4, 1, tzinfo=UTC).timestamp()
+    for r in packets:
+        day = int((r["ts"] - start) // 86400)
+        port = r["icmp_type"] if r["proto"] in (1, 58) else r["dport"]
+        src = str(ipaddress.IPv4Address(r["src"]) if r["version"] == 4 else ipaddress.IPv6Address(r["src6"]))
+        daily["ports", f"{port}/{names[r['proto']]}", src, day] += 1
+        if r["version"] == 4:  # the IPv6 sources' countries: checked against the packets below
+            daily["regions", countries[r["src"]] or "??", src, day] += 1
+    series: dict[tuple[str, str, str], dict[int, int]] = {}
+    for (dim, key, src, day), n in daily.items():
+        series.setdefault((dim, key, src), {})[day] = n
+    want = {}
+    for group, days in series.items():
+        if max(days.values()) >= 20:
+            a, b = min(days), max(days)
+            want[group] = ((datetime(2026, 4, 1) + timedelta(days=a)).date().isoformat(),
+                           [days.get(d, 0) for d in range(a, b + 1)])
+    got = {(x["dimension"], x["key"], x["source"]): (x["first"], x["packets"])
+           for x in truth["background"]["busy_sources"] if ":" not in x["source"] or x["dimension"] == "ports"}
+    assert got == want
+    assert {x["dimension"] for x in truth["background"]["busy_sources"]} == {"ports", "regions"}
+    bs = truth["phenomena"]["backscatter"]
+    assert ("ports", "0/ICMP", bs["victim"]) in got and ("regions", "KR", bs["victim"]) in got
