@@ -55,9 +55,7 @@ def concentration_findings(obs: Observation, period: Period, group: str | None =
     by_region = t.group_by(["key", "region"]).aggregate(packets=measure(t)).to_pyarrow().to_pylist()
     raw = obs.in_period(period, group)
     raw = raw.filter(raw.kc.isin(key_codes(keys)))  # the busy passes group on the key's integer code
-    ports = raw.filter(raw.sport.notnull())
-    by_port = _named(ports.group_by(["kc", "sport"]).aggregate(packets=ports.count()).to_pyarrow().to_pylist())
-    by_src = _named(_busiest_sources(obs, raw.filter(raw.ip_version == 4)))
+    by_src, by_port = _busiest(obs, raw)
     key_totals = {k: per_key[k] for k in keys}
     out: list[dict[str, Any]] = []
     for k, (value, n, _) in _top_share(by_region, "region").items():
@@ -85,19 +83,40 @@ def _named(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"key": key_name(r.pop("kc")), **r} for r in rows]
 
 
-def _busiest_sources(obs: Observation, v4: ir.Table) -> list[dict[str, Any]]:
-    """Each key's busiest IPv4 source with its exact packet count. On DuckDB a space-saving
-    sketch names candidates (it cannot miss a source with over 1/5 of a key's packets, and
-    only shares of at least one half are reported), which are then counted exactly; a count
-    per (key, source) pair would hold every source of a wide telescope."""
+def _busiest(obs: Observation, raw: ir.Table) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Each key's busiest IPv4 sources and source ports with their exact packet counts
+    (rows of key, src4 or sport, packets; the busiest among them is taken by the caller).
+
+    On DuckDB, two passes: space-saving sketches (``approx_top_k``) name five candidate
+    sources and ports per key (a value with over a fifth of a key's packets is never
+    missed, and only shares of at least one half are reported), then one grouping-sets
+    pass counts them exactly (every packet of a candidate passes its filter). Elsewhere,
+    the exact count per (key, source) and (key, source port), and its top row per key; a
+    count per pair on a wide telescope holds every source."""
     if getattr(obs.backend, "name", None) == "duckdb":
-        sql = str(obs.backend.compile(v4.select("kc", "src4")))
-        cand = obs.backend.con.sql(f"SELECT kc, CAST(unnest(approx_top_k(src4, 5)) AS UINTEGER) AS src4"
-                                   f" FROM ({sql}) GROUP BY kc").to_arrow_table()
-        v4 = v4.semi_join(ibis.memtable(cand), ["kc", "src4"])
-    src = v4.group_by(["kc", "src4"]).aggregate(packets=v4.count())
-    w = ibis.window(group_by="kc", order_by=[ibis.desc("packets"), "src4"])
-    return list(src.mutate(r=ibis.row_number().over(w)).filter(ibis._.r == 0).drop("r").to_pyarrow().to_pylist())
+        con = obs.backend.con
+        sql = str(obs.backend.compile(raw.select("kc", "ip_version", "src4", "sport")))
+        name = f"teiten_concentration_{id(raw)}"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT kc,"
+                    " approx_top_k(src4, 5) FILTER (WHERE ip_version = 4) AS srcs,"
+                    f" approx_top_k(sport, 5) FILTER (WHERE sport IS NOT NULL) AS ports FROM ({sql}) GROUP BY kc")
+        rows = con.sql(
+            f"SELECT r.kc, GROUPING(r.src4) AS by_port, r.src4, r.sport, count(*) AS packets FROM ({sql}) AS r"
+            f" JOIN {name} AS c ON r.kc = c.kc WHERE (r.ip_version = 4 AND list_contains(c.srcs, r.src4))"
+            " OR list_contains(c.ports, r.sport) GROUP BY GROUPING SETS ((r.kc, r.src4), (r.kc, r.sport))"
+            f" HAVING (GROUPING(r.src4) = 0 AND r.src4 IN (SELECT unnest(srcs) FROM {name} WHERE kc = r.kc))"
+            f" OR (GROUPING(r.sport) = 0 AND r.sport IN (SELECT unnest(ports) FROM {name} WHERE kc = r.kc))"
+        ).to_arrow_table().to_pylist()
+        con.execute(f"DROP TABLE {name}")
+        return (_named([{"kc": r["kc"], "src4": r["src4"], "packets": r["packets"]} for r in rows if not r["by_port"]]),
+                _named([{"kc": r["kc"], "sport": r["sport"], "packets": r["packets"]} for r in rows if r["by_port"]]))
+
+    def top(t: ir.Table, col: str) -> list[dict[str, Any]]:
+        per = t.group_by(["kc", col]).aggregate(packets=t.count())
+        w = ibis.window(group_by="kc", order_by=[ibis.desc("packets"), col])
+        return _named(per.mutate(r=ibis.row_number().over(w)).filter(ibis._.r == 0).drop("r").to_pyarrow().to_pylist())
+
+    return top(raw.filter(raw.ip_version == 4), "src4"), top(raw.filter(raw.sport.notnull()), "sport")
 
 
 _BY = {"country": ("発信元国・地域", "source country"), "source_port": ("発信元ポート", "source port"),

@@ -25,10 +25,9 @@ from teiten.analyze.source import (
     Observation,
     day_number,
     key_codes,
-    key_text,
+    key_name,
     local_day,
     local_hour,
-    region_key,
 )
 from teiten.periods import Period
 
@@ -65,19 +64,22 @@ def diurnal_findings(obs: Observation, period: Period, group: str | None = None,
     regions = top_keys(obs, "regions", period, rules.top, group)
     keys = top_keys(obs, "ports", period, rules.top, group)
     t = obs.in_period(period, group)
-    # the pass groups on the key's integer code and the stored country (cheaper per packet than
-    # their text); the few aggregated rows are named after
+    # one pass groups on the key's integer code and the stored country (cheaper per packet than
+    # their text), each folded to one "other" value outside the examined ones, so that the
+    # result has a row per examined (key, region, hour, week) at most; names are made after
+    codes = key_codes(keys)
     named = [r for r in regions if r != UNKNOWN_REGION]
-    in_region = t.country.cast("string").isin(named) if named else ibis.literal(False)
+    country = t.country.cast("string")
+    in_region = country.isin(named) if named else ibis.literal(False)
     if UNKNOWN_REGION in regions:
         in_region = in_region | t.country.isnull()
-    t = t.filter(in_region | t.kc.isin(key_codes(keys)))
+    in_keys = t.kc.isin(codes)
+    t = t.filter(in_region | in_keys)
     first = day_number(period.first)
     weeks = (period.days + 6) // 7
-    t = t.mutate(hour=local_hour(t, period), week=(local_day(t, period) - first) // 7)
-    agg = t.group_by(["kc", "country", "hour", "week"]).aggregate(packets=t.count())
-    agg = agg.select(key=key_text(agg.kc), region=region_key(agg), hour=agg.hour, week=agg.week,
-                     packets=agg.packets).to_pyarrow().to_pylist()
+    t = t.mutate(hour=local_hour(t, period), week=(local_day(t, period) - first) // 7,
+                 k=ibis.ifelse(in_keys, t.kc, -1), g=ibis.ifelse(in_region, country.fill_null(UNKNOWN_REGION), ""))
+    agg = t.group_by(["k", "g", "hour", "week"]).aggregate(packets=t.count()).to_pyarrow().to_pylist()
     profiles: dict[tuple[str, str], list[list[float]]] = {}
 
     def add(name: tuple[str, str], hour: int, week: int, n: int) -> None:
@@ -85,12 +87,13 @@ def diurnal_findings(obs: Observation, period: Period, group: str | None = None,
         p[week][hour] += n
 
     for r in agg:
-        k, g, h, wk, n = r["key"], r["region"], int(r["hour"]), int(r["week"]), int(r["packets"])
-        if g in regions:
+        code, g, h, wk, n = int(r["k"]), r["g"], int(r["hour"]), int(r["week"]), int(r["packets"])
+        k = key_name(code) if code >= 0 else ""
+        if g:
             add(("region", g), h, wk, n)
-        if k in keys:
+        if k:
             add(("key", k), h, wk, n)
-        if g in regions and k in keys:
+        if g and k:
             add(("pair", f"{k}@{g}"), h, wk, n)
     out: list[dict[str, Any]] = []
     half = weeks // 2

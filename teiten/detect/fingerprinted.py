@@ -9,13 +9,13 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from teiten.analyze.source import Observation, day_of, local_day
-from teiten.detect.fingerprints import Fingerprint, FingerprintTable, fingerprint_packets
+from teiten.analyze.source import Observation, day_of, key_text, local_day, region_key
+from teiten.detect.fingerprints import Fingerprint, FingerprintTable, fingerprint_packets, fingerprint_test
 from teiten.enrich import country_name
 from teiten.periods import Period
 
-__all__ = ["daily_counts", "fingerprint_finding", "fingerprint_findings", "fingerprint_summary", "ipv4_packets",
-           "region_comparison"]
+__all__ = ["daily_counts", "fingerprint_finding", "fingerprint_findings", "fingerprint_summaries",
+           "fingerprint_summary", "ipv4_packets", "region_comparison"]
 
 
 def daily_counts(obs: Observation, fp: Fingerprint, period: Period, group: str | None = None) -> list[dict[str, Any]]:
@@ -61,19 +61,40 @@ def ipv4_packets(obs: Observation, period: Period, group: str | None = None) -> 
 
 def fingerprint_findings(obs: Observation, table: FingerprintTable, period: Period, group: str | None = None,
                          top: int = 5) -> list[dict[str, Any]]:
-    """The findings of every fingerprint of ``table`` seen in the period."""
+    """The findings of every fingerprint of ``table`` seen in the period (one pass for all:
+    :func:`fingerprint_summaries`)."""
     v4 = ipv4_packets(obs, period, group)
-    return [f for fp in table.fingerprints if (f := fingerprint_finding(obs, fp, period, group, top, v4)) is not None]
+    sums = fingerprint_summaries(obs, list(table.fingerprints), period, group)
+    return [f for fp in table.fingerprints
+            if (f := fingerprint_finding(obs, fp, period, group, top, v4, sums[fp.name])) is not None]
+
+
+def fingerprint_summaries(obs: Observation, fps: list[Fingerprint], period: Period,
+                          group: str | None = None) -> dict[str, ir.Table]:
+    """Each fingerprint's packets counted per local day, key, region and source (with the
+    first and last time), computed in one pass in the engine: the fingerprints a packet
+    carries are the bits of a mask, and the counts are grouped by it too (the key's integer
+    code and the stored country are grouped on, their text made per row of the result).
+    Every part of a finding is read from its summary, whose rows may repeat a (day, key,
+    region, source) under different masks: readers sum them."""
+    t = obs.in_period(period, group)
+    tests = [fingerprint_test(t, fp) for fp in fps]
+    if not tests:
+        return {}
+    mask = sum((ibis.ifelse(e, 1 << j, 0).cast("int64") for j, e in enumerate(tests)), ibis.literal(0, "int64"))
+    t = t.filter(ibis.or_(*tests)).mutate(fp_mask=mask)
+    t = t.mutate(day=local_day(t, period))
+    agg = t.group_by(["fp_mask", "day", "kc", "country", "src4", "src6"]).aggregate(
+        packets=t.count(), first=t.ts.min(), last=t.ts.max())
+    agg = agg.select("fp_mask", "day", "src4", "src6", "packets", "first", "last", key=key_text(agg.kc),
+                     region=region_key(agg))
+    s = obs.materialize(agg, "fingerprints")
+    return {fp.name: s.filter((s.fp_mask & (1 << j)) != 0).drop("fp_mask") for j, fp in enumerate(fps)}
 
 
 def fingerprint_summary(obs: Observation, fp: Fingerprint, period: Period, group: str | None = None) -> ir.Table:
-    """The fingerprinted packets counted per local day, key, region and source (with the first
-    and last time), computed once in the engine: every part of a finding is read from it."""
-    t = fingerprint_packets(obs, fp, period, group)
-    t = t.mutate(day=local_day(t, period))
-    agg = t.group_by(["day", "key", "region", "src4", "src6"]).aggregate(packets=t.count(), first=t.ts.min(),
-                                                                         last=t.ts.max())
-    return obs.materialize(agg, "fingerprint")
+    """:func:`fingerprint_summaries` of one fingerprint."""
+    return fingerprint_summaries(obs, [fp], period, group)[fp.name]
 
 
 def _daily(s: ir.Table, period: Period) -> list[dict[str, Any]]:
@@ -88,10 +109,12 @@ def _daily(s: ir.Table, period: Period) -> list[dict[str, Any]]:
 
 
 def fingerprint_finding(obs: Observation, fp: Fingerprint, period: Period, group: str | None = None,
-                        top: int = 5, ipv4: int | None = None) -> dict[str, Any] | None:
+                        top: int = 5, ipv4: int | None = None, summary: ir.Table | None = None
+                        ) -> dict[str, Any] | None:
     """The finding for ``fp`` in the period, or None when no packet carries it; ``ipv4``:
-    the period's IPv4 packets when the caller has counted them."""
-    s = fingerprint_summary(obs, fp, period, group)
+    the period's IPv4 packets, ``summary`` its :func:`fingerprint_summary`, when the caller
+    has them."""
+    s = summary if summary is not None else fingerprint_summary(obs, fp, period, group)
     head = s.aggregate(packets=s.packets.sum(), start=s.first.min(), end=s.last.max()).to_pyarrow().to_pylist()[0]
     n = int(head["packets"] or 0)
     if n == 0:

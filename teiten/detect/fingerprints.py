@@ -20,7 +20,8 @@ from teiten.analyze.source import Observation
 from teiten.errors import SettingError
 from teiten.periods import Period
 
-__all__ = ["DERIVED", "Condition", "Fingerprint", "FingerprintTable", "fingerprint_packets", "load_fingerprints"]
+__all__ = ["DERIVED", "Condition", "Fingerprint", "FingerprintTable", "constant_sources", "fingerprint_packets",
+           "fingerprint_test", "load_fingerprints"]
 
 
 def _syn_only(t: ir.Table) -> ir.BooleanValue:
@@ -129,16 +130,28 @@ def load_fingerprints(path: Path | None = None) -> FingerprintTable:
     return FingerprintTable(int(doc.get("version", 0)), tuple(fps))
 
 
+def constant_sources(t: ir.Table, fp: Fingerprint) -> ir.Table:
+    """The sources (``src4``) of ``t`` whose packets considered by the ``constant``
+    fingerprint ``fp`` number at least ``min_packets`` and all carry one derived value."""
+    t = t.filter(fp.packet_filter(t))
+    t = t.mutate(_const=DERIVED[fp.constant](t))  # type: ignore[index]
+    # one value over all of a source's packets: min == max (a streaming aggregate, where a
+    # count of distinct values would hold every (source, value) pair)
+    per = t.group_by("src4").aggregate(n=t.count(), lo=t._const.min(), hi=t._const.max())
+    return per.filter((per.n >= fp.min_packets) & (per.lo == per.hi)).select("src4")
+
+
+def fingerprint_test(t: ir.Table, fp: Fingerprint) -> ir.BooleanValue:
+    """Whether a packet of ``t`` carries ``fp`` (for a ``constant`` fingerprint: a considered
+    packet of one of its :func:`constant_sources`)."""
+    e = fp.packet_filter(t)
+    return e if fp.constant is None else e & t.src4.isin(constant_sources(t, fp).src4)
+
+
 def fingerprint_packets(obs: Observation, fp: Fingerprint, period: Period, group: str | None = None) -> ir.Table:
     """The period's packets that carry ``fp`` (for a ``constant`` fingerprint: every considered
     packet of each source whose derived value never varies over at least ``min_packets``)."""
     t = obs.in_period(period, group)
-    t = t.filter(fp.packet_filter(t))
     if fp.constant is None:
-        return t
-    t = t.mutate(_const=DERIVED[fp.constant](t))
-    # one value over all of a source's packets: min == max (a streaming aggregate, where a
-    # count of distinct values would hold every (source, value) pair)
-    per = t.group_by("src4").aggregate(n=t.count(), lo=t._const.min(), hi=t._const.max())
-    keep = per.filter((per.n >= fp.min_packets) & (per.lo == per.hi)).select("src4")
-    return t.semi_join(keep, "src4").drop("_const")
+        return t.filter(fp.packet_filter(t))
+    return t.filter(fp.packet_filter(t)).semi_join(constant_sources(t, fp), "src4")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -120,3 +121,30 @@ def test_table_errors_name_the_entry(tmp_path: Path) -> None:
     bad.write_text("version = [\n")
     with pytest.raises(SettingError, match=r"f\.toml"):
         load_fingerprints(bad)
+
+
+def test_one_pass_summaries_equal_each_fingerprints_packets(tmp_path: Path,
+                                                            store: tuple[Path, list[tuple[int, ...]]]) -> None:
+    """The summaries of all fingerprints, counted in one pass under a mask, give each
+    fingerprint exactly its own packets per source, also for a packet carrying two."""
+    from teiten.detect.fingerprinted import fingerprint_summaries
+
+    path = tmp_path / "store"
+    shutil.copytree(store[0], path)  # the module's store, plus one packet
+    both = PacketColumns.make(1, ts=T0 + 10_000_000, src=0x06060601, dst=DST, proto=TCP, flags=SYN, seq=DST,
+                              ip_id=54321, dport=23, sport=40009, tcp_opts=OPT_NONE, window=5840)  # Mirai and ZMap
+    with CaptureWriter(tmp_path / "both.pcap") as w:
+        w.write(both)
+    r = CliRunner().invoke(cli, ["ingest", str(tmp_path / "both.pcap"), "--store", str(path), "-q"])
+    assert r.exit_code == 0, r.output
+    obs = open_observation(path)
+    period = period_between("2026-07-01", "2026-07-03")
+    table = load_fingerprints()
+    sums = fingerprint_summaries(obs, list(table.fingerprints), period)
+    for fp in table.fingerprints:
+        s = sums[fp.name]
+        got = s.group_by("src4").aggregate(n=s.packets.sum()).to_pyarrow().to_pylist()
+        pk = fingerprint_packets(obs, fp, period)
+        want = pk.group_by("src4").aggregate(n=pk.count()).to_pyarrow().to_pylist()
+        assert sorted((r["src4"], r["n"]) for r in got) == sorted((r["src4"], r["n"]) for r in want), fp.name
+        assert (0x06060601 in {r["src4"] for r in got}) == (fp.name in ("mirai", "zmap"))

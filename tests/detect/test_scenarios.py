@@ -125,3 +125,28 @@ def test_planted_concentration_and_rhythm(scenario: tuple[Path, dict[str, Any]])
     assert all(min(abs(f["evidence"]["peak_hour"] - utc_peak) % 24, 24 - abs(f["evidence"]["peak_hour"] - utc_peak)
                    % 24) <= 1.5 for f in hits)
     assert not any(k in ("CN", "US") for k in rhythms)  # flat senders have no rhythm
+
+
+def test_sketched_busiest_sources_and_ports_equal_the_exact_count(scenario: tuple[Path, dict[str, Any]]) -> None:
+    """Concentration's busiest source and source port per key: the DuckDB sketch-then-count
+    passes name the same values with the same counts as the exact count of every pair."""
+    from dataclasses import replace
+
+    from teiten.analyze.rankings import counts
+    from teiten.analyze.source import key_codes
+    from teiten.detect.concentration import _busiest, _top_share
+    from teiten.periods import parse_period
+
+    store, _ = scenario
+    obs = open_observation(store)
+    period = parse_period("2026Q2")
+    per_key = counts(obs, "ports", period)
+    keys = sorted(per_key, key=lambda k: -per_key[k])[:30]
+    raw = obs.in_period(period)
+    raw = raw.filter(raw.kc.isin(key_codes(keys)))
+    sketched, exact = _busiest(obs, raw), _busiest(replace(obs, backend=None), raw)
+    for j, col in enumerate(("src4", "sport")):
+        got, want = _top_share(sketched[j], col), _top_share(exact[j], col)
+        # a value with half a key's packets is always among the sketch's candidates
+        half = {k for k, (_, n, _) in want.items() if n >= per_key[k] / 2}
+        assert half and {k: got[k][:2] for k in half} == {k: want[k][:2] for k in half}
