@@ -55,7 +55,8 @@ def concentration_findings(obs: Observation, period: Period, group: str | None =
     by_region = t.group_by(["key", "region"]).aggregate(packets=measure(t)).to_pyarrow().to_pylist()
     raw = obs.in_period(period, group)
     raw = raw.filter(raw.kc.isin(key_codes(keys)))  # the busy passes group on the key's integer code
-    by_src, by_port = _busiest(obs, raw)
+    by_src, by_port = _busiest(obs, raw, {"src4": rules.source, "sport": rules.source_port},
+                               dict(zip(key_codes(keys), (per_key[k] for k in keys), strict=True)))
     key_totals = {k: per_key[k] for k in keys}
     out: list[dict[str, Any]] = []
     for k, (value, n, _) in _top_share(by_region, "region").items():
@@ -83,40 +84,40 @@ def _named(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"key": key_name(r.pop("kc")), **r} for r in rows]
 
 
-def _busiest(obs: Observation, raw: ir.Table) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Each key's busiest IPv4 sources and source ports with their exact packet counts
-    (rows of key, src4 or sport, packets; the busiest among them is taken by the caller).
+#: Values are hashed into this many buckets (a prime) to find the busy ones.
+BUCKETS = 61
 
-    On DuckDB, two passes: space-saving sketches (``approx_top_k``) name five candidate
-    sources and ports per key (a value with over a fifth of a key's packets is never
-    missed, and only shares of at least one half are reported), then one grouping-sets
-    pass counts them exactly (every packet of a candidate passes its filter). Elsewhere,
-    the exact count per (key, source) and (key, source port), and its top row per key; a
-    count per pair on a wide telescope holds every source."""
-    if getattr(obs.backend, "name", None) == "duckdb":
-        con = obs.backend.con
-        sql = str(obs.backend.compile(raw.select("kc", "ip_version", "src4", "sport")))
-        name = f"teiten_concentration_{id(raw)}"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT kc,"
-                    " approx_top_k(src4, 5) FILTER (WHERE ip_version = 4) AS srcs,"
-                    f" approx_top_k(sport, 5) FILTER (WHERE sport IS NOT NULL) AS ports FROM ({sql}) GROUP BY kc")
-        rows = con.sql(
-            f"SELECT r.kc, GROUPING(r.src4) AS by_port, r.src4, r.sport, count(*) AS packets FROM ({sql}) AS r"
-            f" JOIN {name} AS c ON r.kc = c.kc WHERE (r.ip_version = 4 AND list_contains(c.srcs, r.src4))"
-            " OR list_contains(c.ports, r.sport) GROUP BY GROUPING SETS ((r.kc, r.src4), (r.kc, r.sport))"
-            f" HAVING (GROUPING(r.src4) = 0 AND r.src4 IN (SELECT unnest(srcs) FROM {name} WHERE kc = r.kc))"
-            f" OR (GROUPING(r.sport) = 0 AND r.sport IN (SELECT unnest(ports) FROM {name} WHERE kc = r.kc))"
-        ).to_arrow_table().to_pylist()
-        con.execute(f"DROP TABLE {name}")
-        return (_named([{"kc": r["kc"], "src4": r["src4"], "packets": r["packets"]} for r in rows if not r["by_port"]]),
-                _named([{"kc": r["kc"], "sport": r["sport"], "packets": r["packets"]} for r in rows if r["by_port"]]))
 
-    def top(t: ir.Table, col: str) -> list[dict[str, Any]]:
-        per = t.group_by(["kc", col]).aggregate(packets=t.count())
-        w = ibis.window(group_by="kc", order_by=[ibis.desc("packets"), col])
-        return _named(per.mutate(r=ibis.row_number().over(w)).filter(ibis._.r == 0).drop("r").to_pyarrow().to_pylist())
+def _busiest(obs: Observation, raw: ir.Table, share: dict[str, float],
+             totals: dict[int, int]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Per key, the exact packets of every IPv4 source (``src4``) and source port (``sport``)
+    whose bucket holds at least ``share[col]`` of the key's packets (``totals``, by key
+    code): rows of key, value, packets, from which the caller takes the busiest.
 
-    return top(raw.filter(raw.ip_version == 4), "src4"), top(raw.filter(raw.sport.notnull()), "sport")
+    Two passes, and nothing per source: the first counts the packets per key and bucket
+    (value mod :data:`BUCKETS`); a value with that share of its key makes its bucket reach it
+    too, so the second counts exactly the values of the buckets that do (none for most keys)
+    and returns those with the share."""
+    hs = ibis.ifelse(raw.ip_version == 4, (raw.src4 % BUCKETS).cast("int64"), -1)
+    hp = (raw.sport % BUCKETS).cast("int64").fill_null(-1)
+    per = raw.group_by(["kc", hs.name("hs"), hp.name("hp")]).aggregate(n=raw.count()).to_pyarrow()
+    kc, n = per.column("kc").to_numpy(), per.column("n").to_numpy()
+    out: list[list[dict[str, Any]]] = []
+    for col, h in (("src4", "hs"), ("sport", "hp")):
+        sums: dict[tuple[int, int], int] = {}
+        for k, b, c in zip(kc.tolist(), per.column(h).to_numpy().tolist(), n.tolist(), strict=True):
+            if b >= 0:
+                sums[k, b] = sums.get((k, b), 0) + c
+        busy = [{"kc": k, "b": b} for (k, b), c in sums.items() if c >= share[col] * totals[k]]
+        if not busy:
+            out.append([])
+            continue
+        t = raw.filter(raw.ip_version == 4) if col == "src4" else raw.filter(raw.sport.notnull())
+        t = t.mutate(b=(t[col] % BUCKETS).cast("int64")).semi_join(ibis.memtable(busy), ["kc", "b"])
+        got = t.group_by(["kc", col]).aggregate(packets=t.count())
+        need = ibis.cases(*((got.kc == k, share[col] * totals[k]) for k in {r["kc"] for r in busy}), else_=0)
+        out.append(_named(got.filter(got.packets >= need).to_pyarrow().to_pylist()))
+    return out[0], out[1]
 
 
 _BY = {"country": ("発信元国・地域", "source country"), "source_port": ("発信元ポート", "source port"),

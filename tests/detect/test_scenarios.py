@@ -127,14 +127,12 @@ def test_planted_concentration_and_rhythm(scenario: tuple[Path, dict[str, Any]])
     assert not any(k in ("CN", "US") for k in rhythms)  # flat senders have no rhythm
 
 
-def test_sketched_busiest_sources_and_ports_equal_the_exact_count(scenario: tuple[Path, dict[str, Any]]) -> None:
-    """Concentration's busiest source and source port per key: the DuckDB sketch-then-count
-    passes name the same values with the same counts as the exact count of every pair."""
-    from dataclasses import replace
-
+def test_bucketed_busiest_sources_and_ports_equal_the_exact_count(scenario: tuple[Path, dict[str, Any]]) -> None:
+    """Concentration's busy sources and source ports per key, found through hashed buckets,
+    are exactly the values whose count per (key, value) reaches the share."""
     from teiten.analyze.rankings import counts
-    from teiten.analyze.source import key_codes
-    from teiten.detect.concentration import _busiest, _top_share
+    from teiten.analyze.source import key_codes, key_name
+    from teiten.detect.concentration import _busiest
     from teiten.periods import parse_period
 
     store, _ = scenario
@@ -144,9 +142,10 @@ def test_sketched_busiest_sources_and_ports_equal_the_exact_count(scenario: tupl
     keys = sorted(per_key, key=lambda k: -per_key[k])[:30]
     raw = obs.in_period(period)
     raw = raw.filter(raw.kc.isin(key_codes(keys)))
-    sketched, exact = _busiest(obs, raw), _busiest(replace(obs, backend=None), raw)
+    share = {"src4": 0.05, "sport": 0.2}
+    got = _busiest(obs, raw, share, dict(zip(key_codes(keys), (per_key[k] for k in keys), strict=True)))
     for j, col in enumerate(("src4", "sport")):
-        got, want = _top_share(sketched[j], col), _top_share(exact[j], col)
-        # a value with half a key's packets is always among the sketch's candidates
-        half = {k for k, (_, n, _) in want.items() if n >= per_key[k] / 2}
-        assert half and {k: got[k][:2] for k in half} == {k: want[k][:2] for k in half}
+        t = raw.filter(raw.ip_version == 4) if col == "src4" else raw.filter(raw.sport.notnull())
+        every = t.group_by(["kc", col]).aggregate(n=t.count()).to_pyarrow().to_pylist()
+        want = {(key_name(r["kc"]), r[col], r["n"]) for r in every if r["n"] >= share[col] * per_key[key_name(r["kc"])]}
+        assert want and {(r["key"], r[col], r["packets"]) for r in got[j]} == want
