@@ -18,14 +18,13 @@ from datetime import date, timedelta
 from typing import Any
 
 import ibis
-import ibis.expr.types as ir
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
 from teiten.analyze.drilldown import _src_text
 from teiten.analyze.rankings import DIMENSIONS, ranking
-from teiten.analyze.source import Observation, day_number, day_of, local_day
+from teiten.analyze.source import Observation, day_number, day_of, key_codes, key_text, local_day, region_key
 from teiten.periods import Period
 from teiten.settings import zone
 
@@ -83,9 +82,9 @@ def peak_sources(obs: Observation, pairs: set[tuple[str, str, date]], tz: str, g
     ``top`` busiest (``{"source", "region", "packets"}``), counted from the packets of those
     days and keys only.  One pass, over the packets from the first to the last of the days
     (the engine skips the row groups outside), keeps those of the days and keys by cheap
-    tests (the day number; ``proto`` with ``dport`` or ``icmp_type``, ``country``) before
-    the port key is built as text, and counts them per (day, port key, region, source);
-    each dimension is then read from those counts.  (An OR of each day's time range would
+    tests (the day number, the key's integer code, the region) and counts them per (day,
+    key code, country, source), naming the key and region per row of the result; each
+    dimension is then read from those counts.  (An OR of each day's time range would
     skip more row groups but costs DuckDB more per packet than it saves.)"""
     if not pairs:
         return {}
@@ -96,8 +95,9 @@ def peak_sources(obs: Observation, pairs: set[tuple[str, str, date]], tz: str, g
     t = obs.in_period(span, group)
     t = t.mutate(day=local_day(t, span))
     t = t.filter(t.day.isin([day_number(d) for d in days]),
-                 ibis.or_(_stored(t, ports), t.region.isin(regions) if regions else ibis.literal(False)))
-    counts = obs.materialize(t.group_by(["day", "key", "region", "src4", "src6"]).aggregate(n=ibis._.count()),
+                 ibis.or_(t.kc.isin(key_codes(ports)), t.region.isin(regions) if regions else ibis.literal(False)))
+    agg = t.group_by(["day", "kc", "country", "src4", "src6"]).aggregate(n=ibis._.count())
+    counts = obs.materialize(agg.select("day", "src4", "src6", "n", key=key_text(agg.kc), region=region_key(agg)),
                              "peak_sources")
     out: dict[tuple[str, str, date], tuple[int, list[dict[str, Any]]]] = {}
     for dim in ("ports", "regions"):
@@ -116,27 +116,6 @@ def peak_sources(obs: Observation, pairs: set[tuple[str, str, date]], tz: str, g
             listed.append({"source": _src_text(r["src4"], r["src6"]), "region": r["region"],
                            "packets": int(r["packets"])})
     return out
-
-
-_PROTOCOLS = {"TCP": 6, "UDP": 17, "SCTP": 132, "ICMP": 1, "ICMPv6": 58}
-
-
-def _stored(t: ir.Table, keys: list[str]) -> ir.BooleanValue:
-    """A filter on the stored columns that every packet of these port keys passes (a few
-    others too: the port key decides after it)."""
-    numbers: dict[str, list[int]] = {}
-    for k in keys:
-        number, _, proto = k.partition("/")
-        if number.isdigit():
-            numbers.setdefault(proto, []).append(int(number))
-    conds = [t.frag == 2] if "FRAG" in keys else []
-    for proto, ns in numbers.items():
-        if proto == "OTHER":
-            conds.append(t.proto.isin(ns))
-        elif proto in _PROTOCOLS:
-            field = t.icmp_type if proto.startswith("ICMP") else t.dport
-            conds.append((t.proto == _PROTOCOLS[proto]) & field.isin(ns))
-    return ibis.or_(*conds) if conds else ibis.literal(False)
 
 
 def _rank_changes(obs: Observation, dim: str, period: Period, group: str | None,

@@ -55,7 +55,7 @@ def concentration_findings(obs: Observation, period: Period, group: str | None =
     by_region = t.group_by(["key", "region"]).aggregate(packets=measure(t)).to_pyarrow().to_pylist()
     raw = obs.in_period(period, group)
     raw = raw.filter(raw.kc.isin(key_codes(keys)))  # the busy passes group on the key's integer code
-    by_src, by_port = _busiest(obs, raw, {"src4": rules.source, "sport": rules.source_port},
+    by_src, by_port = _busiest(raw, {"src4": rules.source, "sport": rules.source_port},
                                dict(zip(key_codes(keys), (per_key[k] for k in keys), strict=True)))
     key_totals = {k: per_key[k] for k in keys}
     out: list[dict[str, Any]] = []
@@ -88,11 +88,11 @@ def _named(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 BUCKETS = 61
 
 
-def _busiest(obs: Observation, raw: ir.Table, share: dict[str, float],
+def _busiest(raw: ir.Table, share: dict[str, float],
              totals: dict[int, int]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Per key, the exact packets of every IPv4 source (``src4``) and source port (``sport``)
-    whose bucket holds at least ``share[col]`` of the key's packets (``totals``, by key
-    code): rows of key, value, packets, from which the caller takes the busiest.
+    with at least ``share[col]`` of the key's packets (``totals``, by key code): rows of
+    key, value, packets, from which the caller takes the busiest.
 
     Two passes, and nothing per source: the first counts the packets per key and bucket
     (value mod :data:`BUCKETS`); a value with that share of its key makes its bucket reach it
