@@ -57,7 +57,9 @@ def _runners(obs: Observation, period: Period, group: str | None, top: int, rule
         "payloads": lambda: payload_tool_findings(obs, period, group),
         "concentration": lambda: concentration_findings(cube(), period, group),
         "diurnal": lambda: diurnal_findings(cube(), period, group),
-        "signatures": lambda: signature_findings(obs, period, load_rules(rules), group),
+        # the signatures size their source buckets from the period's packets: the cube's count
+        # when the detectors before them built it
+        "signatures": lambda: signature_findings(cubed[0] if cubed else obs, period, load_rules(rules), group),
     }
 
 
