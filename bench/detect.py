@@ -58,6 +58,9 @@ def _scenario(work: Path, seed: int, scale: float) -> dict[str, Any]:
         if "background" not in truth:
             print(f"{truth_path} predates truth['background']: scan and concentration precision are judged by the"
                   " older, looser rules (teiten.demo.accuracy); regenerate the scenario for the exact ones", flush=True)
+        elif "busy_sources" not in truth["background"]:
+            print(f"{truth_path} predates truth['background']['busy_sources']: no surge, drop or rank jump counts"
+                  " as a background source's step (teiten.demo.accuracy); regenerate the scenario", flush=True)
         return truth
     t = time.perf_counter()
     s = generate(work / "scenario", seed=seed, scale=scale, start=START)
