@@ -220,6 +220,9 @@ class Observation:
         (with a catalog, packets to catalogued sensors only)."""
         t = self.packets
         t = t.filter((t.ts >= ibis.literal(period.start)) & (t.ts < ibis.literal(period.end)))
+        if "part_day" in t.columns:  # the store's parts are by UTC day: the others are not read
+            last = period.end.astimezone(UTC) - timedelta(microseconds=1)
+            t = t.filter(t.part_day.between(period.start.astimezone(UTC).date(), last.date()))
         names = self.sensor_names(group)
         if names is not None:
             t = t.filter(t.sensor.cast("string").isin(names))
@@ -262,6 +265,8 @@ def open_observation(store: Path, *, threads: int | None = None) -> Observation:
     geo = json.loads(meta.get("geo_sources", "[]"))
     # the analyses read the stored columns plus ts_us (µs since the epoch, an integer: day and
     # hour arithmetic on it is engine-neutral and cheap); a Spark backend adds unix_micros(ts)
-    db.execute("CREATE VIEW teiten_packets AS SELECT *, epoch_us(ts) AS ts_us FROM packets_raw")
+    # and part_day, the UTC day of the part a packet is stored in, for in_period to skip files
+    db.execute("CREATE VIEW teiten_packets AS SELECT * EXCLUDE (date), date AS part_day, epoch_us(ts) AS ts_us"
+               " FROM _packets_parts")
     return Observation(packets_table(backend.table("teiten_packets")), sensors, {"geo_sources": geo, "store": store},
                        backend)

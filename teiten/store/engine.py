@@ -102,11 +102,13 @@ def connect_store(store: Path, *, threads: int | None = None) -> duckdb.DuckDBPy
                        type="arrow", null_handling="special")
     if parts:
         files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in parts)
-        db.execute(f"CREATE VIEW packets_raw AS SELECT * EXCLUDE (date) FROM read_parquet([{files}],"
-                   " hive_partitioning = true)")
+        db.execute(f"CREATE VIEW _packets_parts AS SELECT * FROM read_parquet([{files}], hive_partitioning = true)")
     else:
         db.register("_empty_packets", packet_schema().empty_table())
-        db.execute("CREATE VIEW packets_raw AS SELECT * FROM _empty_packets")
+        db.execute("CREATE VIEW _packets_parts AS SELECT *, CAST(NULL AS DATE) AS date FROM _empty_packets")
+    # ``date`` is the UTC day of the part's directory (packets/date=YYYY-MM-DD): a filter on it
+    # skips whole files, footers unread
+    db.execute("CREATE VIEW packets_raw AS SELECT * EXCLUDE (date) FROM _packets_parts")
     src = "CASE WHEN ip_version = 4 THEN " + _V4_TEXT.format(c="src4") + " ELSE ip6_text(src6) END"
     dst = "CASE WHEN ip_version = 4 THEN " + _V4_TEXT.format(c="dst4") + " ELSE ip6_text(dst6) END"
     db.execute(f"CREATE VIEW packets AS SELECT *, {src} AS src_ip, {dst} AS dst_ip, {KEY_SQL} AS key,"

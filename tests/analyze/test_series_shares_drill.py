@@ -170,3 +170,18 @@ def test_key_codes_name_the_same_keys_as_the_text() -> None:
     assert [r["back"] for r in got] == texts
     assert [key_name(r["code"]) for r in got] == texts and key_codes(texts) == [r["code"] for r in got]
     assert len({r["code"] for r in got}) == len(texts)
+
+
+def test_each_packet_is_in_the_part_of_its_utc_day(npa_store: Path) -> None:
+    """in_period skips the parts of other UTC days (part_day, from the directory): every
+    packet's part is that of its UTC day, so a day's packets are all found there."""
+    obs = open_observation(npa_store)
+    t = obs.packets
+    bad = t.filter(t.part_day != t.ts.cast("date")).count().to_pyarrow().as_py()
+    assert t.count().to_pyarrow().as_py() > 0 and bad == 0
+    for tz in ("UTC", "Asia/Tokyo", "America/Los_Angeles"):  # periods that start and end within a UTC day
+        p = parse_period("2009-07", tz)
+        n = obs.in_period(p).count().to_pyarrow().as_py()
+        want = _sql(npa_store, f"SELECT count(*) FROM packets_raw WHERE ts >= TIMESTAMPTZ '{p.start.isoformat()}'"
+                               f" AND ts < TIMESTAMPTZ '{p.end.isoformat()}'")[0][0]
+        assert n == want > 0, tz
