@@ -195,18 +195,20 @@ def _apply_threshold(r: Rule, ts: npt.NDArray[np.float64], src: npt.NDArray[np.i
 
 def _ranges_expr(col: ir.IntegerValue, ranges: tuple[tuple[int, int], ...], neg: bool) -> ir.BooleanValue:
     hit: ir.BooleanValue = ibis.or_(*(col.between(lo, hi) for lo, hi in ranges))
-    return col.notnull() & (~hit if neg else hit)
+    return ~hit if neg else hit
 
 
 def _number_expr(col: ir.IntegerValue, t: tuple[str, int, int]) -> ir.BooleanValue:
     op, a, b = t
     e = {"=": col == a, "<": col < a, ">": col > a, "<=": col <= a, ">=": col >= a}.get(op)
-    return col.notnull() & (e if e is not None else (col > a) & (col < b))
+    return e if e is not None else (col > a) & (col < b)
 
 
 def header_expr(r: Rule, t: ir.Table) -> ir.BooleanValue:
     """The rule's header tests (everything but ``content`` and ``threshold``) as an engine
-    expression; null fields never match, as in :func:`match_batch`."""
+    expression, true or else false or null; null fields never match, as in
+    :func:`match_batch` (a test on null is null, and a filter or a CASE takes null for
+    false: no IS NOT NULL is spent per field). Never negate it as a whole."""
     conds: list[ir.BooleanValue] = []
     if r.proto is not None:
         conds.append(t.proto == r.proto)
@@ -219,8 +221,7 @@ def header_expr(r: Rule, t: ir.Table) -> ir.BooleanValue:
     if r.flags is not None:
         mode, bits, mask = r.flags
         f = t.tcp_flags & mask
-        conds.append(t.tcp_flags.notnull() & {"exact": f == bits, "all": (f & bits) == bits,
-                                              "any": (f & bits) != 0}.get(mode, (f & bits) == 0))
+        conds.append({"exact": f == bits, "all": (f & bits) == bits, "any": (f & bits) != 0}.get(mode, (f & bits) == 0))
     for name, col in (("itype", t.icmp_type), ("icode", t.icmp_code), ("ttl", t.ttl), ("dsize", t.payload_len)):
         test = getattr(r, name)
         if test is not None:

@@ -221,3 +221,24 @@ def test_windowed_counts_skip_only_windows_that_cannot_alert(tmp_path: Path) -> 
         (r["rule"], r["src4"], r["alerts"]) for r in sig._ordered_alerts(obs, period, rules, [0, 1], None).to_pylist())
     assert {r["src4"] for r in got if r["rule"] == 0} >= {0x0B000000 + i for i in range(25)}
     assert {r["src4"] for r in got if r["rule"] == 1} == {0x0C000000 + i for i in range(10)}
+
+
+def test_null_fields_never_match_in_the_engine(store: Path) -> None:
+    """A negated port or a flags test on an ``ip`` rule does not match packets without ports
+    or flags (ICMP, UDP), in the engine as in the matcher."""
+    from teiten.detect import signatures as sig
+
+    obs = open_observation(store)
+    rules = parse_rules('alert ip any any -> any !80 (msg:"a"; sid:11;)\n'
+                        'alert ip any any -> any any (msg:"b"; flags:!S; sid:12;)\n'
+                        'alert ip any !53 -> any any (msg:"c"; dsize:<1000; sid:13;)')
+    period = period_between("2026-07-01", "2026-07-03")
+
+    def rows(t: object) -> list[tuple[object, ...]]:
+        return sorted((r["rule"], r["src4"], r["alerts"]) for r in t.to_pylist())  # type: ignore[attr-defined]
+
+    engine = rows(sig._engine_alerts(obs, period, rules, [0, 1, 2], None))
+    assert engine == rows(sig._ordered_alerts(obs, period, rules, [0, 1, 2], None))
+    icmp = {p[8] for p in PACKETS if p[1] == ICMP}
+    assert {r[1] for r in engine if r[0] in (0, 1)} & icmp == set()
+    assert {r[1] for r in engine if r[0] == 0} >= {p[8] for p in PACKETS if p[1] != ICMP and p[3] != 80}
