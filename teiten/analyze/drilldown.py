@@ -10,10 +10,11 @@ from teiten.analyze.shares import _shares
 from teiten.analyze.source import Observation, day_of, local_day, local_hour
 from teiten.periods import Period
 
-__all__ = ["drill"]
+__all__ = ["drill", "source_text"]
 
 
-def _src_text(v4: int | None, v6: bytes | None) -> str:
+def source_text(v4: int | None, v6: bytes | None) -> str:
+    """A source address as text, from its stored IPv4 integer or IPv6 bytes."""
     import ipaddress
 
     return str(ipaddress.IPv4Address(v4)) if v4 is not None else str(ipaddress.IPv6Address(v6 or bytes(16)))
@@ -51,7 +52,7 @@ def drill(obs: Observation, key: str, period: Period, *, dimension: str = "ports
         "per_day": [{"day": day_of(r["day"]).isoformat(), "packets": int(r["packets"]),
                      "sources": int(r["sources"])} for r in per_day],
         "hour_of_day": hours,
-        "top_sources": [{"source": _src_text(r["src4"], r["src6"]), "region": r["region"],
+        "top_sources": [{"source": source_text(r["src4"], r["src6"]), "region": r["region"],
                          "packets": int(r["packets"]), "share": r["packets"] / total if total else None,
                          "first": r["first"].isoformat(), "last": r["last"].isoformat()} for r in top_src],
     }

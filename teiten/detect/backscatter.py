@@ -24,7 +24,7 @@ from teiten.analyze.source import Observation
 from teiten.enrich import country_name, load_geo
 from teiten.periods import Period
 
-__all__ = ["ATTACK_TYPES", "RSDoS", "dos_attacks", "dos_findings", "victim_addresses"]
+__all__ = ["ATTACK_TYPES", "RSDoS", "dos_attacks", "dos_findings", "iso_utc", "monitored_addresses", "victim_addresses"]
 
 #: attack type -> (title_ja, title_en)
 ATTACK_TYPES = {
@@ -104,7 +104,8 @@ def _classes(t: pa.Table, quoted: npt.NDArray[np.int8]) -> npt.NDArray[np.int8]:
     return cls
 
 
-def _monitored(obs: Observation, period: Period, group: str | None) -> int:
+def monitored_addresses(obs: Observation, period: Period, group: str | None) -> int:
+    """The sensor addresses monitored in the period (from the catalog, else those seen)."""
     chosen = obs.sensors_of(group)
     if chosen is not None:
         return sum(sensor_weight(s) for s in chosen)
@@ -137,7 +138,7 @@ def dos_attacks(obs: Observation, period: Period, group: str | None = None,
     duration = tss[ends - 1] - tss[starts]
     attack = np.flatnonzero((count >= rules.min_packets) & (duration >= rules.min_duration)
                             & (peak >= rules.min_window_packets))
-    monitored = max(_monitored(obs, period, group), 1)
+    monitored = max(monitored_addresses(obs, period, group), 1)
     geo = load_geo(obs.meta.get("store"))
     v4_victims = np.array([max(int(vs[starts[k]]), 0) for k in attack], np.uint32)
     countries, asns = (x.to_pylist() for x in geo.lookup4(v4_victims)) if len(attack) else ([], [])
@@ -154,7 +155,7 @@ def dos_attacks(obs: Observation, period: Period, group: str | None = None,
         pps = float(peak[k]) / rules.window
         out.append({
             "victim": _text(vk, v6), "type": kind, "title_ja": ATTACK_TYPES[kind][0],
-            "title_en": ATTACK_TYPES[kind][1], "start": _iso(tss[a]), "end": _iso(tss[b - 1]),
+            "title_en": ATTACK_TYPES[kind][1], "start": iso_utc(tss[a]), "end": iso_utc(tss[b - 1]),
             "duration_s": float(duration[k]), "packets": int(count[k]), "peak_pps": pps,
             "intensity_pps": pps * 2**32 / monitored, "monitored_addresses": monitored, "country": country,
             "name_ja": country_name(country, "ja"), "name_en": country_name(country, "en"), "asn": asn,
@@ -183,7 +184,8 @@ def dos_findings(obs: Observation, period: Period, group: str | None = None) -> 
     return out
 
 
-def _iso(sec: float) -> str:
+def iso_utc(sec: float) -> str:
+    """Seconds since the epoch as ISO 8601 in UTC with a ``Z``."""
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(sec, UTC).isoformat().replace("+00:00", "Z")

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from teiten.analyze.drilldown import _src_text
+from teiten.analyze.drilldown import source_text
 from teiten.analyze.rankings import DIMENSIONS, ranking
 from teiten.analyze.source import Observation, day_number, day_of, key_codes, key_text, local_day, region_key
 from teiten.periods import Period
@@ -113,7 +113,7 @@ def peak_sources(obs: Observation, pairs: set[tuple[str, str, date]], tz: str, g
                             sources=ibis._.packets.count().over(group_by=g))
         for r in ranked.filter(ranked.r < top).order_by(["day", "k", "r"]).to_pyarrow().to_pylist():
             listed = out.setdefault((dim, r["k"], day_of(r["day"])), (int(r["sources"]), []))[1]
-            listed.append({"source": _src_text(r["src4"], r["src6"]), "region": r["region"],
+            listed.append({"source": source_text(r["src4"], r["src6"]), "region": r["region"],
                            "packets": int(r["packets"])})
     return out
 

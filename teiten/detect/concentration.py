@@ -11,7 +11,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from teiten.analyze.drilldown import _src_text
+from teiten.analyze.drilldown import source_text
 from teiten.analyze.rankings import counts
 from teiten.analyze.source import Observation, key_codes, key_name
 from teiten.periods import Period
@@ -70,7 +70,7 @@ def concentration_findings(obs: Observation, period: Period, group: str | None =
     for r in by_src:
         share = int(r["packets"]) / key_totals[r["key"]]
         if share >= rules.source:
-            out.append(_finding(r["key"], "source", _src_text(r["src4"], None), share, int(r["packets"]),
+            out.append(_finding(r["key"], "source", source_text(r["src4"], None), share, int(r["packets"]),
                                 key_totals[r["key"]], {}))
     # one source explains its key's country and source port: report the source alone
     lone = {f["key"]: f["score"] for f in out if f["by"] == "source"}

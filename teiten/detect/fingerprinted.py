@@ -130,7 +130,7 @@ def fingerprint_finding(obs: Observation, fp: Fingerprint, period: Period, group
     srcs = srcs.order_by([ibis.desc("packets"), "src4"]).limit(top).to_pyarrow().to_pylist()
     daily = _daily(s, period)
     peak = max(daily, key=lambda r: r["packets"])
-    from teiten.analyze.drilldown import _src_text
+    from teiten.analyze.drilldown import source_text
 
     return {
         "kind": fp.name, "key": fp.name, "title_ja": fp.title_ja, "title_en": fp.title_en,
@@ -139,8 +139,9 @@ def fingerprint_finding(obs: Observation, fp: Fingerprint, period: Period, group
         "evidence": {"definition": fp.definition, "reference": fp.reference, "packets": n, "ipv4_packets": v4,
                      "expected_by_chance": v4 * fp.chance, "peak_day": peak["day"], "peak_packets": peak["packets"],
                      "keys": _counted(keys), "regions": _counted(regions.limit(top)), "daily": daily},
-        "top_sources": [{"source": _src_text(r["src4"], r["src6"]), "region": r["region"], "packets": int(r["packets"]),
-                         "first": r["first"].isoformat(), "last": r["last"].isoformat()} for r in srcs],
+        "top_sources": [{"source": source_text(r["src4"], r["src6"]), "region": r["region"],
+                         "packets": int(r["packets"]), "first": r["first"].isoformat(), "last": r["last"].isoformat()}
+                        for r in srcs],
     }
 
 

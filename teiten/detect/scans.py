@@ -16,9 +16,9 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from teiten.analyze.drilldown import _src_text
+from teiten.analyze.drilldown import source_text
 from teiten.analyze.source import Observation, key_name
-from teiten.detect.backscatter import _iso, _monitored
+from teiten.detect.backscatter import iso_utc, monitored_addresses
 from teiten.periods import Period
 
 __all__ = ["ScanRules", "scan_findings", "scans"]
@@ -44,7 +44,7 @@ def scans(obs: Observation, period: Period, group: str | None = None, rules: Sca
     are those between consecutive buckets (next first packet minus previous last packet).
     Only the (source, key) pairs reaching ``min_addresses`` over the whole period are
     bucketed, and only the scans with that many packets have their distinct addresses counted."""
-    monitored = max(_monitored(obs, period, group), 1)
+    monitored = max(monitored_addresses(obs, period, group), 1)
     need = rules.threshold(monitored)
     t = obs.in_period(period, group)
     if rules.exclude_backscatter:
@@ -55,8 +55,9 @@ def scans(obs: Observation, period: Period, group: str | None = None, rules: Sca
         for r in _scans_of(t.filter(t.ip_version == version), src, dst, need, width).to_pyarrow().to_pylist():
             a, b, n = r["start"] / 1e6, r["end"] / 1e6, int(r["packets"])
             dur = b - a
-            out.append({"source": _src_text(r[src] if version == 4 else None, r[src] if version == 6 else None),
-                        "key": key_name(r["kc"]), "region": r["region"], "start": _iso(a), "end": _iso(b), "packets": n,
+            out.append({"source": source_text(r[src] if version == 4 else None, r[src] if version == 6 else None),
+                        "key": key_name(r["kc"]), "region": r["region"], "start": iso_utc(a), "end": iso_utc(b),
+                        "packets": n,
                         "addresses": int(r["addresses"]),
                         # an IPv6 sensor prefix is one monitored address: no share for IPv6 scans
                         "coverage": int(r["addresses"]) / monitored if version == 4 else None,

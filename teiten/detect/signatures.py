@@ -618,8 +618,8 @@ def signature_ranking(obs: Observation, period: Period, rules: list[Rule], by: s
 def signature_findings(obs: Observation, period: Period, rules: list[Rule], group: str | None = None,
                        min_alerts: int = 1, top: int = 5) -> list[dict[str, Any]]:
     """One ``signature`` finding per rule that alerted."""
-    from teiten.analyze.drilldown import _src_text
-    from teiten.detect.backscatter import _iso
+    from teiten.analyze.drilldown import source_text
+    from teiten.detect.backscatter import iso_utc
 
     alerts = signature_alerts(obs, period, rules, group)
     info = {r.sid: r for r in rules}
@@ -635,9 +635,9 @@ def signature_findings(obs: Observation, period: Period, rules: list[Rule], grou
         r = info[sid]
         out.append({
             "kind": "signature", "key": r.klass, "sid": sid, "title_ja": f"シグネチャ検知: {r.msg}（{r.klass}）",
-            "title_en": f"signature: {r.msg} ({r.klass})", "start": _iso(min(x["first_us"] for x in rows) / 1e6),
-            "end": _iso(max(x["last_us"] for x in rows) / 1e6), "score": 1.0, "sources": len(rows),
-            "top_sources": [{"source": _src_text(x["src4"], x["src6"]), "region": x["region"],
+            "title_en": f"signature: {r.msg} ({r.klass})", "start": iso_utc(min(x["first_us"] for x in rows) / 1e6),
+            "end": iso_utc(max(x["last_us"] for x in rows) / 1e6), "score": 1.0, "sources": len(rows),
+            "top_sources": [{"source": source_text(x["src4"], x["src6"]), "region": x["region"],
                              "alerts": int(x["alerts"])} for x in rows[:top]],
             "evidence": {"alerts": n, "class": r.klass, "rule": r.raw},
         })
