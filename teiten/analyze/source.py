@@ -59,7 +59,7 @@ def key_code(t: ir.Table) -> ir.IntegerValue:
     """The port key as an integer, ``proto << 16 | port`` (or ICMP type), ``(256 + proto) << 16``
     for ``N/OTHER`` and 0 for ``FRAG``: what the big aggregations group on (an integer
     costs far less to build and hash per packet than the text of :func:`port_key`), the
-    text being made for the aggregated rows only (:func:`key_names`)."""
+    text being made for the aggregated rows only (:func:`key_text`, :func:`key_name`)."""
     proto = t.proto.cast("int64")
     return ibis.cases(
         (t.frag == 2, 0),

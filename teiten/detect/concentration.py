@@ -54,9 +54,10 @@ def concentration_findings(obs: Observation, period: Period, group: str | None =
     t = t.filter(t.key.isin(keys))
     by_region = t.group_by(["key", "region"]).aggregate(packets=measure(t)).to_pyarrow().to_pylist()
     raw = obs.in_period(period, group)
-    raw = raw.filter(raw.kc.isin(key_codes(keys)))  # the busy passes group on the key's integer code
+    codes = key_codes(keys)
+    raw = raw.filter(raw.kc.isin(codes))  # the busy passes group on the key's integer code
     by_src, by_port = _busiest(raw, {"src4": rules.source, "sport": rules.source_port},
-                               dict(zip(key_codes(keys), (per_key[k] for k in keys), strict=True)))
+                               dict(zip(codes, (per_key[k] for k in keys), strict=True)))
     key_totals = {k: per_key[k] for k in keys}
     out: list[dict[str, Any]] = []
     for k, (value, n, _) in _top_share(by_region, "region").items():

@@ -152,6 +152,4 @@ def fingerprint_packets(obs: Observation, fp: Fingerprint, period: Period, group
     """The period's packets that carry ``fp`` (for a ``constant`` fingerprint: every considered
     packet of each source whose derived value never varies over at least ``min_packets``)."""
     t = obs.in_period(period, group)
-    if fp.constant is None:
-        return t.filter(fp.packet_filter(t))
-    return t.filter(fp.packet_filter(t)).semi_join(constant_sources(t, fp), "src4")
+    return t.filter(fingerprint_test(t, fp))
