@@ -17,11 +17,13 @@ __all__ = [
     "PACKET_COLUMNS",
     "PAYLOAD_BYTES",
     "QUARANTINE_COLUMNS",
+    "SLOT_COLUMNS",
     "Column",
     "decoded_schema",
     "packet_schema",
     "quarantine_schema",
     "schema_markdown",
+    "slot_schema",
 ]
 
 #: How many leading payload bytes are kept per packet (for signatures and tool names: a SIP
@@ -100,6 +102,19 @@ QUARANTINE_COLUMNS: tuple[Column, ...] = (
 )
 
 
+#: Packets counted per UTC hour, port key, IP version, country and sensor: one roll-up per
+#: capture file and UTC day, written at ingest next to the packets (``teiten.store.slots``).
+SLOT_COLUMNS: tuple[Column, ...] = (
+    Column("slot", pa.int32(), "UTC hour: hours since 1970-01-01 00:00 UTC", False),
+    Column("kc", pa.int32(), "port key as an integer: proto << 16 | port (or ICMP type), (256 + proto) << 16"
+           " for N/OTHER, 0 for FRAG", False),
+    Column("ip_version", pa.uint8(), "4 or 6", False),
+    Column("country", pa.dictionary(pa.int32(), pa.string()), "source country; null when unknown"),
+    Column("sensor", pa.dictionary(pa.int32(), pa.string()), "sensor name; null when unknown"),
+    Column("packets", pa.int64(), "packets in the hour with these values", False),
+)
+
+
 def _schema(cols: tuple[Column, ...]) -> pa.Schema:
     return pa.schema([c.field() for c in cols])
 
@@ -116,6 +131,10 @@ def quarantine_schema() -> pa.Schema:
     return _schema(QUARANTINE_COLUMNS)
 
 
+def slot_schema() -> pa.Schema:
+    return _schema(SLOT_COLUMNS)
+
+
 def schema_markdown() -> str:
     """The column reference of docs/schema.md."""
     out = [
@@ -129,6 +148,7 @@ def schema_markdown() -> str:
         ("Packet columns (decoded)", DECODED_COLUMNS),
         ("Packet columns (enrichment and store)", ENRICHED_COLUMNS),
         ("Quarantine columns", QUARANTINE_COLUMNS),
+        ("Hourly roll-up columns (slots/)", SLOT_COLUMNS),
     ):
         out += [f"## {title}", "", "| column | type | null | meaning |", "|---|---|---|---|"]
         for c in cols:

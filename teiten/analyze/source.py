@@ -143,6 +143,16 @@ def local_hour(t: ir.Table, period: Period) -> ir.IntegerValue:
     return (local_seconds(t, period) % 86400) // 3600
 
 
+def _us(t: datetime) -> int:
+    return int(t.timestamp()) * 1_000_000 + t.microsecond
+
+
+def _whole_hours(period: Period) -> bool:
+    """Whether the period starts and ends on UTC hours and its zone's offsets are whole hours."""
+    return (_us(period.start) % 3_600_000_000 == 0 and _us(period.end) % 3_600_000_000 == 0
+            and all(off % 3600 == 0 for _, off in _utc_offsets(period)))
+
+
 def day_of(number: int) -> date:
     return date(1970, 1, 1) + timedelta(days=int(number))
 
@@ -177,17 +187,44 @@ class Observation:
     meta: dict[str, Any] = field(default_factory=dict)
     backend: Any = None
     cube: Cube | None = None
+    slots: ir.Table | None = None  # the hourly roll-ups (teiten.store.slots), when the store has them
 
     def tally(self, period: Period, group: str | None = None) -> tuple[ir.Table, Measure]:
-        """The period's packets with ``day``, ``key`` and ``region``, and how to count them:
-        from the cube when it covers the period, else from the packets themselves."""
+        """The period's packets counted per ``day``, ``key`` and ``region`` (column ``packets``),
+        and how to total them: from the cube when it covers the period, else computed (from
+        the hourly roll-ups when :meth:`counted` can use them)."""
         c = self.cube
         if c is not None and c.covers(period, group):
             t = c.table
             t = t.filter((t.day >= day_number(period.first)) & (t.day <= day_number(period.last)))
-            return t, lambda x: x.packets.sum()
-        t = self.in_period(period, group)
-        return t.mutate(day=local_day(t, period)), lambda x: x.count()
+        else:
+            t = self._cube_expr(period, group)
+        return t, lambda x: x.packets.sum()
+
+    def counted(self, period: Period, group: str | None = None) -> tuple[ir.Table, Measure]:
+        """Rows standing for the period's packets, with ``ts_us``, ``kc``, ``ip_version``,
+        ``country`` and ``sensor``, and how to count the packets of a selection of them:
+        the hourly roll-ups (``ts_us`` the start of the UTC hour, a sum of ``packets``) when the
+        store has them and every UTC offset of the period's zone is a whole number of hours
+        (so that no hour straddles a local day or hour), else the packets themselves."""
+        s = self.slots
+        if s is not None and _whole_hours(period):
+            s = s.filter((s.ts_us >= _us(period.start)) & (s.ts_us < _us(period.end)))
+            last = period.end.astimezone(UTC) - timedelta(microseconds=1)
+            s = s.filter(s.part_day.between(period.start.astimezone(UTC).date(), last.date()))
+            names = self.sensor_names(group)
+            if names is not None:
+                s = s.filter(s.sensor.cast("string").isin(names))
+            return s, lambda x: x.packets.sum()
+        return self.in_period(period, group), lambda x: x.count()
+
+    def _cube_expr(self, window: Period, group: str | None) -> ir.Table:
+        """Packets per local day, key and region over ``window`` (an expression)."""
+        t, measure = self.counted(window, group)
+        t = t.mutate(day=local_day(t, window))
+        # grouped on the integer key code and the stored country; the text is made per row of the result
+        agg = t.group_by(["day", "kc", "country"]).aggregate(packets=measure(t))
+        return agg.select("day", key=key_text(agg.kc), region=region_key(agg), packets=agg.packets)
 
     def batches(self, expr: ir.Table, rows: int = 1 << 20) -> Iterator[pa.RecordBatch]:
         """Stream a table expression as Arrow record batches of at most ``rows`` rows."""
@@ -201,12 +238,7 @@ class Observation:
 
     def with_cube(self, window: Period, group: str | None = None) -> Observation:
         """This observation with a cube over ``window`` (one pass over the packets)."""
-        t = self.in_period(window, group)
-        t = t.mutate(day=local_day(t, window))
-        # grouped on the integer key code and the stored country; the text is made per row of the result
-        agg = t.group_by(["day", "kc", "country"]).aggregate(packets=t.count())
-        agg = agg.select("day", key=key_text(agg.kc), region=region_key(agg), packets=agg.packets)
-        return replace(self, cube=Cube(self.materialize(agg, "cube"), window, group))
+        return replace(self, cube=Cube(self.materialize(self._cube_expr(window, group), "cube"), window, group))
 
     def materialize(self, expr: ir.Table, what: str = "table") -> ir.Table:
         """``expr`` computed once into a temporary table of the engine (on an engine
@@ -268,5 +300,10 @@ def open_observation(store: Path, *, threads: int | None = None) -> Observation:
     # and part_day, the UTC day of the part a packet is stored in, for in_period to skip files
     db.execute("CREATE VIEW teiten_packets AS SELECT * EXCLUDE (date), date AS part_day, epoch_us(ts) AS ts_us"
                " FROM _packets_parts")
+    slots = None
+    if db.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'slots_raw'").fetchall()[0][0]:
+        db.execute("CREATE VIEW teiten_slots AS SELECT * EXCLUDE (date, slot, kc), date AS part_day,"
+                   " CAST(slot AS BIGINT) * 3600000000 AS ts_us, CAST(kc AS BIGINT) AS kc FROM slots_raw")
+        slots = backend.table("teiten_slots")
     return Observation(packets_table(backend.table("teiten_packets")), sensors, {"geo_sources": geo, "store": store},
-                       backend)
+                       backend, slots=slots)

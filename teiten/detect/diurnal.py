@@ -63,7 +63,7 @@ def diurnal_findings(obs: Observation, period: Period, group: str | None = None,
                      rules: DiurnalRules = DiurnalRules()) -> list[dict[str, Any]]:
     regions = top_keys(obs, "regions", period, rules.top, group)
     keys = top_keys(obs, "ports", period, rules.top, group)
-    t = obs.in_period(period, group)
+    t, measure = obs.counted(period, group)  # the hourly roll-ups when the store has them
     # one pass groups on the key's integer code and the stored country (cheaper per packet than
     # their text), each folded to one "other" value outside the examined ones, so that the
     # result has a row per examined (key, region, hour, week) at most; names are made after
@@ -79,7 +79,7 @@ def diurnal_findings(obs: Observation, period: Period, group: str | None = None,
     weeks = (period.days + 6) // 7
     t = t.mutate(hour=local_hour(t, period), week=(local_day(t, period) - first) // 7,
                  k=ibis.ifelse(in_keys, t.kc, -1), g=ibis.ifelse(in_region, country.fill_null(UNKNOWN_REGION), ""))
-    agg = t.group_by(["k", "g", "hour", "week"]).aggregate(packets=t.count()).to_pyarrow().to_pylist()
+    agg = t.group_by(["k", "g", "hour", "week"]).aggregate(packets=measure(t)).to_pyarrow().to_pylist()
     profiles: dict[tuple[str, str], list[list[float]]] = {}
 
     def add(name: tuple[str, str], hour: int, week: int, n: int) -> None:

@@ -55,8 +55,9 @@ def region_comparison(obs: Observation, fp: Fingerprint, period: Period,
 
 def ipv4_packets(obs: Observation, period: Period, group: str | None = None) -> int:
     """IPv4 packets in the period: the population a fingerprint's chance applies to."""
-    t = obs.in_period(period, group)
-    return int(t.filter(t.ip_version == 4).count().to_pyarrow().as_py())
+    t, measure = obs.counted(period, group)
+    t = t.filter(t.ip_version == 4)
+    return int(measure(t).to_pyarrow().as_py() or 0)
 
 
 def fingerprint_findings(obs: Observation, table: FingerprintTable, period: Period, group: str | None = None,

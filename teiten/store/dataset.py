@@ -3,6 +3,7 @@
 Layout of a store directory::
 
     packets/date=YYYY-MM-DD/f<file_id>-<n>.parquet  parts of a capture, by UTC day
+    slots/date=YYYY-MM-DD/f<file_id>.parquet     its packets counted per hour (teiten.store.slots)
     quarantine/f<file_id>.parquet                undecodable records, with the reason
     quarantine/f<file_id>.tail                   the bytes after damage, as they were
     staging/f<file_id>/...                       files being written (never read)
@@ -30,6 +31,7 @@ import pyarrow.parquet as pq
 
 from teiten.schema import packet_schema, quarantine_schema
 from teiten.store.manifest import transaction
+from teiten.store.slots import merge_slots, slot_counts, slot_path, write_slots
 
 __all__ = ["StagedFile", "commit", "recover"]
 
@@ -100,6 +102,7 @@ class StagedFile:
         self._futures: list[Future[None]] = []
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="parquet")
         self._quarantine: list[dict[str, object]] = []
+        self._slots: dict[int, list[pa.Table]] = {}  # per UTC day, the roll-ups of the rows so far
         self.schema = packet_schema()
 
     def write(self, table: pa.Table) -> None:
@@ -121,6 +124,10 @@ class StagedFile:
             self._append(int(days[chunk[0]]), table.take(pa.array(chunk)))
 
     def _append(self, day: int, table: pa.Table) -> None:
+        counts = self._slots.setdefault(day, [])
+        counts.append(slot_counts(table))
+        if len(counts) >= 32:
+            self._slots[day] = [merge_slots(counts)]
         self._pending.setdefault(day, []).append(table)
         self._pending_rows[day] = self._pending_rows.get(day, 0) + table.num_rows
         if self._pending_rows[day] >= PART_ROWS:
@@ -160,6 +167,10 @@ class StagedFile:
         self._pool.shutdown()
         parts: list[tuple[str, str, str | None, int]] = [("packets", rel, day, rows)
                                                           for rel, day, rows in self._parts]
+        for day in sorted(self._slots):
+            merged, rel = merge_slots(self._slots[day]), slot_path(self.file_id, _day(day))
+            write_slots(merged, self.dir / rel)
+            parts.append(("slots", rel, _day(day), merged.num_rows))
         if self._quarantine:
             qs = quarantine_schema()
             cols = {f.name: [r[f.name] for r in self._quarantine] for f in qs}
@@ -182,7 +193,7 @@ class StagedFile:
 
 
 def _final(file_id: int, kind: str, staged_rel: str) -> str:
-    if kind == "packets":
+    if kind in ("packets", "slots"):
         return staged_rel
     if kind == "quarantine":
         return f"quarantine/f{file_id}.parquet"

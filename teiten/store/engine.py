@@ -7,6 +7,8 @@
                  DESIGN §2) and ``day`` (UTC date)
 ``files``        the manifest of ingested files
 ``sensors``      the sensor catalog
+``slots_raw``    the hourly roll-ups (``teiten.store.slots``), only when every committed
+                 file has them (a store from before them gets them at its next ingest)
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ import duckdb
 import pyarrow as pa
 
 from teiten.errors import StoreError
-from teiten.schema import packet_schema
+from teiten.schema import packet_schema, slot_schema
 from teiten.store.manifest import COMMITTED, connect
 
-__all__ = ["KEY_SQL", "committed_parts", "connect_store", "memory_limit"]
+__all__ = ["KEY_SQL", "committed_parts", "connect_store", "memory_limit", "slots_complete"]
 
 #: The port key of a packet (DESIGN §2), as a DuckDB expression over stored columns.
 KEY_SQL = """CASE
@@ -55,18 +57,48 @@ def _ip6_text(col: pa.Array) -> pa.Array:
     return pa.array(out, pa.string())
 
 
-def committed_parts(store: Path) -> list[Path]:
+def committed_parts(store: Path, kind: str = "packets") -> list[Path]:
+    """The store's visible parts of ``kind`` (packets | slots)."""
+    return _visible(store)[kind] or []
+
+
+def slots_complete(store: Path) -> bool:
+    """Whether every committed file with packets has its hourly roll-ups."""
+    return _visible(store)["slots"] is not None
+
+
+def _visible(store: Path) -> dict[str, list[Path] | None]:
+    """The committed packet parts and roll-up parts, read in one transaction (a file
+    committed meanwhile is in both or neither); roll-ups None when some committed file with
+    packets has none."""
     if not (store / "manifest.sqlite").exists():
         raise StoreError(f"no store at {store} (run teiten ingest first)")
     con = connect(store)
+    marks = ",".join("?" * len(COMMITTED))
     try:
+        con.execute("BEGIN")
         rows = con.execute(
-            "SELECT p.path FROM parts p JOIN files f ON f.id = p.file_id"
-            f" WHERE p.kind = 'packets' AND f.status IN ({','.join('?' * len(COMMITTED))}) ORDER BY p.path",
+            "SELECT p.kind, p.path FROM parts p JOIN files f ON f.id = p.file_id"
+            f" WHERE p.kind IN ('packets', 'slots') AND f.status IN ({marks}) ORDER BY p.path",
             COMMITTED).fetchall()
+        missing = con.execute(
+            f"SELECT count(*) FROM files f WHERE f.status IN ({marks})"
+            " AND EXISTS (SELECT 1 FROM parts p WHERE p.file_id = f.id AND p.kind = 'packets')"
+            " AND NOT EXISTS (SELECT 1 FROM parts p WHERE p.file_id = f.id AND p.kind = 'slots')",
+            COMMITTED).fetchone()[0]
+        con.execute("COMMIT")
     finally:
         con.close()
-    return [store / r[0] for r in rows]
+    out: dict[str, list[Path] | None] = {"packets": [store / r[1] for r in rows if r[0] == "packets"],
+                                         "slots": [store / r[1] for r in rows if r[0] == "slots"]}
+    if missing:
+        out["slots"] = None
+    return out
+
+
+def _parquet_view(paths: list[Path]) -> str:
+    files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+    return f"SELECT * FROM read_parquet([{files}], hive_partitioning = true)"
 
 
 def memory_limit() -> str:
@@ -88,7 +120,8 @@ def _spill_dir() -> str:
 
 def connect_store(store: Path, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the store's views (see the module docstring)."""
-    parts = committed_parts(store)
+    visible = _visible(store)
+    parts = visible["packets"] or []
     db = duckdb.connect()
     db.execute("SET TimeZone = 'UTC'")
     db.execute("SET parquet_metadata_cache = true")  # each part's footer read once per connection
@@ -101,8 +134,7 @@ def connect_store(store: Path, *, threads: int | None = None) -> duckdb.DuckDBPy
     db.create_function("ip6_text", _ip6_text, [duckdb.sqltype("BLOB")], duckdb.sqltype("VARCHAR"),  # type: ignore[call-overload]
                        type="arrow", null_handling="special")
     if parts:
-        files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in parts)
-        db.execute(f"CREATE VIEW _packets_parts AS SELECT * FROM read_parquet([{files}], hive_partitioning = true)")
+        db.execute(f"CREATE VIEW _packets_parts AS {_parquet_view(parts)}")
     else:
         db.register("_empty_packets", packet_schema().empty_table())
         db.execute("CREATE VIEW _packets_parts AS SELECT *, CAST(NULL AS DATE) AS date FROM _empty_packets")
@@ -113,6 +145,13 @@ def connect_store(store: Path, *, threads: int | None = None) -> duckdb.DuckDBPy
     dst = "CASE WHEN ip_version = 4 THEN " + _V4_TEXT.format(c="dst4") + " ELSE ip6_text(dst6) END"
     db.execute(f"CREATE VIEW packets AS SELECT *, {src} AS src_ip, {dst} AS dst_ip, {KEY_SQL} AS key,"
                " CAST(ts AS DATE) AS day FROM packets_raw")
+    slots = visible["slots"]
+    if slots is not None:
+        if slots:
+            db.execute(f"CREATE VIEW slots_raw AS {_parquet_view(slots)}")
+        else:
+            db.register("_empty_slots", slot_schema().empty_table())
+            db.execute("CREATE VIEW slots_raw AS SELECT *, CAST(NULL AS DATE) AS date FROM _empty_slots")
     sq = str(store / "manifest.sqlite").replace("'", "''")
     _attach_manifest(db, sq)
     return db

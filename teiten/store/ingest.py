@@ -27,6 +27,7 @@ from teiten.errors import CaptureError, StoreError
 from teiten.store.catalog import SensorMap, list_sensors, sensor_map
 from teiten.store.dataset import StagedFile, commit, recover
 from teiten.store.manifest import COMMITTED, connect, transaction
+from teiten.store.slots import backfill_slots
 
 __all__ = ["CAPTURE_SUFFIXES", "IngestResult", "expand_paths", "ingest_paths", "iso_us", "open_store"]
 
@@ -101,6 +102,7 @@ def open_store(store: Path, *, create: bool = True, lock: bool = True) -> Iterat
         except BlockingIOError:
             raise StoreError(f"another ingest holds the store {store}") from None
         recover(con, store)
+        backfill_slots(con, store)  # a store from before the hourly roll-ups gets them once
         yield con
     finally:
         os.close(fd)

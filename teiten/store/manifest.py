@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE INDEX IF NOT EXISTS files_sha ON files(sha256);
 CREATE TABLE IF NOT EXISTS parts (
     file_id INTEGER NOT NULL REFERENCES files(id),
-    kind TEXT NOT NULL,            -- packets | quarantine | tail
+    kind TEXT NOT NULL,            -- packets | slots | quarantine | tail
     path TEXT NOT NULL,            -- relative to the store
     staged TEXT NOT NULL,          -- where it was written first, relative to the store
     day TEXT, rows INTEGER NOT NULL DEFAULT 0

@@ -118,6 +118,7 @@ def test_killed_ingest_then_rerun_counts_exactly(tmp_path: Path) -> None:
     assert set(statuses) <= {"ok", "duplicate"} and len(statuses) == 6
     assert _count(store) == sum(sizes)
     assert _count(store, "SELECT count(DISTINCT file_id) FROM packets") == 6
+    assert _count(store, "SELECT sum(packets) FROM slots_raw") == sum(sizes)  # the hourly roll-ups too
     con = sqlite3.connect(store / "manifest.sqlite")
     assert con.execute("SELECT count(*) FROM files WHERE status IN ('ok','partial')").fetchone() == (6,)
     assert not any((store / "staging").iterdir())
