@@ -21,6 +21,7 @@ import ibis
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from teiten.analyze.drilldown import source_text
 from teiten.analyze.rankings import DIMENSIONS, ranking
@@ -50,15 +51,14 @@ def daily_matrix(obs: Observation, dimension: str, window: Period, group: str | 
     t, measure = obs.tally(window, group)
     agg = t.group_by(["day", col]).aggregate(packets=measure(t)).to_pyarrow()
     days = agg.column("day").to_numpy() - day_number(window.first)
-    keys_all = agg.column(col).to_pylist()
     n = agg.column("packets").to_numpy().astype(np.float64)
-    totals: dict[str, float] = {}
-    for k, v in zip(keys_all, n.tolist(), strict=True):
-        totals[k] = totals.get(k, 0.0) + v
-    keys = sorted(totals, key=lambda k: (-totals[k], k))[:max_keys]
-    index = {k: i for i, k in enumerate(keys)}
+    # per key totals, ranked (most packets first, ties by key), in Arrow: a row per day and key
+    # of the ports can be millions
+    totals = agg.group_by(col, use_threads=False).aggregate([("packets", "sum")])
+    order = pc.sort_indices(totals, [("packets_sum", "descending"), (col, "ascending")])
+    keys = totals.column(col).take(order[:max_keys]).to_pylist()
     m = np.zeros((len(keys), window.days))
-    rows = np.array([index.get(k, -1) for k in keys_all], dtype=np.int64)
+    rows = pc.index_in(agg.column(col), value_set=pa.array(keys, pa.string())).fill_null(-1).to_numpy()
     ok = (rows >= 0) & (days >= 0) & (days < window.days)
     np.add.at(m, (rows[ok], days[ok]), n[ok])
     return keys, m
@@ -93,6 +93,9 @@ def peak_sources(obs: Observation, pairs: set[tuple[str, str, date]], tz: str, g
     regions = sorted({k for dim, k, _ in pairs if dim == "regions"})
     span = Period("range", days[0], days[-1], tz)
     t = obs.in_period(span, group)
+    if "part_day" in t.columns:  # a local day lies within the UTC days before, of and after it
+        near = sorted({d + timedelta(days=k) for d in days for k in (-1, 0, 1)})
+        t = t.filter(t.part_day.isin(near))
     t = t.mutate(day=local_day(t, span))
     t = t.filter(t.day.isin([day_number(d) for d in days]),
                  ibis.or_(t.kc.isin(key_codes(ports)), t.region.isin(regions) if regions else ibis.literal(False)))

@@ -118,3 +118,24 @@ def test_peak_sources_counts_only_the_days_and_keys_asked(steps: Observation) ->
     tokyo = peak_sources(steps, {("ports", "8379/TCP", date(2026, 8, 4))}, "Asia/Tokyo", None)
     assert 0 < tokyo["ports", "8379/TCP", date(2026, 8, 4)][1][0]["packets"] < 150
     assert peak_sources(steps, set(), "UTC", None) == {}
+
+
+@pytest.mark.parametrize("dimension", ["ports", "regions"])
+def test_daily_matrix_is_the_tally_per_key_and_day(steps: Observation, dimension: str) -> None:
+    from teiten.detect.changes import daily_matrix
+
+    window = period_between("2026-07-01", "2026-08-09")
+    keys, m = daily_matrix(steps, dimension, window, None, max_keys=2)
+    t, measure = steps.tally(window)
+    col = "key" if dimension == "ports" else "region"
+    rows = t.group_by(["day", col]).aggregate(n=measure(t)).to_pyarrow().to_pylist()
+    totals: dict[str, int] = {}
+    for r in rows:
+        totals[r[col]] = totals.get(r[col], 0) + r["n"]
+    assert keys == sorted(totals, key=lambda k: (-totals[k], k))[:2]
+    first = window.first.toordinal()
+    want = np.zeros_like(m)
+    for r in rows:
+        if r[col] in keys:
+            want[keys.index(r[col]), r["day"] + 719163 - first] += r["n"]
+    assert (m == want).all() and m.sum() > 0
