@@ -385,8 +385,10 @@ def _engine_alerts(obs: Observation, period: Period, rules: list[Rule], idx: lis
     period."""
     t = obs.in_period(period, group)
     windowed = [i for i in idx if _windowed(rules[i])]
+    # the windowed rules in sets of at most _MASK_BITS: _possible marks a cell's rules as bits
+    sets = [windowed[k:k + _MASK_BITS] for k in range(0, len(windowed), _MASK_BITS)]
     parts = [_mask_alerts(obs, t, period, rules, ids, group) for ids in
-             ([i for i in idx if i not in windowed], windowed) if ids]
+             ([i for i in idx if i not in windowed], *sets) if ids]
     return pa.concat_tables(parts) if parts else _ALERT_SCHEMA.empty_table()
 
 
@@ -412,11 +414,14 @@ def source_buckets(packets: int, windows: int, count: int) -> int:
 def _possible(obs: Observation, t: ir.Table, period: Period, rules: list[Rule], idx: list[int],
               group: str | None = None) -> ir.Table:
     """The packets of ``t`` that can take part in an alert of the rules ``idx`` (each with a
-    ``threshold``/``both`` count per window): exact counts per (source, window) are needed only
-    where a window could reach the count. IPv4 sources are hashed into buckets (as many as
-    :func:`source_buckets` gives for the most demanding rule);
-    a (bucket, window) whose packets fall short of a rule's count holds no source that
-    reaches it, and its packets are dropped. IPv6 sources are always kept."""
+    ``threshold``/``both`` count per window, at most :data:`_MASK_BITS` of them): exact counts
+    per (source, window) are needed only where a window could reach the count. IPv4 sources
+    are hashed into buckets (as many as :func:`source_buckets` gives for the most demanding
+    rule); a (bucket, window) whose packets of a rule fall short of the rule's count holds
+    no source that reaches it. A packet is kept when some rule it matches has its bucket's
+    window reach that rule's count: the cells are joined to the packets with the bits of
+    the rules they can alert on (a cell busy with one rule's packets keeps none of the
+    other rules' packets in it). IPv6 sources are always kept."""
     micros, base = _micros(rules, idx)
     origin = int(period.start.timestamp() * 1_000_000)
     span = (period.end - period.start).total_seconds() * 1_000_000
@@ -428,34 +433,43 @@ def _possible(obs: Observation, t: ir.Table, period: Period, rules: list[Rule], 
     buckets = min(max(source_buckets(packets, max(1, math.ceil(span / micros[i])), rules[i].threshold.count)  # type: ignore[union-attr]
                       for i in idx), max(1, packets // (8 * windows)) | 1)
     conds = {i: header_expr(rules[i], t) for i in idx}
+    bit = {i: 1 << j for j, i in enumerate(idx)}
     b = t.filter(ibis.or_(*conds.values()))
     b = b.mutate(bucket=ibis.ifelse(b.src4.notnull(), (b.src4 % buckets).cast("int64"), ibis.literal(-1, "int64")),
                  base=(b.ts_us - origin) // base)
     per = b.group_by(["bucket", "base"]).aggregate(
         **{f"n{i}": ibis.ifelse(header_expr(rules[i], b), 1, 0).sum() for i in idx})
-    # the (bucket, base window) pairs that can hold an alert of some rule: those of a window
-    # one base long that reach its count, and those within a longer window that does (the
-    # counts are kept in the engine only when such a window needs them again)
+    # per (bucket, base window): the bits of the rules it can hold an alert of: those of a
+    # window one base long that reach their count, and those within a longer window that does
+    # (the counts are kept in the engine only when such a window needs them again)
     short = [i for i in idx if micros[i] == base]
     if len(short) < len(idx):
         per = obs.materialize(per, "signature_buckets")
-    reach = [per[f"n{i}"] >= rules[i].threshold.count for i in short]  # type: ignore[union-attr]
-    keep = [per.filter(ibis.or_(per.bucket == -1, *reach)).select("bucket", "base")]
+    every = sum(bit.values())
+    m = sum((ibis.ifelse(per[f"n{i}"] >= rules[i].threshold.count, bit[i], 0)  # type: ignore[union-attr]
+             for i in short), ibis.literal(0, "int64"))
+    m = ibis.ifelse(per.bucket == -1, every, m)
+    cells = [per.select("bucket", "base", m=m.cast("int64"))]
     for i in idx:
         if i in short:
             continue
         w = per.mutate(window=per.base // (micros[i] // base))
         full = w.group_by(["bucket", "window"]).aggregate(n=w[f"n{i}"].sum())
         full = full.filter(full.n >= rules[i].threshold.count)  # type: ignore[union-attr]
-        keep.append(w.semi_join(full, ["bucket", "window"]).select("bucket", "base"))
-    ok = ibis.union(*keep, distinct=True) if len(keep) > 1 else keep[0]
-    # one integer per pair, tested with IN (a subquery): a join or semi join with the pairs
-    # makes DuckDB build its hash table on the packets rather than on the few pairs
+        cells.append(w.semi_join(full, ["bucket", "window"]).select("bucket", "base", m=ibis.literal(bit[i], "int64")))
+    u = ibis.union(*cells) if len(cells) > 1 else cells[0]
+    u = u.filter(u.m != 0)
+    ok = u.group_by(["bucket", "base"]).aggregate(m=u.m.bit_or())
+
+    # one integer per cell: a join on it keeps DuckDB's hash table on the few cells
     def pair(x: ir.Table) -> ir.IntegerValue:
         return x.bucket * (1 << 40) + x.base
 
-    ok = obs.materialize(ok.select(k=pair(ok)), "signature_windows")
-    return b.filter(pair(b).isin(ok.k)).drop("bucket", "base")
+    ok = obs.materialize(ok.select(_k=pair(ok), _m=ok.m), "signature_windows")
+    b = b.mutate(_pk=pair(b))
+    j = b.inner_join(ok, b._pk == ok._k)
+    keep = ibis.or_(*(header_expr(rules[i], j) & ((j._m & bit[i]) != 0) for i in idx))
+    return j.filter(keep).drop("bucket", "base", "_pk", "_k", "_m")
 
 
 @contextmanager

@@ -223,6 +223,44 @@ def test_windowed_counts_skip_only_windows_that_cannot_alert(tmp_path: Path) -> 
     assert {r["src4"] for r in got if r["rule"] == 1} == {0x0C000000 + i for i in range(10)}
 
 
+def test_a_cell_busy_with_one_rule_keeps_no_other_rules_packets(tmp_path: Path) -> None:
+    """Five sources send 445/TCP SYNs all day, five a minute (a rule counting three a minute
+    alerts on them), so their buckets' windows are busy with that rule; the slow ICMP echoes
+    that share those buckets cannot reach the echo rule's count and are not kept."""
+    from teiten.detect import signatures as sig
+
+    rng = np.random.default_rng(11)
+    period = period_between("2026-07-02", "2026-07-03")
+    t0 = int(period.start.timestamp()) * 1_000_000
+    minutes = 2 * 1440
+    slow = 240_000
+    fast_ts = t0 + (np.repeat(np.arange(minutes), 25) * 60_000_000 + np.tile(np.arange(25) * 2_000_000, minutes))
+    ts = np.r_[t0 + rng.integers(0, 2 * 86_400_000_000, slow), fast_ts]
+    src = np.r_[0x0A000000 + rng.integers(0, 4000, slow), 0x0B000000 + np.tile(np.repeat(np.arange(5), 5), minutes)]
+    proto = np.r_[np.full(slow, ICMP), np.full(len(fast_ts), TCP)]
+    order = np.argsort(ts, kind="stable")
+    n = len(ts)
+    pk = PacketColumns.make(n, ts=ts[order], src=src[order], dst=DST + rng.integers(0, 50, n), proto=proto[order],
+                            icmp_type=8, dport=445, flags=2)
+    with CaptureWriter(tmp_path / "m.pcap") as w:
+        w.write(pk)
+    s = tmp_path / "store"
+    assert CliRunner().invoke(cli, ["ingest", str(tmp_path / "m.pcap"), "--store", str(s), "-q"]).exit_code == 0
+    obs = open_observation(s)
+    rules = parse_rules(
+        'alert tcp any any -> any 445 (msg:"a"; flags:S; threshold: type both, track by_src, count 3, seconds 60;'
+        ' sid:1;)\n'
+        'alert icmp any any -> any any (msg:"b"; itype:8; threshold: type both, track by_src, count 40, seconds 60;'
+        ' sid:2;)')
+    kept = sig._possible(obs, obs.in_period(period), period, rules, [0, 1]).to_pyarrow()
+    protos = kept.column("proto").to_pylist()
+    assert protos.count(TCP) == len(fast_ts) and protos.count(ICMP) == 0
+    got = sig._engine_alerts(obs, period, rules, [0, 1], None).to_pylist()
+    assert sorted((r["rule"], r["src4"], r["alerts"]) for r in got) == sorted(
+        (r["rule"], r["src4"], r["alerts"]) for r in sig._ordered_alerts(obs, period, rules, [0, 1], None).to_pylist())
+    assert {(r["rule"], r["src4"], r["alerts"]) for r in got} == {(0, 0x0B000000 + i, minutes) for i in range(5)}
+
+
 def test_null_fields_never_match_in_the_engine(store: Path) -> None:
     """A negated port or a flags test on an ``ip`` rule does not match packets without ports
     or flags (ICMP, UDP), in the engine as in the matcher."""
