@@ -145,3 +145,25 @@ def test_half_hour_zones_count_the_packets(tmp_path: Path) -> None:
     utc = Period("range", p.first, p.last, "UTC")
     t, _ = obs.counted(utc)
     assert "packets" in t.columns
+
+
+@pytest.mark.parametrize("cidr", ["203.0.113.0/24", "203.0.113.0/25"])
+def test_the_catalog_test_is_skipped_only_when_every_packet_passes_it(tmp_path: Path, cidr: str) -> None:
+    from teiten.store.catalog import Sensor, add_sensor
+    from teiten.store.ingest import open_store
+
+    store = tmp_path / "store"
+    with open_store(store, lock=False) as con:
+        add_sensor(con, Sensor("s1", (cidr,)))
+    a = syn_pcap(tmp_path / "a.pcap", 6000, seed=9)
+    assert [r.status for r in ingest_paths(store, [a])] == ["ok"]
+    obs = open_observation(store)
+    whole = cidr.endswith("/24")
+    assert obs.stored_sensors() == ({"s1"} if whole else {"s1", None})
+    assert (obs._sensor_filter(None) is None) == whole
+    p = parse_period("2023-11")
+    catalogued = _rows(store, "SELECT count(*) FROM packets_raw WHERE sensor = 's1'")[0][0]
+    assert obs.in_period(p).count().to_pyarrow().as_py() == catalogued
+    t, measure = obs.counted(p)
+    assert measure(t).to_pyarrow().as_py() == catalogued
+    assert (catalogued == 6000) == whole
