@@ -26,7 +26,7 @@ from teiten.errors import StoreError
 from teiten.schema import packet_schema, slot_schema
 from teiten.store.manifest import COMMITTED, connect
 
-__all__ = ["KEY_SQL", "committed_parts", "connect_store", "memory_limit", "slots_complete"]
+__all__ = ["KEY_SQL", "committed_parts", "connect_store", "memory_limit"]
 
 #: The port key of a packet (DESIGN §2), as a DuckDB expression over stored columns.
 KEY_SQL = """CASE
@@ -60,11 +60,6 @@ def _ip6_text(col: pa.Array) -> pa.Array:
 def committed_parts(store: Path, kind: str = "packets") -> list[Path]:
     """The store's visible parts of ``kind`` (packets | slots)."""
     return _visible(store)[kind] or []
-
-
-def slots_complete(store: Path) -> bool:
-    """Whether every committed file with packets has its hourly roll-ups."""
-    return _visible(store)["slots"] is not None
 
 
 def _visible(store: Path) -> dict[str, list[Path] | None]:

@@ -92,9 +92,11 @@ def test_crash_between_commit_steps_rolls_forward(tmp_path: Path, monkeypatch: p
     con = sqlite3.connect(store / "manifest.sqlite")
     assert con.execute("SELECT status FROM files").fetchall() == [("committing",)]
     assert _count(store) == 0  # nothing visible yet
+    assert _count(store, "SELECT count(*) FROM slots_raw") == 0  # nor its hourly roll-ups
     # the next ingest recovers first: the commit is completed, the file is a duplicate
-    assert [r.status for r in ingest_paths(store, [a])] == ["duplicate"]
+    assert [r.status for r in ingest_paths(store, [a, a])] == ["duplicate", "duplicate"]
     assert _count(store) == 2000
+    assert _count(store, "SELECT sum(packets) FROM slots_raw") == 2000
 
 
 def test_killed_ingest_then_rerun_counts_exactly(tmp_path: Path) -> None:

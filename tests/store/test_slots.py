@@ -16,7 +16,6 @@ from teiten.analyze.source import key_code, open_observation
 from teiten.detect.diurnal import DiurnalRules, diurnal_findings
 from teiten.detect.fingerprinted import ipv4_packets
 from teiten.periods import Period, parse_period
-from teiten.store import dataset
 from teiten.store.engine import connect_store
 from teiten.store.ingest import ingest_paths
 from teiten.store.slots import key_codes_of, slot_counts
@@ -80,22 +79,6 @@ def test_ingest_writes_roll_ups_equal_to_the_packets(tmp_path: Path) -> None:
     con = sqlite3.connect(store / "manifest.sqlite")
     days = con.execute("SELECT file_id, day FROM parts WHERE kind = 'packets' GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
     assert con.execute("SELECT file_id, day FROM parts WHERE kind = 'slots' ORDER BY 1, 2").fetchall() == days
-
-
-def test_roll_ups_commit_with_their_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    a = syn_pcap(tmp_path / "a.pcap", 2000, seed=6)
-    store = tmp_path / "store"
-
-    def crash(*args: object) -> None:
-        raise KeyboardInterrupt("power cut after the manifest said committing")
-
-    monkeypatch.setattr(dataset, "_move_parts", crash)
-    with pytest.raises(KeyboardInterrupt):
-        list(ingest_paths(store, [a]))
-    monkeypatch.undo()
-    assert _rows(store, "SELECT count(*) FROM slots_raw") == [(0,)]  # neither packets nor roll-ups visible
-    assert [r.status for r in ingest_paths(store, [a, a])] == ["duplicate", "duplicate"]
-    assert _rows(store, "SELECT sum(packets) FROM slots_raw") == [(2000,)]
 
 
 def test_a_store_without_roll_ups_gets_them(tmp_path: Path) -> None:
