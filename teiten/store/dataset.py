@@ -169,7 +169,7 @@ class StagedFile:
                                                           for rel, day, rows in self._parts]
         for day in sorted(self._slots):
             merged, rel = merge_slots(self._slots[day]), slot_path(self.file_id, _day(day))
-            write_slots(merged, self.dir / rel)
+            write_slots(merged, self.dir / rel, durable=False)  # synced below with the packets
             parts.append(("slots", rel, _day(day), merged.num_rows))
         if self._quarantine:
             qs = quarantine_schema()

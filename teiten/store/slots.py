@@ -78,9 +78,7 @@ def _grouped(t: pa.Table) -> pa.Table:
     schema = slot_schema()
     t = t.cast(schema).unify_dictionaries().combine_chunks()
     g = t.group_by(_KEYS, use_threads=False).aggregate([("packets", "sum")])
-    g = g.rename_columns([*_KEYS, "packets"]).select(schema.names)
-    order = pc.sort_indices(g, [("slot", "ascending"), ("kc", "ascending")])
-    return g.take(order).cast(schema)
+    return g.rename_columns([*_KEYS, "packets"]).select(schema.names).cast(schema)
 
 
 def merge_slots(tables: Iterable[pa.Table]) -> pa.Table:
@@ -96,17 +94,22 @@ def slot_path(file_id: int, day: str) -> str:
     return f"slots/date={day}/f{file_id}.parquet"
 
 
-def write_slots(table: pa.Table, path: Path) -> None:
+def write_slots(table: pa.Table, path: Path, *, durable: bool = True) -> None:
+    """Write a roll-up, in time order; ``durable``: under a temporary name, synced to disk
+    and renamed (staged files are synced with the rest of their file instead)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(table, tmp, compression="zstd", use_dictionary=["country", "sensor", "ip_version"],
+    table = table.take(pc.sort_indices(table, [("slot", "ascending"), ("kc", "ascending")]))
+    target = path.with_name(path.name + ".tmp") if durable else path
+    pq.write_table(table, target, compression="zstd", use_dictionary=["country", "sensor", "ip_version"],
                    column_encoding={"slot": "DELTA_BINARY_PACKED"}, write_statistics=["slot"])
-    fd = os.open(tmp, os.O_RDONLY)
+    if not durable:
+        return
+    fd = os.open(target, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
-    os.replace(tmp, path)
+    os.replace(target, path)
 
 
 _READ = ["ts", "proto", "dport", "icmp_type", "frag", "ip_version", "country", "sensor"]
