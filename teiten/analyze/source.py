@@ -211,12 +211,7 @@ class Observation:
         s = self.slots
         if s is not None and _whole_hours(period):
             s = s.filter((s.ts_us >= _us(period.start)) & (s.ts_us < _us(period.end)))
-            last = period.end.astimezone(UTC) - timedelta(microseconds=1)
-            s = s.filter(s.part_day.between(period.start.astimezone(UTC).date(), last.date()))
-            names = self._sensor_filter(group)
-            if names is not None:
-                s = s.filter(s.sensor.cast("string").isin(names))
-            return s, lambda x: x.packets.sum()
+            return self._parts_and_sensors(s, period, group), lambda x: x.packets.sum()
         return self.in_period(period, group), lambda x: x.count()
 
     def _cube_expr(self, window: Period, group: str | None) -> ir.Table:
@@ -253,6 +248,11 @@ class Observation:
         (with a catalog, packets to catalogued sensors only)."""
         t = self.packets
         t = t.filter((t.ts >= ibis.literal(period.start)) & (t.ts < ibis.literal(period.end)))
+        return self._parts_and_sensors(t, period, group)
+
+    def _parts_and_sensors(self, t: ir.Table, period: Period, group: str | None) -> ir.Table:
+        """Rows of packets or roll-ups ``t`` in the parts of the period's UTC days, of the
+        sensors counted."""
         if "part_day" in t.columns:  # the store's parts are by UTC day: the others are not read
             last = period.end.astimezone(UTC) - timedelta(microseconds=1)
             t = t.filter(t.part_day.between(period.start.astimezone(UTC).date(), last.date()))

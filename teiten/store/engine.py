@@ -25,8 +25,9 @@ import pyarrow as pa
 from teiten.errors import StoreError
 from teiten.schema import packet_schema, slot_schema
 from teiten.store.manifest import COMMITTED, connect
+from teiten.store.slots import files_without_slots
 
-__all__ = ["KEY_SQL", "committed_parts", "connect_store", "memory_limit"]
+__all__ = ["KEY_SQL", "connect_store", "memory_limit"]
 
 #: The port key of a packet (DESIGN §2), as a DuckDB expression over stored columns.
 KEY_SQL = """CASE
@@ -57,11 +58,6 @@ def _ip6_text(col: pa.Array) -> pa.Array:
     return pa.array(out, pa.string())
 
 
-def committed_parts(store: Path, kind: str = "packets") -> list[Path]:
-    """The store's visible parts of ``kind`` (packets | slots)."""
-    return _visible(store)[kind] or []
-
-
 def _visible(store: Path) -> dict[str, list[Path] | None]:
     """The committed packet parts and roll-up parts, read in one transaction (a file
     committed meanwhile is in both or neither); roll-ups None when some committed file with
@@ -76,11 +72,7 @@ def _visible(store: Path) -> dict[str, list[Path] | None]:
             "SELECT p.kind, p.path FROM parts p JOIN files f ON f.id = p.file_id"
             f" WHERE p.kind IN ('packets', 'slots') AND f.status IN ({marks}) ORDER BY p.path",
             COMMITTED).fetchall()
-        missing = con.execute(
-            f"SELECT count(*) FROM files f WHERE f.status IN ({marks})"
-            " AND EXISTS (SELECT 1 FROM parts p WHERE p.file_id = f.id AND p.kind = 'packets')"
-            " AND NOT EXISTS (SELECT 1 FROM parts p WHERE p.file_id = f.id AND p.kind = 'slots')",
-            COMMITTED).fetchone()[0]
+        missing = files_without_slots(con)
         con.execute("COMMIT")
     finally:
         con.close()

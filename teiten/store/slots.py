@@ -26,7 +26,8 @@ import pyarrow.parquet as pq
 from teiten.schema import slot_schema
 from teiten.store.manifest import COMMITTED, transaction
 
-__all__ = ["SLOT_US", "backfill_slots", "key_codes_of", "merge_slots", "slot_counts", "slot_path", "write_slots"]
+__all__ = ["SLOT_US", "backfill_slots", "files_without_slots", "key_codes_of", "merge_slots", "slot_counts",
+           "slot_path", "write_slots"]
 
 #: One slot is one UTC hour.
 SLOT_US = 3_600_000_000
@@ -112,6 +113,15 @@ def write_slots(table: pa.Table, path: Path, *, durable: bool = True) -> None:
     os.replace(target, path)
 
 
+def files_without_slots(con: sqlite3.Connection) -> list[int]:
+    """The committed files with packets and no roll-ups (ingested before roll-ups existed)."""
+    marks = ",".join("?" * len(COMMITTED))
+    return [r[0] for r in con.execute(
+        f"SELECT f.id FROM files f WHERE f.status IN ({marks}) AND EXISTS (SELECT 1 FROM parts p WHERE"
+        " p.file_id = f.id AND p.kind = 'packets') AND NOT EXISTS (SELECT 1 FROM parts p WHERE p.file_id = f.id"
+        " AND p.kind = 'slots') ORDER BY f.id", COMMITTED).fetchall()]
+
+
 _READ = ["ts", "proto", "dport", "icmp_type", "frag", "ip_version", "country", "sensor"]
 
 
@@ -120,11 +130,7 @@ def backfill_slots(con: sqlite3.Connection, store: Path) -> int:
     return how many files got them. Each file's roll-ups are written under their final name
     (atomically) and then recorded, in one transaction per file: a crash leaves at most an
     unrecorded file, which no query reads and the next run overwrites."""
-    marks = ",".join("?" * len(COMMITTED))
-    files = [r[0] for r in con.execute(
-        f"SELECT f.id FROM files f WHERE f.status IN ({marks}) AND EXISTS (SELECT 1 FROM parts p WHERE"
-        " p.file_id = f.id AND p.kind = 'packets') AND NOT EXISTS (SELECT 1 FROM parts p WHERE p.file_id = f.id"
-        " AND p.kind = 'slots') ORDER BY f.id", COMMITTED).fetchall()]
+    files = files_without_slots(con)
     for fid in files:
         by_day: dict[str, list[pa.Table]] = {}
         for r in con.execute("SELECT path, day FROM parts WHERE file_id = ? AND kind = 'packets' ORDER BY path",
