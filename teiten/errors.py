@@ -5,7 +5,8 @@
     │   └── UnsupportedCapture  a capture teiten recognises but cannot decode (version, link type)
     ├── StoreError              the store is missing, locked or inconsistent
     ├── GeoDataError            GeoIP/AS data missing or unreadable
-    └── SettingError            a setting (option or TEITEN_* variable) has a bad value
+    ├── SettingError            a setting (option or TEITEN_* variable) has a bad value
+    └── InputError              an input record (import line, form, API request) that cannot be taken
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 __all__ = [
     "CaptureError",
     "GeoDataError",
+    "InputError",
     "SettingError",
     "StoreError",
     "TeitenError",
@@ -42,3 +44,7 @@ class GeoDataError(TeitenError):
 
 class SettingError(TeitenError):
     """A setting has a value teiten cannot use."""
+
+
+class InputError(TeitenError):
+    """An input record (an import line, a form, an API request) that cannot be taken as it is."""

@@ -84,6 +84,6 @@ def cli() -> None:
 
 
 def main() -> None:
-    from teiten.cli import commands  # noqa: F401 - registers the commands
+    from teiten.cli import commands, incidents  # noqa: F401 - registers the commands
 
     cli(prog_name="teiten")

@@ -1,0 +1,102 @@
+"""``teiten incidents ...``: the incident database (import, statistics)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from teiten.cli.main import cli, store_option, tz_option, user_errors
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def db_option(f: F) -> F:
+    return click.option("--db", "db_url", envvar="TEITEN_DB", show_envvar=True, metavar="URL",
+                        help="Incident database, an SQLAlchemy URL (sqlite:///FILE, postgresql+psycopg://...);"
+                             " default: incidents.sqlite in the store directory.")(f)
+
+
+def _open(db_url: str | None, store: Path) -> Any:
+    from teiten.incidents.db import default_url, open_db
+
+    return open_db(db_url or default_url(store))
+
+
+@cli.group()
+def incidents() -> None:
+    """Incident reports, incidents and coordinations (seed 004's statistics)."""
+
+
+@incidents.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@db_option
+@store_option
+@click.option("--actor", default="import", show_default=True, help="Who the audit trail names for these changes.")
+@user_errors
+def incidents_import(file: Path, db_url: str | None, store: Path, actor: str) -> None:
+    """Import reports from FILE.jsonl, one JSON report per line.
+
+    A line that is not a valid report is reported with its number (on stderr) and
+    changes nothing; the others are imported. A report id already stored is skipped.
+    Prints a JSON summary; the exit status is 1 when any line was refused.
+    """
+    from teiten.incidents.jsonl import import_jsonl
+
+    db = _open(db_url, store)
+    try:
+        summary = import_jsonl(db, file, actor=actor)
+    finally:
+        db.close()
+    for line, err in summary.errors:
+        click.echo(f"{file}:{line}: {err}", err=True)
+    click.echo(json.dumps(summary.to_json(), ensure_ascii=False))
+    if summary.errors:
+        sys.exit(1)
+
+
+@incidents.command("stats")
+@click.option("--period", required=True, metavar="YYYYQn|YYYY-MM", help="A quarter (2017Q4) or a month (2017-10).")
+@db_option
+@store_option
+@tz_option
+@click.option("--json", "fmt", flag_value="json", default=True, help="Print JSON (the default).")
+@click.option("--csv", "fmt", flag_value="csv", help="Print the tables as CSV: table, row, each month, total,"
+              " previous total.")
+@user_errors
+def incidents_stats(period: str, db_url: str | None, store: Path, tz: str, fmt: str) -> None:
+    """Reports, incidents and coordinations per month of a period (seed 004's tables 1-4).
+
+    Reports count in the month received, incidents in the month of their first report,
+    coordinations in the month sent, in the --tz time zone.
+    """
+    from teiten.incidents.stats import incident_stats
+    from teiten.periods import parse_period
+
+    p = parse_period(period, tz)
+    db = _open(db_url, store)
+    try:
+        with db.session() as s:
+            st = incident_stats(s, p)
+    finally:
+        db.close()
+    if fmt == "json":
+        click.echo(json.dumps(st, ensure_ascii=False))
+        return
+    months = st["months"]
+    w = csv.writer(sys.stdout, lineterminator="\n")
+    w.writerow(["table", "row", *months, "total", "previous_total"])
+    for name in ("reports", "incidents", "coordinations"):
+        r = st[name]
+        w.writerow(["counts", name, *(r["months"][m] for m in months), r["total"], r["previous_total"]])
+    for name, r in st["categories"].items():
+        w.writerow(["categories", name, *(r["months"][m] for m in months), r["total"], r["previous_total"]])
+    for name, r in st["phishing"]["brand_origin"].items():
+        w.writerow(["brand_origin", name, *(r["months"][m] for m in months), r["total"], r["previous_total"]])
+    for r in st["scan_ports"]:
+        w.writerow(["scan_ports", r["port"], *(r["months"][m] for m in months), r["total"], ""])

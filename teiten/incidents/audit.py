@@ -1,0 +1,80 @@
+"""The audit trail: every row inserted, updated or deleted through a session of
+:class:`teiten.incidents.db.IncidentDB` is recorded in ``audit`` in the same transaction,
+with the session's actor (``session.info["actor"]``), the time and the changed values."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event, insert, inspect
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import get_history
+from sqlalchemy.orm.base import PASSIVE_NO_INITIALIZE
+
+from teiten.incidents.models import AuditEntry, Base, utc_now
+
+__all__ = ["install"]
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return v.isoformat()
+    if isinstance(v, bytes | bytearray):
+        return f"<{len(v)} bytes>"
+    if isinstance(v, Base):
+        return _key(v)
+    return v
+
+
+def _key(obj: Any) -> str:
+    ident = inspect(obj).identity
+    return ",".join(str(i) for i in ident) if ident else "?"
+
+
+def _changes(obj: Any, action: str) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    mapper = inspect(obj).mapper
+    for attr in mapper.column_attrs:
+        h = get_history(obj, attr.key)
+        if action == "insert":
+            new = getattr(obj, attr.key)
+            if new is not None:
+                out[attr.key] = [None, _plain(new)]
+        elif action == "delete":
+            old = h.unchanged[0] if h.unchanged else (h.deleted[0] if h.deleted else None)
+            if old is not None:
+                out[attr.key] = [_plain(old), None]
+        elif h.has_changes():
+            out[attr.key] = [_plain(h.deleted[0]) if h.deleted else None, _plain(h.added[0]) if h.added else None]
+    if action == "update":  # links to other rows (reports ↔ incidents)
+        for rel in mapper.relationships:
+            if rel.secondary is None:
+                continue
+            h = get_history(obj, rel.key, passive=PASSIVE_NO_INITIALIZE)  # no load of an untouched collection
+            if h.has_changes():
+                out[rel.key] = [[_key(o) for o in h.deleted], [_key(o) for o in h.added]]
+    return out
+
+
+def _after_flush(session: Session, _context: Any) -> None:
+    actor = str(session.info.get("actor") or "system")
+    at = utc_now()
+    rows: list[dict[str, Any]] = []
+    for action, objs in (("insert", session.new), ("update", session.dirty), ("delete", session.deleted)):
+        for obj in objs:
+            if not isinstance(obj, Base) or isinstance(obj, AuditEntry):
+                continue
+            changes = _changes(obj, action)
+            if action == "update" and not changes:
+                continue
+            rows.append({"at": at, "actor": actor, "action": action, "table_name": obj.__tablename__,
+                         "row_id": _key(obj), "changes": json.dumps(changes, ensure_ascii=False, default=str)})
+    if rows:
+        session.connection().execute(insert(AuditEntry), rows)
+
+
+def install(factory: sessionmaker[Session]) -> None:
+    """Record the changes of every session ``factory`` makes."""
+    event.listen(factory, "after_flush", _after_flush)

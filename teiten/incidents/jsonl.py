@@ -1,0 +1,103 @@
+"""``teiten incidents import FILE.jsonl``: one report per line (``teiten.incidents.intake``).
+
+A line that is not JSON, or not a valid report, is reported with its number and the
+reason, and changes nothing; the other lines are imported. Lines are stored in batches of
+:data:`BATCH`, one flush each; when the database refuses a batch, its lines are stored
+again one by one, each in its own savepoint. A report id already stored is skipped (re-importing a file adds nothing).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.exc import IntegrityError
+
+from teiten.errors import InputError
+from teiten.incidents.db import IncidentDB
+from teiten.incidents.intake import Pending, ReportIn, parse_report, propose, record
+
+__all__ = ["ImportSummary", "import_jsonl"]
+
+#: Lines per transaction.
+BATCH = 500
+
+
+@dataclass
+class ImportSummary:
+    lines: int = 0
+    imported: int = 0
+    duplicates: int = 0
+    incidents: int = 0  # new incidents
+    linked: int = 0  # known incidents reported again
+    coordinations: int = 0
+    proposals: int = 0  # duplicate proposals for a handler
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
+
+    def to_json(self) -> dict[str, object]:
+        return {"lines": self.lines, "imported": self.imported, "duplicates": self.duplicates,
+                "incidents": self.incidents, "linked": self.linked, "coordinations": self.coordinations,
+                "proposals": self.proposals, "errors": [{"line": n, "error": e} for n, e in self.errors]}
+
+
+def import_jsonl(db: IncidentDB, path: Path, actor: str = "import") -> ImportSummary:
+    out = ImportSummary()
+    with path.open("rb") as f:
+        batch: list[tuple[int, bytes]] = []
+        for number, line in enumerate(f, 1):
+            if line.strip():
+                batch.append((number, line))
+            if len(batch) >= BATCH:
+                _store(db, batch, out, actor)
+                batch = []
+        _store(db, batch, out, actor)
+    return out
+
+
+def _store(db: IncidentDB, batch: list[tuple[int, bytes]], out: ImportSummary, actor: str) -> None:
+    """One transaction for the batch: flushed at once when every line goes in, else line by
+    line, each in a savepoint, so that a line refused by the database changes nothing."""
+    parsed: list[tuple[int, ReportIn]] = []
+    for number, line in batch:
+        out.lines += 1
+        try:
+            parsed.append((number, parse_report(json.loads(line))))
+        except UnicodeDecodeError as e:
+            out.errors.append((number, f"not UTF-8 text: {e}"))
+        except json.JSONDecodeError as e:
+            out.errors.append((number, f"not JSON: {e.msg} at column {e.colno}"))
+        except InputError as e:
+            out.errors.append((number, str(e)))
+    if not parsed:
+        return
+    with db.session(actor) as s:
+        try:
+            with s.begin_nested():
+                pending = Pending()
+                pending.load(s, [r for _, r in parsed])
+                got = [record(s, r, pending) for _, r in parsed]
+                s.flush()
+                proposals = len(propose(s, pending))
+        except (InputError, IntegrityError, ValueError):
+            got, proposals = [], 0
+            for number, r in parsed:
+                sp = s.begin_nested()
+                try:
+                    one = record(s, r)
+                    sp.commit()
+                except (InputError, IntegrityError, ValueError) as e:
+                    sp.rollback()
+                    out.errors.append((number, str(e.orig) if isinstance(e, IntegrityError) else str(e)))
+                    continue
+                got.append(one)
+                proposals += len(one.proposals)
+        for o in got:
+            if o.status == "duplicate":
+                out.duplicates += 1
+                continue
+            out.imported += 1
+            out.incidents += len(o.new_incidents)
+            out.linked += len(o.linked_incidents)
+            out.coordinations += len(o.coordinations)
+        out.proposals += proposals
