@@ -112,8 +112,10 @@ def _targets(rng: random.Random, cat: str, n: int) -> list[str]:
     return [f"192.0.2.{n % 250 + 1}" if n % 2 else f"198.51.100.{n % 250 + 1}"]
 
 
-def seed004_reports(seed: int = 4) -> list[dict[str, Any]]:
-    """The reports (see the module docstring), in the order received."""
+def seed004_reports(seed: int = 4, months: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """The reports (see the module docstring), in the order received; ``months``: only
+    those months (``YYYY-MM``) of :data:`MONTHS` (a month after one left out has no
+    re-reports)."""
     rng = random.Random(seed)
     plan = _plan()
     lines: list[dict[str, Any]] = []
@@ -124,6 +126,9 @@ def seed004_reports(seed: int = 4) -> list[dict[str, Any]]:
     serial = 0
     phishing_sent: dict[str, int] = {}  # phishing coordinations so far, per quarter
     for m, p in plan.items():
+        if months is not None and m not in months:
+            previous = []
+            continue
         start, end = _month_bounds(m)
         span = (end - start - timedelta(days=1)).total_seconds()
         incidents: list[dict[str, Any]] = []

@@ -95,7 +95,7 @@ def propose_duplicates(session: Session, incident: Incident) -> list[DuplicatePr
         return []
     rows = session.execute(
         select(Target.incident_id, Target.normalised).join(Incident, Incident.id == Target.incident_id)
-        .where(Target.normalised.in_(keys), Incident.category == incident.category, Incident.id != incident.id)
+        .where(Target.normalised.in_(keys), Incident.category == incident.category, Incident.id < incident.id)
         .order_by(Target.incident_id)).all()
     found: dict[int, list[str]] = {}
     for other, key in rows:

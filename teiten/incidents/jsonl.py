@@ -52,6 +52,7 @@ def import_jsonl(db: IncidentDB, path: Path, actor: str = "import") -> ImportSum
                 _store(db, batch, out, actor)
                 batch = []
         _store(db, batch, out, actor)
+    out.errors.sort()
     return out
 
 
