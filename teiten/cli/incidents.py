@@ -100,3 +100,27 @@ def incidents_stats(period: str, db_url: str | None, store: Path, tz: str, fmt: 
         w.writerow(["brand_origin", name, *(r["months"][m] for m in months), r["total"], r["previous_total"]])
     for r in st["scan_ports"]:
         w.writerow(["scan_ports", r["port"], *(r["months"][m] for m in months), r["total"], ""])
+
+
+@incidents.command("report")
+@click.option("--period", required=True, metavar="YYYYQn|YYYY-MM", help="A quarter (2017Q4) or a month (2017-10).")
+@click.option("--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True)
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="FILE.html or FILE.pdf.")
+@db_option
+@store_option
+@tz_option
+@user_errors
+def incidents_report(period: str, lang: str, out: Path, db_url: str | None, store: Path, tz: str) -> None:
+    """The incident handling report of a period (seed 004): tables 1-4, figures, text."""
+    from teiten.incidents.stats import incident_stats
+    from teiten.periods import parse_period
+    from teiten.report.incidents import write_incident_report
+
+    p = parse_period(period, tz)
+    db = _open(db_url, store)
+    try:
+        with db.session() as s:
+            st = incident_stats(s, p)
+    finally:
+        db.close()
+    click.echo(str(write_incident_report(st, p, out, lang)))

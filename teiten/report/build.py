@@ -288,7 +288,7 @@ def _svg_css_noise(record: logging.LogRecord) -> bool:
     return not (msg.startswith("Ignored `") and msg.endswith("unknown property."))
 
 
-def _quiet_svg_css() -> None:
+def quiet_svg_css() -> None:
     log = logging.getLogger("weasyprint")
     if _svg_css_noise not in log.filters:
         log.addFilter(_svg_css_noise)
@@ -309,7 +309,7 @@ def write_report(store: Path, out: Path, period: Period, *, style: str = "npa", 
     if suffix == ".pdf":
         from weasyprint import HTML
 
-        _quiet_svg_css()
+        quiet_svg_css()
         HTML(string=html).write_pdf(tmp)
     else:
         tmp.write_text(html, encoding="utf-8")

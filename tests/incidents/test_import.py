@@ -142,3 +142,20 @@ def test_every_change_is_audited_with_its_actor(db: IncidentDB, tmp_path: Path) 
         assert json.loads(upd[0].changes)["status"] == ["new", "resolved"]
         rep = next(r for r in rows if r.table_name == "reports")
         assert json.loads(rep.changes)["ext_id"] == [None, "r1"]
+
+
+def test_attacker_text_is_escaped_in_the_report(db: IncidentDB, tmp_path: Path) -> None:
+    from teiten.incidents.stats import incident_stats
+    from teiten.periods import parse_period
+    from teiten.report.incidents import write_incident_report
+
+    evil = "<script>alert(1)</script>"
+    f = _write(tmp_path / "a.jsonl", [_report("r1", "2017-10-02T01:00:00Z", [
+        {"ref": "A", "category": "phishing", "brand_origin": "foreign", "brand": evil, "industry": evil}])])
+    assert import_jsonl(db, f).imported == 1
+    p = parse_period("2017Q4")
+    with db.session() as s:
+        st = incident_stats(s, p)
+    assert st["phishing"]["industries"] == {evil: 100.0}
+    html = write_incident_report(st, p, tmp_path / "r.html", "en").read_text(encoding="utf-8")
+    assert evil not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html

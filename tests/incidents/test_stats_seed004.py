@@ -143,3 +143,48 @@ def test_import_reports_bad_lines_and_exits_1(tmp_path: Path) -> None:
     assert r.exit_code == 1
     assert f"{f}:2: not JSON" in r.stderr
     assert json.loads(r.stdout)["imported"] == 1
+
+
+def _report(url: str, out: Path, lang: str) -> str:
+    r = _run("incidents", "report", "--period", "2017Q4", "--tz", "Asia/Tokyo", "--db", url, "--lang", lang,
+             "--out", str(out))
+    assert r.exit_code == 0, r.output
+    if out.suffix == ".pdf":
+        import subprocess
+
+        return subprocess.run(["pdftotext", "-layout", str(out), "-"], check=True, capture_output=True,
+                              text=True).stdout
+    import html
+    import re
+
+    return html.unescape(re.sub(r"<[^>]+>", " ", out.read_text(encoding="utf-8")))
+
+
+def test_report_text_has_seed_004s_numbers(seeded: str, tmp_path: Path) -> None:
+    ja = " ".join(_report(seeded, tmp_path / "r.html", "ja").split())
+    for sentence in ("本四半期に寄せられた報告件数は、4,530件でした。",
+                     "前四半期と比較して、報告件数は2%減少し、調整件数は15%減少しました。",
+                     "前年同期と比較すると、報告件数で12%増加し、調整件数は34%減少しました。",
+                     "スキャンが 41.8%、フィッシングサイトが 18.0%を占めています。",
+                     "フィッシングサイトの件数は 852 件で、前四半期の 1,011 件から 16%減少しました。",
+                     "前年度同期（521 件）との比較では、64%の増加となりました。",
+                     "前四半期の 173 件から 32%減少しました。",
+                     "E コマースのサイトを装ったものが 55.7%、金融機関のサイトを装ったものが 18.0%",
+                     "国内が 25%、国外が 75%であり、前四半期（国内 24%、国外 76%）に比べ、"
+                     "国内への調整の割合が増加しています。",
+                     "Web サイト改ざんの件数は、276 件でした。前四半期の 254 件から 9%増加しています。",
+                     "スキャンの件数は、1,979 件でした。前四半期の 2,554 件から 23%減少しています。",
+                     "SSH (22/TCP)、SMTP (25/TCP)、HTTP (80/TCP)",
+                     "前四半期の 867 件から 72%増加しています。"):
+        assert sentence in ja, sentence
+    en = " ".join(_report(seeded, tmp_path / "r-en.html", "en").split())
+    assert "reports were down 2% and coordinations were down 15%" in en
+    assert "reports were up 12% and coordinations were down 34%" in en
+
+
+def test_report_pdf(seeded: str, tmp_path: Path) -> None:
+    text = _report(seeded, tmp_path / "r.pdf", "ja")
+    flat = " ".join(text.split())
+    assert "4,530" in flat and "4,600" in flat and "1,979" in flat
+    assert "報告件数は2%減少" in flat.replace(" ", "")
+    assert "[表 4 ポート別のスキャン件数]" in flat
