@@ -35,22 +35,35 @@ def incidents() -> None:
 
 @incidents.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "eml", "mbox"]),
+              help="What FILE holds (default: by its suffix: .jsonl, .eml, .mbox).")
 @db_option
 @store_option
 @click.option("--actor", default="import", show_default=True, help="Who the audit trail names for these changes.")
 @user_errors
-def incidents_import(file: Path, db_url: str | None, store: Path, actor: str) -> None:
-    """Import reports from FILE.jsonl, one JSON report per line.
+def incidents_import(file: Path, fmt: str | None, db_url: str | None, store: Path, actor: str) -> None:
+    """Import reports: FILE.jsonl (one JSON report per line), FILE.eml or an mbox.
 
-    A line that is not a valid report is reported with its number (on stderr) and
+    A JSONL line that is not a valid report is reported with its number (on stderr) and
     changes nothing; the others are imported. A report id already stored is skipped.
-    Prints a JSON summary; the exit status is 1 when any line was refused.
+    E-mails become reports with the URLs, domains and addresses in them proposed as
+    incidents (status proposed) for a handler; an e-mail that cannot be parsed is kept
+    with its raw content. Prints a JSON summary; the exit status is 1 when any report was
+    refused.
     """
-    from teiten.incidents.jsonl import import_jsonl
+    from teiten.errors import SettingError
+    from teiten.incidents.jsonl import import_jsonl, import_mail
 
+    kind = fmt or {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".eml": "eml", ".mbox": "mbox",
+                   ".mbx": "mbox"}.get(file.suffix.lower())
+    if kind is None:
+        raise SettingError(f"{file.name}: say what it holds with --format jsonl|eml|mbox")
     db = _open(db_url, store)
     try:
-        summary = import_jsonl(db, file, actor=actor)
+        if kind == "jsonl":
+            summary = import_jsonl(db, file, actor=actor)
+        else:
+            summary = import_mail(db, file, actor=actor, mbox=kind == "mbox")
     finally:
         db.close()
     for line, err in summary.errors:

@@ -279,6 +279,11 @@ def propose(session: Session, batch: Pending) -> list[tuple[int, int]]:
     return out
 
 
+def _clean(text: str | None) -> str | None:
+    """Text as every database stores it: PostgreSQL refuses NUL characters (the raw bytes keep them)."""
+    return None if text is None else text.replace("\x00", "\ufffd")
+
+
 def _known(session: Session, ref: str, batch: Pending) -> Incident | None:
     got = batch.incidents.get(ref)
     if got is not None or batch.loaded:
@@ -305,8 +310,8 @@ def _record(session: Session, r: ReportIn, batch: Pending) -> Outcome:
     for ci in r.coordinations:
         if ci.incident_ref not in refs and _known(session, ci.incident_ref, batch) is None:
             raise InputError(f"report {r.id}: coordination for unknown incident {ci.incident_ref!r}")
-    rep = Report(ext_id=r.id, channel=r.channel, reporter=r.reporter, received_at=r.received_at, subject=r.subject,
-                 content=r.content, raw=r.raw, incidents=[],
+    rep = Report(ext_id=r.id, channel=r.channel, reporter=_clean(r.reporter), received_at=r.received_at,
+                 subject=_clean(r.subject), content=_clean(r.content), raw=r.raw, incidents=[],
                  attachments=[Attachment(filename=f, content_type=c, data=d) for f, c, d in r.attachments])
     session.add(rep)
     batch.reports.add(r.id)

@@ -9,16 +9,17 @@ again one by one, each in its own savepoint. A report id already stored is skipp
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 from teiten.errors import InputError
 from teiten.incidents.db import IncidentDB
 from teiten.incidents.intake import Pending, ReportIn, parse_report, propose, record
 
-__all__ = ["ImportSummary", "import_jsonl"]
+__all__ = ["ImportSummary", "import_jsonl", "import_mail", "import_reports"]
 
 #: Lines per transaction.
 BATCH = 500
@@ -26,7 +27,7 @@ BATCH = 500
 
 @dataclass
 class ImportSummary:
-    lines: int = 0
+    lines: int = 0  # reports read (lines of a JSONL file, messages of an mbox)
     imported: int = 0
     duplicates: int = 0
     incidents: int = 0  # new incidents
@@ -41,35 +42,45 @@ class ImportSummary:
                 "proposals": self.proposals, "errors": [{"line": n, "error": e} for n, e in self.errors]}
 
 
+def _parsed(path: Path, out: ImportSummary) -> Iterator[tuple[int, ReportIn]]:
+    with path.open("rb") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            out.lines += 1
+            try:
+                yield number, parse_report(json.loads(line))
+            except UnicodeDecodeError as e:
+                out.errors.append((number, f"not UTF-8 text: {e}"))
+            except json.JSONDecodeError as e:
+                out.errors.append((number, f"not JSON: {e.msg} at column {e.colno}"))
+            except InputError as e:
+                out.errors.append((number, str(e)))
+
+
 def import_jsonl(db: IncidentDB, path: Path, actor: str = "import") -> ImportSummary:
     out = ImportSummary()
-    with path.open("rb") as f:
-        batch: list[tuple[int, bytes]] = []
-        for number, line in enumerate(f, 1):
-            if line.strip():
-                batch.append((number, line))
-            if len(batch) >= BATCH:
-                _store(db, batch, out, actor)
-                batch = []
-        _store(db, batch, out, actor)
+    return import_reports(db, _parsed(path, out), actor, out)
+
+
+def import_reports(db: IncidentDB, reports: Iterable[tuple[int, ReportIn]], actor: str = "import",
+                   out: ImportSummary | None = None) -> ImportSummary:
+    """Store (number, report) pairs in batches (see the module docstring); errors name the number."""
+    out = out if out is not None else ImportSummary()
+    batch: list[tuple[int, ReportIn]] = []
+    for item in reports:
+        batch.append(item)
+        if len(batch) >= BATCH:
+            _store(db, batch, out, actor)
+            batch = []
+    _store(db, batch, out, actor)
     out.errors.sort()
     return out
 
 
-def _store(db: IncidentDB, batch: list[tuple[int, bytes]], out: ImportSummary, actor: str) -> None:
-    """One transaction for the batch: flushed at once when every line goes in, else line by
-    line, each in a savepoint, so that a line refused by the database changes nothing."""
-    parsed: list[tuple[int, ReportIn]] = []
-    for number, line in batch:
-        out.lines += 1
-        try:
-            parsed.append((number, parse_report(json.loads(line))))
-        except UnicodeDecodeError as e:
-            out.errors.append((number, f"not UTF-8 text: {e}"))
-        except json.JSONDecodeError as e:
-            out.errors.append((number, f"not JSON: {e.msg} at column {e.colno}"))
-        except InputError as e:
-            out.errors.append((number, str(e)))
+def _store(db: IncidentDB, parsed: list[tuple[int, ReportIn]], out: ImportSummary, actor: str) -> None:
+    """One transaction for the batch: flushed at once when every report goes in, else one by
+    one, each in a savepoint, so that a report refused by the database changes nothing."""
     if not parsed:
         return
     with db.session(actor) as s:
@@ -80,16 +91,16 @@ def _store(db: IncidentDB, batch: list[tuple[int, bytes]], out: ImportSummary, a
                 got = [record(s, r, pending) for _, r in parsed]
                 s.flush()
                 proposals = len(propose(s, pending))
-        except (InputError, IntegrityError, ValueError):
+        except (InputError, DBAPIError, ValueError):
             got, proposals = [], 0
             for number, r in parsed:
                 sp = s.begin_nested()
                 try:
                     one = record(s, r)
                     sp.commit()
-                except (InputError, IntegrityError, ValueError) as e:
+                except (InputError, DBAPIError, ValueError) as e:
                     sp.rollback()
-                    out.errors.append((number, str(e.orig) if isinstance(e, IntegrityError) else str(e)))
+                    out.errors.append((number, str(e.orig) if isinstance(e, DBAPIError) else str(e)))
                     continue
                 got.append(one)
                 proposals += len(one.proposals)
@@ -102,3 +113,24 @@ def _store(db: IncidentDB, batch: list[tuple[int, bytes]], out: ImportSummary, a
             out.linked += len(o.linked_incidents)
             out.coordinations += len(o.coordinations)
         out.proposals += proposals
+
+
+def import_mail(db: IncidentDB, path: Path, actor: str = "import", *, mbox: bool | None = None) -> ImportSummary:
+    """One message (an ``.eml`` file) or an mbox file (``mbox``; default: unless the name
+    ends in ``.eml``), see ``teiten.incidents.mail``."""
+    from datetime import UTC, datetime
+
+    from teiten.incidents.mail import mbox_reports, message_report
+
+    out = ImportSummary()
+    if not (mbox if mbox is not None else path.suffix.lower() != ".eml"):
+        out.lines = 1
+        when = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        return import_reports(db, [(1, message_report(path.read_bytes(), when))], actor, out)
+
+    def counted() -> Iterator[tuple[int, ReportIn]]:
+        for item in mbox_reports(path):
+            out.lines += 1
+            yield item
+
+    return import_reports(db, counted(), actor, out)

@@ -5,7 +5,8 @@ scan incidents per port (table 4), coordination status (figure 8) and twelve-mon
 (figures 1, 2, 4–7).
 
 A report counts in the month it was received, an incident in the month of its first report
-(however many reports name it; an incident no report names is not counted), a coordination
+(however many reports name it; an incident no report names, or one still ``proposed`` for a
+handler to confirm, is not counted), a coordination
 in the month it was sent; months are those of the period's time zone. The rows are read
 once for the whole window (the year before the period up to its end) and counted here.
 """
@@ -104,7 +105,8 @@ def incident_stats(session: Session, period: Period) -> dict[str, Any]:
              .group_by(report_incidents.c.incident_id).subquery())
     inc_rows = session.execute(
         select(first.c.t, Incident.id, Incident.category, Incident.brand_origin, Incident.industry)
-        .join(Incident, Incident.id == first.c.iid).where(first.c.t >= lo, first.c.t < hi)).all()
+        .join(Incident, Incident.id == first.c.iid)
+        .where(first.c.t >= lo, first.c.t < hi, Incident.status != "proposed")).all()
     incidents = _Counts([_Row(_monthly(r[0], tz), tuple(r[1:])) for r in inc_rows])
     month_of = {r[1]: _monthly(r[0], tz) for r in inc_rows}
 

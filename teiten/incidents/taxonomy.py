@@ -55,7 +55,7 @@ _BY_CODE = {c.code: c for c in CATEGORIES}
 
 CHANNELS = ("web", "email", "fax", "api")
 BRAND_ORIGINS = ("domestic", "foreign", "unknown")
-INCIDENT_STATUSES = ("new", "coordinating", "resolved", "closed")
+INCIDENT_STATUSES = ("proposed", "new", "coordinating", "resolved", "closed")  # proposed: awaits a handler
 COORDINATION_STATUSES = ("draft", "sent", "replied", "resolved", "no_response", "failed")
 
 
