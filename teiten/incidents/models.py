@@ -194,3 +194,40 @@ class AuditEntry(Base):
 def row_values(obj: Any) -> dict[str, Any]:
     """The column values of a mapped object (for the audit trail)."""
     return {c.key: getattr(obj, c.key) for c in obj.__mapper__.column_attrs}
+
+
+class Organisation(Base):
+    """A party coordinations go to: a site owner, an ISP, a CSIRT; with the networks it
+    answers for and its contacts."""
+
+    __tablename__ = "organisations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), unique=True)
+    country: Mapped[str | None] = mapped_column(String(2))
+    domestic: Mapped[bool] = mapped_column(Boolean, default=True)
+    networks: Mapped[list[OrgNetwork]] = relationship(back_populates="organisation", cascade="all, delete-orphan")
+    contacts: Mapped[list[Contact]] = relationship(back_populates="organisation", cascade="all, delete-orphan")
+
+
+class OrgNetwork(Base):
+    """What an organisation answers for: an AS number, a CIDR block or a domain (and its
+    subdomains)."""
+
+    __tablename__ = "org_networks"
+    __table_args__ = (UniqueConstraint("kind", "value", name="uq_org_networks_kind_value"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # asn | cidr | domain
+    value: Mapped[str] = mapped_column(String(300))
+    organisation: Mapped[Organisation] = relationship(back_populates="networks")
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20), default="abuse")  # abuse | security | admin
+    language: Mapped[str] = mapped_column(String(2), default="ja")
+    interval_days: Mapped[int] = mapped_column(Integer, default=1)  # notices at most this often
+    organisation: Mapped[Organisation] = relationship(back_populates="contacts")
