@@ -7,9 +7,10 @@
 #   libpango-1.0-0, libpangoft2,  text layout and font subsetting for WeasyPrint (PDF reports)
 #   libharfbuzz-subset0
 #   poppler-utils                 pdftotext/pdftoppm: tests read the PDF reports back
+#   chromium                      the browser the web UI tests drive (Playwright, no downloaded browser)
 set -euo pipefail
 PKGS=(tor-geoipdb libloc-database location tshark fonts-ipaexfont-gothic libpango-1.0-0 libpangoft2-1.0-0
-      libharfbuzz-subset0 poppler-utils)
+      libharfbuzz-subset0 poppler-utils chromium)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

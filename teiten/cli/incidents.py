@@ -137,3 +137,72 @@ def incidents_report(period: str, lang: str, out: Path, db_url: str | None, stor
     finally:
         db.close()
     click.echo(str(write_incident_report(st, p, out, lang)))
+
+
+@incidents.command("user")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["admin", "handler", "viewer"]), required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, envvar="TEITEN_PASSWORD",
+              help="At least 8 characters (asked for when not given).")
+@db_option
+@store_option
+@user_errors
+def incidents_user(name: str, role: str, password: str, db_url: str | None, store: Path) -> None:
+    """Add a user of the web UI (admin, handler or viewer)."""
+    from teiten.incidents.users import add_user
+
+    db = _open(db_url, store)
+    try:
+        with db.session("cli") as s:
+            add_user(s, name, role, password)
+    finally:
+        db.close()
+    click.echo(f"user {name} ({role}) added")
+
+
+@incidents.command("token")
+@click.argument("name")
+@click.option("--label", help="What the token is for.")
+@db_option
+@store_option
+@user_errors
+def incidents_token(name: str, label: str | None, db_url: str | None, store: Path) -> None:
+    """A new API token for user NAME (printed once; only its hash is kept)."""
+    from sqlalchemy import select
+
+    from teiten.errors import SettingError
+    from teiten.incidents.models import User
+    from teiten.incidents.users import new_token
+
+    db = _open(db_url, store)
+    try:
+        with db.session("cli") as s:
+            u = s.scalar(select(User).where(User.name == name))
+            if u is None:
+                raise SettingError(f"no user {name!r} (add one with teiten incidents user)")
+            click.echo(new_token(s, u, label))
+    finally:
+        db.close()
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int)
+@db_option
+@store_option
+@tz_option
+@user_errors
+def serve(host: str, port: int, db_url: str | None, store: Path, tz: str) -> None:
+    """Serve the incident web UI and JSON API (sign in with a user of teiten incidents user).
+
+    Sessions are signed with TEITEN_WEB_SECRET when set (else a random key: they end when
+    the server does). Put a TLS reverse proxy in front of it in production.
+    """
+    import os
+
+    import uvicorn
+
+    from teiten.web.app import create_app
+
+    app = create_app(_open(db_url, store), secret=os.environ.get("TEITEN_WEB_SECRET"), tz=tz)
+    uvicorn.run(app, host=host, port=port, log_level="info")

@@ -31,8 +31,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Attachment", "AuditEntry", "Base", "Coordination", "DuplicateProposal", "Incident", "IncidentPort",
-           "Report", "Target", "UTCDateTime", "utc_now"]
+__all__ = ["ApiToken", "Attachment", "AuditEntry", "Base", "Contact", "Coordination", "DuplicateProposal", "Incident",
+           "IncidentPort", "OrgNetwork", "Organisation", "Report", "Target", "UTCDateTime", "User", "utc_now"]
 
 
 def utc_now() -> datetime:
@@ -231,3 +231,28 @@ class Contact(Base):
     language: Mapped[str] = mapped_column(String(2), default="ja")
     interval_days: Mapped[int] = mapped_column(Integer, default=1)  # notices at most this often
     organisation: Mapped[Organisation] = relationship(back_populates="contacts")
+
+
+class User(Base):
+    """Someone who signs in to the web UI or holds an API token: ``admin`` (everything),
+    ``handler`` (intake, coordination) or ``viewer`` (reads only)."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(10))
+    password: Mapped[str] = mapped_column(String(300))  # scrypt$n$r$p$salt$hash (teiten.incidents.users)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class ApiToken(Base):
+    """An API token of a user: only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    user: Mapped[User] = relationship()

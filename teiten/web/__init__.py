@@ -1,0 +1,1 @@
+"""The web UI and JSON API of the incident database (``teiten serve``)."""
