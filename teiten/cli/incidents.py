@@ -206,3 +206,57 @@ def serve(host: str, port: int, db_url: str | None, store: Path, tz: str) -> Non
 
     app = create_app(_open(db_url, store), secret=os.environ.get("TEITEN_WEB_SECRET"), tz=tz)
     uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+@cli.command()
+@click.option("--period", required=True, metavar="YYYYQn|YYYY-MM", help="A quarter or a month.")
+@click.option("--country", metavar="CC", help="Only sources of this country (ISO alpha-2), e.g. JP.")
+@click.option("--sensor-group", "group", metavar="GROUP", help="Only what the sensors of this group saw.")
+@click.option("--smtp-host", envvar="TEITEN_SMTP_HOST", show_envvar=True, help="SMTP server the notices go through.")
+@click.option("--smtp-port", envvar="TEITEN_SMTP_PORT", type=int, default=25, show_default=True)
+@click.option("--sender", envvar="TEITEN_SENDER", default="csirt@localhost", show_default=True, help="From address.")
+@click.option("--dry-run", is_flag=True, help="Show the notices; send and record nothing.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Also write each notice's CSV and JSON"
+              " here (one folder per contact).")
+@db_option
+@store_option
+@tz_option
+@user_errors
+def notify(period: str, country: str | None, group: str | None, smtp_host: str | None, smtp_port: int, sender: str,
+           dry_run: bool, out: Path | None, db_url: str | None, store: Path, tz: str) -> None:
+    """Send the networks the sources seen by the sensors belong to a notice of them.
+
+    Sources whose packets carry a fingerprint (Mirai, ZMap, ...) or that scanned the
+    sensors are grouped by the contact of their network (CIDR block, else AS, from the
+    contact database); each contact gets one notice per its interval with the rows it was
+    never sent (CSV and JSON attached), recorded as a coordination. Prints a JSON summary;
+    the exit status is 1 when a notice could not be sent.
+    """
+    from teiten.analyze.source import open_observation
+    from teiten.errors import SettingError
+    from teiten.incidents.coordination import Smtp
+    from teiten.incidents.notify import evidence
+    from teiten.incidents.notify import notify as send_notices
+    from teiten.periods import parse_period
+
+    if not dry_run and not smtp_host:
+        raise SettingError("give --smtp-host (or TEITEN_SMTP_HOST), or --dry-run")
+    p = parse_period(period, tz)
+    rows = evidence(open_observation(store), p, group, country)
+    db = _open(db_url, store)
+    try:
+        with db.session("notify") as s:
+            notices, unmatched = send_notices(s, rows, p, None if dry_run else Smtp(smtp_host or "", smtp_port,
+                                                                                    sender))
+    finally:
+        db.close()
+    if out is not None:
+        for n in notices:
+            folder = out / n.contact.replace("/", "_")
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, data in n.attachments.items():
+                (folder / name).write_bytes(data)
+    click.echo(json.dumps({"period": p.label, "rows": len(rows), "notices": [n.to_json() for n in notices],
+                           "unmatched_sources": len({r["source"] for r in unmatched})}, ensure_ascii=False))
+    if any(n.status == "failed" for n in notices):
+        sys.exit(1)

@@ -122,9 +122,12 @@ def _body(inc: Incident, c: Coordination, lang: str) -> tuple[str, str]:
             f" When you reply, please keep {ticket_of(c)} in the subject.\n")
 
 
-def send(session: Session, c: Coordination, smtp: Smtp, to: Contact | str, *, now: datetime | None = None
+def send(session: Session, c: Coordination, smtp: Smtp, to: Contact | str, *, now: datetime | None = None,
+         text: tuple[str, str] | None = None, attachments: Sequence[tuple[str, str, bytes]] = ()
          ) -> EmailMessage | None:
-    """Send the coordination's request to ``to`` (a contact, or an address) over SMTP: the
+    """Send the coordination's request to ``to`` (a contact, or an address) over SMTP (``text``:
+    a subject and body of the caller's instead of the request for the incident; the ticket
+    goes before the subject): the
     message, the coordination ``sent`` with its ticket; or None, the coordination ``failed``
     with the reason in its note (committed with the session like any change)."""
     if c.id is None:
@@ -134,11 +137,14 @@ def send(session: Session, c: Coordination, smtp: Smtp, to: Contact | str, *, no
         raise InputError(f"coordination {c.id}: no incident")
     lang = to.language if isinstance(to, Contact) else "en"
     address = to.email if isinstance(to, Contact) else to
-    subject, body = _body(inc, c, lang)
+    subject, body = _body(inc, c, lang) if text is None else (f"{ticket_of(c)} {text[0]}", text[1])
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = smtp.sender, address, subject
     msg["Message-ID"] = make_msgid(domain=smtp.sender.split("@")[-1] or "localhost")
     msg.set_content(body)
+    for name, mime, data in attachments:
+        maintype, _, subtype = mime.partition("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     c.ticket = ticket_of(c)
     c.method = "email"
     try:

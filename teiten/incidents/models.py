@@ -32,7 +32,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 __all__ = ["ApiToken", "Attachment", "AuditEntry", "Base", "Contact", "Coordination", "DuplicateProposal", "Incident",
-           "IncidentPort", "OrgNetwork", "Organisation", "Report", "Target", "UTCDateTime", "User", "utc_now"]
+           "IncidentPort", "NoticeEvidence", "OrgNetwork", "Organisation", "Report", "Target", "UTCDateTime", "User",
+           "utc_now"]
 
 
 def utc_now() -> datetime:
@@ -256,3 +257,16 @@ class ApiToken(Base):
     label: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     user: Mapped[User] = relationship()
+
+
+class NoticeEvidence(Base):
+    """One row of evidence (source, port, tag, day) sent to a contact in a notice
+    (``teiten notify``): the same row is never sent to that contact again."""
+
+    __tablename__ = "notice_evidence"
+    __table_args__ = (UniqueConstraint("contact_id", "key", name="uq_notice_evidence_contact_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(64))  # SHA-256 of source|port|tag|day
+    coordination_id: Mapped[int] = mapped_column(ForeignKey("coordinations.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

@@ -6,14 +6,17 @@ runs on both."""
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from teiten.incidents.coordination import Smtp
 from teiten.incidents.db import IncidentDB, open_db
 
 BACKENDS = ["sqlite", *(["postgresql"] if os.environ.get("TEITEN_TEST_PG") else [])]
@@ -49,3 +52,30 @@ def db(db_url: str) -> Iterator[IncidentDB]:
     d = open_db(db_url)
     yield d
     d.close()
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # aiosmtpd's name
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))  # type: ignore[attr-defined]
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Smtp, Inbox]]:
+    inbox = Inbox()
+    port = free_port()
+    ctl = Controller(inbox, hostname="127.0.0.1", port=port)
+    ctl.start()
+    try:
+        yield Smtp(host="127.0.0.1", port=port, sender="csirt@cert.example"), inbox
+    finally:
+        ctl.stop()

@@ -3,12 +3,8 @@
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
 from email import message_from_bytes, policy
 
-import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from teiten.incidents.coordination import Smtp, abuse_contact, add_organisation, match_reply, send
@@ -16,32 +12,7 @@ from teiten.incidents.db import IncidentDB
 from teiten.incidents.intake import IncidentIn, ReportIn, parse_time, record
 from teiten.incidents.models import Coordination, Incident
 
-
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], bytes]] = []
-
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # aiosmtpd's name
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))  # type: ignore[attr-defined]
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Smtp, _Inbox]]:
-    inbox = _Inbox()
-    port = _free_port()
-    ctl = Controller(inbox, hostname="127.0.0.1", port=port)
-    ctl.start()
-    try:
-        yield Smtp(host="127.0.0.1", port=port, sender="csirt@cert.example"), inbox
-    finally:
-        ctl.stop()
+from .conftest import Inbox, free_port
 
 
 def _orgs(db: IncidentDB) -> None:
@@ -80,7 +51,7 @@ def _incident(db: IncidentDB) -> int:
         return inc.id
 
 
-def test_request_sent_and_reply_matched(db: IncidentDB, smtp: tuple[Smtp, _Inbox]) -> None:
+def test_request_sent_and_reply_matched(db: IncidentDB, smtp: tuple[Smtp, Inbox]) -> None:
     cfg, inbox = smtp
     _orgs(db)
     iid = _incident(db)
@@ -116,7 +87,7 @@ def test_unreachable_server_marks_the_request_failed(db: IncidentDB) -> None:
         c = Coordination(incident_id=iid, party="x", domestic=True, status="draft")
         s.add(c)
         s.flush()
-        assert send(s, c, Smtp(port=_free_port(), timeout=2), "abuse@x.example") is None
+        assert send(s, c, Smtp(port=free_port(), timeout=2), "abuse@x.example") is None
         cid = c.id
     with db.session() as s:  # the failure is kept
         got = s.get(Coordination, cid)

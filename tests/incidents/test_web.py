@@ -4,7 +4,6 @@ real HTTP, against ``teiten serve``'s app run by uvicorn on 127.0.0.1."""
 from __future__ import annotations
 
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -21,15 +20,11 @@ from teiten.incidents.models import Incident, Report
 from teiten.incidents.users import add_user, new_token
 from teiten.web.app import create_app
 
+from .conftest import free_port
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PASSWORD = "correct horse battery"
 EVIL = "<script>window.__pwned = 1</script><b>bold</b>"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -38,7 +33,7 @@ def server(db: IncidentDB) -> Iterator[tuple[str, dict[str, str]]]:
         tokens = {}
         for name, role in (("hana", "handler"), ("vic", "viewer"), ("root", "admin")):
             tokens[name] = new_token(s, add_user(s, name, role, PASSWORD))
-    port = _free_port()
+    port = free_port()
     srv = uvicorn.Server(uvicorn.Config(create_app(db, secret="test", tz="Asia/Tokyo"), host="127.0.0.1", port=port,
                                         log_level="warning"))
     t = threading.Thread(target=srv.run, daemon=True)

@@ -1,0 +1,213 @@
+"""``teiten notify``: the sources the sensors saw (packets with a fingerprint, and scanners)
+sent to the networks that host them, one notice per contact per interval.
+
+Evidence rows have Shadowserver-like columns: ``time`` (first packet in the period),
+``source``, ``port`` (``23/tcp``), ``asn``, ``country``, ``tag`` (the fingerprint's name, or
+``scan``) and ``count`` (packets). Each row goes to the contact of the source's network
+(:func:`teiten.incidents.coordination.abuse_contact`: the CIDR block holding the source,
+else its AS). A contact gets at most one notice per ``interval_days``, holding only rows it
+was never sent before (by source, port, tag and day), as CSV and JSON attachments. Each
+notice is recorded as a coordination of an incident (category ``scan``, the sources as its
+targets, ``ref`` ``notice-<contact>-<period>-<n>``; no report names it, so the statistics
+count the coordination but not an incident).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import ipaddress
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import ibis
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from teiten.analyze.drilldown import source_text
+from teiten.analyze.source import Observation, key_text
+from teiten.incidents.coordination import Smtp, send
+from teiten.incidents.models import (
+    Contact,
+    Coordination,
+    Incident,
+    IncidentPort,
+    NoticeEvidence,
+    Organisation,
+    OrgNetwork,
+    Target,
+    utc_now,
+)
+from teiten.periods import Period
+
+__all__ = ["COLUMNS", "Notice", "evidence", "notify"]
+
+COLUMNS = ("time", "source", "port", "asn", "country", "tag", "count")
+
+
+def _port(key: str) -> str:
+    num, _, proto = key.partition("/")
+    return f"{num}/{proto.lower()}" if proto else key
+
+
+def evidence(obs: Observation, period: Period, group: str | None = None, country: str | None = None
+             ) -> list[dict[str, Any]]:
+    """The evidence rows of the period: per source, port and tag (see the module docstring)."""
+    from teiten.detect.fingerprints import fingerprint_packets, load_fingerprints
+    from teiten.detect.scans import scans
+
+    rows: list[dict[str, Any]] = []
+    for fp in load_fingerprints().fingerprints:
+        t = fingerprint_packets(obs, fp, period, group)
+        if country:
+            t = t.filter(t.country.cast("string") == country)
+        agg = t.group_by(["src4", "src6", "kc"]).aggregate(count=t.count(), first=t.ts.min(), asn=t.asn.max(),
+                                                            country=t.country.cast("string").max())
+        agg = agg.mutate(key=key_text(agg.kc))
+        for r in agg.to_pyarrow().to_pylist():
+            rows.append({"time": r["first"], "source": source_text(r["src4"], r["src6"]), "port": _port(r["key"]),
+                         "asn": r["asn"], "country": r["country"], "tag": fp.name, "count": int(r["count"])})
+    found, _, _ = scans(obs, period, group)
+    if found:
+        v4 = sorted({int(ipaddress.ip_address(s["source"])) for s in found if ":" not in s["source"]})
+        t = obs.in_period(period, group)
+        t = t.filter(t.src4.isin(v4)) if v4 else t.filter(ibis.literal(False))
+        meta = {source_text(r["src4"], None): r for r in
+                t.group_by("src4").aggregate(asn=t.asn.max(), country=t.country.cast("string").max())
+                .to_pyarrow().to_pylist()}
+        for s in found:
+            m = meta.get(s["source"], {})
+            if country and m.get("country") != country:
+                continue
+            rows.append({"time": datetime.fromisoformat(s["start"].replace("Z", "+00:00")), "source": s["source"],
+                         "port": _port(s["key"]), "asn": m.get("asn"), "country": m.get("country"), "tag": "scan",
+                         "count": int(s["packets"])})
+    rows.sort(key=lambda r: (r["source"], r["port"], r["tag"], r["time"]))
+    return rows
+
+
+def _key(r: dict[str, Any], tz: Any) -> str:
+    day = r["time"].astimezone(tz).date().isoformat()
+    return hashlib.sha256(f"{r['source']}|{r['port']}|{r['tag']}|{day}".encode()).hexdigest()
+
+
+class _Contacts:
+    """The contact of a source: the longest CIDR block holding it, else its AS."""
+
+    def __init__(self, session: Session) -> None:
+        nets = session.execute(select(OrgNetwork.organisation_id, OrgNetwork.kind, OrgNetwork.value)).all()
+        self.cidrs = sorted(((ipaddress.ip_network(v), o) for o, k, v in nets if k == "cidr"),
+                            key=lambda x: -x[0].prefixlen)
+        self.asns = {int(v): o for o, k, v in nets if k == "asn"}
+        contacts = session.scalars(select(Contact)).all()
+        self.best: dict[int, Contact] = {}
+        for c in sorted(contacts, key=lambda c: (c.role != "abuse", c.id)):
+            self.best.setdefault(c.organisation_id, c)
+
+    def of(self, source: str, asn: int | None) -> Contact | None:
+        ip = ipaddress.ip_address(source)
+        org = next((o for net, o in self.cidrs if net.version == ip.version and ip in net), None)
+        if org is None and asn is not None:
+            org = self.asns.get(int(asn))
+        return self.best.get(org) if org is not None else None
+
+
+@dataclass
+class Notice:
+    contact: str
+    organisation: str
+    rows: list[dict[str, Any]]
+    status: str  # sent | failed | deferred (interval not over) | dry-run
+    coordination: int | None = None
+    ticket: str | None = None
+    attachments: dict[str, bytes] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"contact": self.contact, "organisation": self.organisation, "rows": len(self.rows),
+                "sources": len({r["source"] for r in self.rows}), "status": self.status,
+                "coordination": self.coordination, "ticket": self.ticket}
+
+
+def _files(rows: list[dict[str, Any]]) -> dict[str, bytes]:
+    plain = [{**r, "time": r["time"].isoformat().replace("+00:00", "Z")} for r in rows]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\n")
+    w.writeheader()
+    w.writerows(plain)
+    return {"notice.csv": buf.getvalue().encode(), "notice.json": json.dumps(plain, ensure_ascii=False).encode()}
+
+
+def notify(session: Session, rows: list[dict[str, Any]], period: Period, smtp: Smtp | None, *,
+           now: datetime | None = None) -> tuple[list[Notice], list[dict[str, Any]]]:
+    """Send (``smtp``; None: a dry run that records nothing) one notice per contact of the rows
+    not sent to it before; returns the notices and the rows no contact is known for."""
+    from teiten.settings import zone
+
+    tz = zone(period.tz)
+    now = now or utc_now()
+    index = _Contacts(session)
+    by_contact: dict[int, list[dict[str, Any]]] = {}
+    contacts: dict[int, Contact] = {}
+    unmatched = []
+    for r in rows:
+        c = index.of(r["source"], r["asn"])
+        if c is None:
+            unmatched.append(r)
+            continue
+        contacts[c.id] = c
+        by_contact.setdefault(c.id, []).append(r)
+    out = []
+    for cid, rs in sorted(by_contact.items()):
+        c = contacts[cid]
+        org = session.get(Organisation, c.organisation_id)
+        assert org is not None
+        sent = set(session.scalars(select(NoticeEvidence.key).where(NoticeEvidence.contact_id == cid)))
+        new = [r for r in rs if _key(r, tz) not in sent]
+        if not new:
+            continue
+        last = session.scalar(select(func.max(NoticeEvidence.created_at)).where(NoticeEvidence.contact_id == cid))
+        if last is not None and now - last < timedelta(days=c.interval_days):
+            out.append(Notice(c.email, org.name, new, "deferred"))
+            continue
+        files = _files(new)
+        if smtp is None:
+            out.append(Notice(c.email, org.name, new, "dry-run", attachments=files))
+            continue
+        n = session.scalar(select(func.count()).select_from(Incident)
+                           .where(Incident.ref.like(f"notice-{cid}-{period.label}-%"))) or 0
+        sources = sorted({r["source"] for r in new})
+        inc = Incident(ref=f"notice-{cid}-{period.label}-{n + 1}", category="scan",
+                       rsit_taxonomy="information-gathering", rsit_type="scanner", status="coordinating",
+                       summary=f"{len(new)} rows seen by the sensors",
+                       targets=[Target(kind="ip", value=s, normalised=s) for s in sources],
+                       ports=[IncidentPort(port=p) for p in sorted({r["port"] for r in new})], coordinations=[])
+        co = Coordination(party=org.name, domestic=org.domestic, method="email", status="draft")
+        inc.coordinations.append(co)
+        session.add(inc)
+        session.flush()
+        ja = c.language == "ja"
+        subject = (f"貴組織のネットワークから観測された不審な通信について（{period.label}、"
+                   f"{len(sources)} アドレス）" if ja else
+                   f"Suspicious traffic from your network seen by our sensors ({period.label}, "
+                   f"{len(sources)} addresses)")
+        body = ("定点観測センサーで、貴組織のネットワーク内のアドレスを送信元とするスキャンや、"
+                "マルウェアに感染した機器のものと見られるパケットを観測しました。"
+                "添付の CSV と JSON（列: time, source, port, asn, country, tag, count）をご確認のうえ、"
+                "対応をお願いいたします。\n" if ja else
+                "Our darknet sensors received scans, or packets typical of infected devices, from addresses in your "
+                "network. The attached CSV and JSON (columns: time, source, port, asn, country, tag, count) list them;"
+                " please look into them.\n")
+        msg = send(session, co, smtp, c, now=now, text=(subject, body),
+                   attachments=[("notice.csv", "text/csv", files["notice.csv"]),
+                                ("notice.json", "application/json", files["notice.json"])])
+        if msg is not None:
+            for r in new:
+                session.add(NoticeEvidence(contact_id=cid, key=_key(r, tz), coordination_id=co.id, created_at=now))
+            session.flush()
+        out.append(Notice(c.email, org.name, new, "sent" if msg is not None else "failed", co.id, co.ticket, files))
+    return out, unmatched
+
+
