@@ -83,6 +83,7 @@ def test_notices_go_once_to_each_network(store: Path, db_url: str, smtp: tuple[S
         assert "[TEITEN#" in str(msg["Subject"])
         got[rcpts[0]] = (list(csv.DictReader(io.StringIO(files["notice.csv"]))), json.loads(files["notice.json"]))
     (a_csv, a_json), (b_csv, b_json) = got["abuse@a.example"], got["abuse@b.example"]
+    assert [r["source"] for r in b_json] == ["10.0.1.5"]  # the JSON holds the CSV's rows
     assert [(r["source"], r["port"], r["tag"], r["count"]) for r in a_csv] == [("10.0.0.1", "23/tcp", "mirai", "5")]
     assert [(r["source"], r["port"], r["tag"], r["count"]) for r in b_csv] == [("10.0.1.5", "445/tcp", "scan", "20")]
     assert a_json[0]["source"] == "10.0.0.1" and list(a_json[0]) == ["time", "source", "port", "asn", "country",
