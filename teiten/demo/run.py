@@ -64,8 +64,47 @@ def _quarters(first: date, last: date) -> list[str]:
     return out
 
 
+def _incidents(out: Path, console: Console) -> list[Path]:
+    """Seed 004's incident data set imported into ``out/incidents.sqlite``, its 2017Q4
+    statistics printed and its report written."""
+    from teiten.demo.incidents import seed004_reports, write_jsonl
+    from teiten.incidents.db import open_db
+    from teiten.incidents.jsonl import import_jsonl
+    from teiten.incidents.stats import incident_stats
+    from teiten.report.incidents import write_incident_report
+
+    folder = out / "incidents"
+    folder.mkdir(parents=True, exist_ok=True)
+    db_path = out / "incidents.sqlite"
+    for p in (db_path, db_path.with_name(db_path.name + "-wal"), db_path.with_name(db_path.name + "-shm")):
+        p.unlink(missing_ok=True)
+    data = write_jsonl(seed004_reports(), folder / "seed004.jsonl")
+    db = open_db(f"sqlite:///{db_path}")
+    t0 = time.perf_counter()
+    try:
+        with console.status("importing the incident reports of seed 004…"):
+            summary = import_jsonl(db, data, actor="demo")
+        console.print(f"\nimported {summary.imported:,} incident reports ({summary.incidents:,} incidents,"
+                      f" {summary.coordinations:,} coordinations) in {time.perf_counter() - t0:.0f} s into {db_path}")
+        period = parse_period("2017Q4", "Asia/Tokyo")
+        with db.session() as s:
+            st = incident_stats(s, period)
+    finally:
+        db.close()
+    for name in ("reports", "incidents", "coordinations"):
+        r = st[name]
+        console.print(f"  2017Q4 {name}: " + ", ".join(f"{m} {n:,}" for m, n in r["months"].items())
+                      + f"; total {r['total']:,} (previous quarter {r['previous_total']:,})",
+                      markup=False, highlight=False)
+    paths = [write_incident_report(st, period, out / "reports" / f"2017Q4-incidents-{lang}{suffix}", lang)
+             for lang, suffix in (("ja", ".pdf"), ("ja", ".html"), ("en", ".html"))]
+    for p in paths:
+        console.print(f"  {p}", markup=False, highlight=False)
+    return paths
+
+
 def run_demo(out: Path, *, scale: float = 1.0, seed: int = 0, console: Console | None = None,
-             with_reports: bool = True) -> DemoResult:
+             with_reports: bool = True, with_incidents: bool = True) -> DemoResult:
     console = console or Console()
     folder = _scenario(out, scale, seed, console)
     truth = json.loads((folder / "truth.json").read_text())
@@ -131,6 +170,8 @@ def run_demo(out: Path, *, scale: float = 1.0, seed: int = 0, console: Console |
         console.print(f"\nreports for {quarters[1]}:")
         for path in reports:
             console.print(f"  {path}", markup=False, highlight=False)
+    if with_incidents:
+        reports += _incidents(out, console)
     console.print(f"\nexplore: teiten sql --store {store} \"SELECT key, count(*) FROM packets WHERE mirai"
                   " GROUP BY 1 ORDER BY 2 DESC\"", markup=False, highlight=False)
     if not ok:
