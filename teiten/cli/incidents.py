@@ -260,3 +260,72 @@ def notify(period: str, country: str | None, group: str | None, smtp_host: str |
                            "unmatched_sources": len({r["source"] for r in unmatched})}, ensure_ascii=False))
     if any(n.status == "failed" for n in notices):
         sys.exit(1)
+
+
+@incidents.command("contacts")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@db_option
+@store_option
+@user_errors
+def incidents_contacts(file: Path, db_url: str | None, store: Path) -> None:
+    """Add organisations to the contact database from FILE.json: a list of
+    {"name", "country", "domestic", "networks": ["AS64500", "192.0.2.0/24", "example.jp"],
+    "contacts": [{"email", "role", "language", "interval_days"}]}. Names already present
+    are skipped."""
+    from sqlalchemy import select
+
+    from teiten.errors import InputError
+    from teiten.incidents.coordination import add_organisation
+    from teiten.incidents.models import Organisation
+
+    try:
+        orgs = json.loads(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InputError(f"{file}: not JSON: {e}") from None
+    if not isinstance(orgs, list) or not all(isinstance(o, dict) and o.get("name") for o in orgs):
+        raise InputError(f"{file}: a list of organisations, each with a name")
+    db = _open(db_url, store)
+    added, skipped = [], []
+    try:
+        with db.session("contacts") as s:
+            for o in orgs:
+                if s.scalar(select(Organisation.id).where(Organisation.name == o["name"])) is not None:
+                    skipped.append(o["name"])
+                    continue
+                add_organisation(s, str(o["name"]), country=o.get("country"), domestic=bool(o.get("domestic", True)),
+                                 networks=[str(n) for n in o.get("networks", [])], contacts=o.get("contacts", []))
+                added.append(o["name"])
+    finally:
+        db.close()
+    click.echo(json.dumps({"added": added, "skipped": skipped}, ensure_ascii=False))
+
+
+@incidents.command("replies")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@db_option
+@store_option
+@user_errors
+def incidents_replies(file: Path, db_url: str | None, store: Path) -> None:
+    """Match the replies in FILE (an .eml or an mbox) to the coordinations whose ticket
+    ([TEITEN#N]) their subject carries, and mark those replied."""
+    import mailbox
+
+    from teiten.incidents.coordination import match_reply
+
+    if file.suffix.lower() == ".eml":
+        messages = [file.read_bytes()]
+    else:
+        box = mailbox.mbox(file, create=False)
+        messages = [box.get_bytes(k) for k in box.iterkeys()]
+        box.close()
+    db = _open(db_url, store)
+    matched: list[int] = []
+    try:
+        with db.session("replies") as s:
+            for raw in messages:
+                c = match_reply(s, raw)
+                if c is not None:
+                    matched.append(c.id)
+    finally:
+        db.close()
+    click.echo(json.dumps({"messages": len(messages), "matched": matched}))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from email import message_from_bytes, policy
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -93,3 +94,40 @@ def test_unreachable_server_marks_the_request_failed(db: IncidentDB) -> None:
         got = s.get(Coordination, cid)
         assert got is not None and got.status == "failed" and got.sent_at is None
         assert got.note is not None and got.note.startswith("SMTP 127.0.0.1:")
+
+
+def test_contacts_and_replies_from_the_command_line(db_url: str, smtp: tuple[Smtp, Inbox], tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from teiten.cli import commands, incidents  # noqa: F401 - registers the commands
+    from teiten.cli.main import cli
+    from teiten.incidents.db import open_db
+
+    orgs = [{"name": "Big ISP", "networks": ["192.0.2.0/24", "AS64500"],
+             "contacts": [{"email": "abuse@isp.example", "language": "en"}]},
+            {"name": "Abroad", "domestic": False, "networks": ["AS64511"], "contacts": [{"email": "c@abroad.example"}]}]
+    f = tmp_path / "orgs.json"
+    f.write_text(json.dumps(orgs), encoding="utf-8")
+    run = CliRunner().invoke
+    r = run(cli, ["incidents", "contacts", str(f), "--db", db_url])
+    assert r.exit_code == 0 and json.loads(r.stdout) == {"added": ["Big ISP", "Abroad"], "skipped": []}
+    r = run(cli, ["incidents", "contacts", str(f), "--db", db_url])
+    assert json.loads(r.stdout)["skipped"] == ["Big ISP", "Abroad"]
+    db = open_db(db_url)
+    iid = _incident(db)
+    cfg, _ = smtp
+    with db.session() as s:
+        to = abuse_contact(s, address="192.0.2.77")
+        assert to is not None and to.email == "abuse@isp.example"
+        c = Coordination(incident_id=iid, party="Big ISP", domestic=True, status="draft")
+        s.add(c)
+        s.flush()
+        assert send(s, c, cfg, to) is not None
+        ticket, cid = c.ticket, c.id
+    db.close()
+    reply = tmp_path / "reply.eml"
+    reply.write_bytes(f"From: abuse@isp.example\nSubject: RE: {ticket}\n\nFixed.\n".encode())
+    r = run(cli, ["incidents", "replies", str(reply), "--db", db_url])
+    assert r.exit_code == 0 and json.loads(r.stdout) == {"messages": 1, "matched": [cid]}
