@@ -28,6 +28,20 @@ def _open(db_url: str | None, store: Path) -> Any:
     return open_db(db_url or default_url(store))
 
 
+def _stats(period: str, tz: str, db_url: str | None, store: Path) -> tuple[Any, dict[str, Any]]:
+    """The period and its statistics (``teiten.incidents.stats``)."""
+    from teiten.incidents.stats import incident_stats
+    from teiten.periods import parse_period
+
+    p = parse_period(period, tz)
+    db = _open(db_url, store)
+    try:
+        with db.session() as s:
+            return p, incident_stats(s, p)
+    finally:
+        db.close()
+
+
 @cli.group()
 def incidents() -> None:
     """Incident reports, incidents and coordinations (seed 004's statistics)."""
@@ -88,16 +102,7 @@ def incidents_stats(period: str, db_url: str | None, store: Path, tz: str, fmt: 
     Reports count in the month received, incidents in the month of their first report,
     coordinations in the month sent, in the --tz time zone.
     """
-    from teiten.incidents.stats import incident_stats
-    from teiten.periods import parse_period
-
-    p = parse_period(period, tz)
-    db = _open(db_url, store)
-    try:
-        with db.session() as s:
-            st = incident_stats(s, p)
-    finally:
-        db.close()
+    st = _stats(period, tz, db_url, store)[1]
     if fmt == "json":
         click.echo(json.dumps(st, ensure_ascii=False))
         return
@@ -125,17 +130,9 @@ def incidents_stats(period: str, db_url: str | None, store: Path, tz: str, fmt: 
 @user_errors
 def incidents_report(period: str, lang: str, out: Path, db_url: str | None, store: Path, tz: str) -> None:
     """The incident handling report of a period (seed 004): tables 1-4, figures, text."""
-    from teiten.incidents.stats import incident_stats
-    from teiten.periods import parse_period
     from teiten.report.incidents import write_incident_report
 
-    p = parse_period(period, tz)
-    db = _open(db_url, store)
-    try:
-        with db.session() as s:
-            st = incident_stats(s, p)
-    finally:
-        db.close()
+    p, st = _stats(period, tz, db_url, store)
     click.echo(str(write_incident_report(st, p, out, lang)))
 
 

@@ -294,19 +294,17 @@ def quiet_svg_css() -> None:
         log.addFilter(_svg_css_noise)
 
 
-def write_report(store: Path, out: Path, period: Period, *, style: str = "npa", lang: str = "ja",
-                 group: str | None = None, top: int = 5, findings: list[dict[str, Any]] | None = None,
-                 rules: Path | None = None) -> list[Path]:
-    """Write the report (HTML or PDF by ``out``'s suffix) and its tables as CSV; return the paths."""
-    suffix = out.suffix.lower()
-    if suffix not in (".html", ".htm", ".pdf"):
+def check_out(out: Path) -> None:
+    if out.suffix.lower() not in (".html", ".htm", ".pdf"):
         raise SettingError(f"--out must end in .html or .pdf, not {out.name!r}")
-    report = build_report(open_observation(store), period, style=style, lang=lang, group=group, top=top,
-                          findings=findings, rules=rules)
-    html = render_html(report)
+
+
+def write_document(html: str, out: Path) -> Path:
+    """``html`` written to ``out`` as HTML, or as PDF when ``out`` ends in .pdf: whole or not at all."""
+    check_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    if suffix == ".pdf":
+    if out.suffix.lower() == ".pdf":
         from weasyprint import HTML
 
         quiet_svg_css()
@@ -314,4 +312,15 @@ def write_report(store: Path, out: Path, period: Period, *, style: str = "npa", 
     else:
         tmp.write_text(html, encoding="utf-8")
     tmp.replace(out)
-    return [out, *_write_csv(out.with_name(out.stem + "_tables"), report.tables)]
+    return out
+
+
+def write_report(store: Path, out: Path, period: Period, *, style: str = "npa", lang: str = "ja",
+                 group: str | None = None, top: int = 5, findings: list[dict[str, Any]] | None = None,
+                 rules: Path | None = None) -> list[Path]:
+    """Write the report (HTML or PDF by ``out``'s suffix) and its tables as CSV; return the paths."""
+    check_out(out)
+    report = build_report(open_observation(store), period, style=style, lang=lang, group=group, top=top,
+                          findings=findings, rules=rules)
+    return [write_document(render_html(report), out),
+            *_write_csv(out.with_name(out.stem + "_tables"), report.tables)]

@@ -270,20 +270,7 @@ def render(ctx: dict[str, Any]) -> str:
 
 def write_incident_report(st: dict[str, Any], period: Period, out: Path, lang: str = "ja") -> Path:
     """The report as HTML or PDF (by ``out``'s suffix), written whole or not at all."""
-    suffix = out.suffix.lower()
-    if suffix not in (".html", ".htm", ".pdf"):
-        raise SettingError(f"--out must end in .html or .pdf, not {out.name!r}")
-    html = render(build_context(st, period, lang))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    if suffix == ".pdf":
-        from weasyprint import HTML
+    from teiten.report.build import check_out, write_document
 
-        from teiten.report.build import quiet_svg_css
-
-        quiet_svg_css()
-        HTML(string=html).write_pdf(tmp)
-    else:
-        tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
-    return out
+    check_out(out)
+    return write_document(render(build_context(st, period, lang)), out)
