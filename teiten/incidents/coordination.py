@@ -27,7 +27,7 @@ from teiten.errors import InputError
 from teiten.incidents.models import Contact, Coordination, Incident, Organisation, OrgNetwork, utc_now
 from teiten.incidents.taxonomy import category
 
-__all__ = ["Smtp", "abuse_contact", "add_organisation", "match_reply", "send", "ticket_of"]
+__all__ = ["ContactIndex", "Smtp", "abuse_contact", "add_organisation", "match_reply", "send", "ticket_of"]
 
 TICKET = re.compile(r"\[TEITEN#(\d+)\]")
 
@@ -75,33 +75,40 @@ def _network(text: str) -> OrgNetwork:
     raise InputError(f"a network is AS<number>, a CIDR block or a domain, not {text!r}")
 
 
+class ContactIndex:
+    """The contact database read once, for many lookups: the organisation of an address (the
+    longest CIDR block holding it), else of an AS, else of a domain (the longest suffix); its
+    ``abuse`` contact before the others."""
+
+    def __init__(self, session: Session) -> None:
+        nets = session.execute(select(OrgNetwork.organisation_id, OrgNetwork.kind, OrgNetwork.value)).all()
+        self.cidrs = sorted(((ipaddress.ip_network(v), o) for o, k, v in nets if k == "cidr"),
+                            key=lambda x: -x[0].prefixlen)
+        self.asns = {int(v): o for o, k, v in nets if k == "asn"}
+        self.domains = {v: o for o, k, v in nets if k == "domain"}
+        self.best: dict[int, Contact] = {}
+        for c in sorted(session.scalars(select(Contact)), key=lambda c: (c.role != "abuse", c.id)):
+            self.best.setdefault(c.organisation_id, c)
+
+    def of(self, *, address: str | None = None, asn: int | None = None, domain: str | None = None
+           ) -> Contact | None:
+        org: int | None = None
+        if address:
+            ip = ipaddress.ip_address(address)
+            org = next((o for net, o in self.cidrs if net.version == ip.version and ip in net), None)
+        if org is None and asn is not None:
+            org = self.asns.get(int(asn))
+        if org is None and domain:
+            d = domain.lower().rstrip(".")
+            org = next((self.domains[x] for x in (".".join(d.split(".")[i:]) for i in range(d.count(".") + 1))
+                        if x in self.domains), None)  # the longest suffix first
+        return self.best.get(org) if org is not None else None
+
+
 def abuse_contact(session: Session, *, address: str | None = None, asn: int | None = None,
                   domain: str | None = None) -> Contact | None:
-    """The contact for an address (the longest CIDR block holding it), else an AS, else a
-    domain (the longest suffix); an ``abuse`` contact before the others."""
-    org_id: int | None = None
-    if address:
-        ip = ipaddress.ip_address(address)
-        best = -1
-        for oid, value in session.execute(select(OrgNetwork.organisation_id, OrgNetwork.value)
-                                          .where(OrgNetwork.kind == "cidr")):
-            net = ipaddress.ip_network(value)
-            if net.version == ip.version and ip in net and net.prefixlen > best:
-                org_id, best = oid, net.prefixlen
-    if org_id is None and asn is not None:
-        org_id = session.scalar(select(OrgNetwork.organisation_id).where(OrgNetwork.kind == "asn",
-                                                                          OrgNetwork.value == str(asn)))
-    if org_id is None and domain:
-        d = domain.lower().rstrip(".")
-        suffixes = [".".join(d.split(".")[i:]) for i in range(d.count(".") + 1)]
-        rows = session.execute(select(OrgNetwork.organisation_id, OrgNetwork.value)
-                               .where(OrgNetwork.kind == "domain", OrgNetwork.value.in_(suffixes))).all()
-        if rows:
-            org_id = max(rows, key=lambda r: len(r[1]))[0]
-    if org_id is None:
-        return None
-    contacts = session.scalars(select(Contact).where(Contact.organisation_id == org_id)).all()
-    return min(contacts, key=lambda c: (c.role != "abuse", c.id), default=None)
+    """The contact for an address, an AS or a domain (:class:`ContactIndex`, for one lookup)."""
+    return ContactIndex(session).of(address=address, asn=asn, domain=domain)
 
 
 def ticket_of(c: Coordination) -> str:

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from teiten.analyze.drilldown import source_text
 from teiten.analyze.source import Observation, key_text
-from teiten.incidents.coordination import Smtp, send
+from teiten.incidents.coordination import ContactIndex, Smtp, send
 from teiten.incidents.models import (
     Contact,
     Coordination,
@@ -37,7 +37,6 @@ from teiten.incidents.models import (
     IncidentPort,
     NoticeEvidence,
     Organisation,
-    OrgNetwork,
     Target,
     utc_now,
 )
@@ -94,27 +93,6 @@ def _key(r: dict[str, Any], tz: Any) -> str:
     return hashlib.sha256(f"{r['source']}|{r['port']}|{r['tag']}|{day}".encode()).hexdigest()
 
 
-class _Contacts:
-    """The contact of a source: the longest CIDR block holding it, else its AS."""
-
-    def __init__(self, session: Session) -> None:
-        nets = session.execute(select(OrgNetwork.organisation_id, OrgNetwork.kind, OrgNetwork.value)).all()
-        self.cidrs = sorted(((ipaddress.ip_network(v), o) for o, k, v in nets if k == "cidr"),
-                            key=lambda x: -x[0].prefixlen)
-        self.asns = {int(v): o for o, k, v in nets if k == "asn"}
-        contacts = session.scalars(select(Contact)).all()
-        self.best: dict[int, Contact] = {}
-        for c in sorted(contacts, key=lambda c: (c.role != "abuse", c.id)):
-            self.best.setdefault(c.organisation_id, c)
-
-    def of(self, source: str, asn: int | None) -> Contact | None:
-        ip = ipaddress.ip_address(source)
-        org = next((o for net, o in self.cidrs if net.version == ip.version and ip in net), None)
-        if org is None and asn is not None:
-            org = self.asns.get(int(asn))
-        return self.best.get(org) if org is not None else None
-
-
 @dataclass
 class Notice:
     contact: str
@@ -148,12 +126,12 @@ def notify(session: Session, rows: list[dict[str, Any]], period: Period, smtp: S
 
     tz = zone(period.tz)
     now = now or utc_now()
-    index = _Contacts(session)
+    index = ContactIndex(session)
     by_contact: dict[int, list[dict[str, Any]]] = {}
     contacts: dict[int, Contact] = {}
     unmatched = []
     for r in rows:
-        c = index.of(r["source"], r["asn"])
+        c = index.of(address=r["source"], asn=r["asn"])
         if c is None:
             unmatched.append(r)
             continue
