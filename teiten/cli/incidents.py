@@ -5,13 +5,20 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from teiten.cli.main import cli, store_option, tz_option, user_errors
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from teiten.incidents.db import IncidentDB
+    from teiten.periods import Period
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -22,24 +29,34 @@ def db_option(f: F) -> F:
                              " default: incidents.sqlite in the store directory.")(f)
 
 
-def _open(db_url: str | None, store: Path) -> Any:
+def _open(db_url: str | None, store: Path) -> IncidentDB:
     from teiten.incidents.db import default_url, open_db
 
     return open_db(db_url or default_url(store))
 
 
-def _stats(period: str, tz: str, db_url: str | None, store: Path) -> tuple[Any, dict[str, Any]]:
-    """The period and its statistics (``teiten.incidents.stats``)."""
-    from teiten.incidents.stats import incident_stats
-    from teiten.periods import parse_period
-
-    p = parse_period(period, tz)
+@contextmanager
+def _db(db_url: str | None, store: Path) -> Iterator[IncidentDB]:
+    """The incident database of ``--db`` (default: incidents.sqlite in the store directory), closed after."""
     db = _open(db_url, store)
     try:
-        with db.session() as s:
-            return p, incident_stats(s, p)
+        yield db
     finally:
         db.close()
+
+
+@contextmanager
+def _session(db_url: str | None, store: Path, actor: str) -> Iterator[Session]:
+    """A session of ``actor`` on the incident database, committed at the end."""
+    with _db(db_url, store) as db, db.session(actor) as s:
+        yield s
+
+
+def _stats(period: str, tz: str, db_url: str | None, store: Path) -> tuple[Period, dict[str, Any]]:
+    from teiten.incidents.stats import period_stats
+
+    with _db(db_url, store) as db:
+        return period_stats(db, period, tz)
 
 
 @cli.group()
@@ -66,20 +83,18 @@ def incidents_import(file: Path, fmt: str | None, db_url: str | None, store: Pat
     refused.
     """
     from teiten.errors import SettingError
-    from teiten.incidents.jsonl import import_jsonl, import_mail
+    from teiten.incidents.jsonl import import_jsonl
+    from teiten.incidents.mail import import_mail
 
     kind = fmt or {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".eml": "eml", ".mbox": "mbox",
                    ".mbx": "mbox"}.get(file.suffix.lower())
     if kind is None:
         raise SettingError(f"{file.name}: say what it holds with --format jsonl|eml|mbox")
-    db = _open(db_url, store)
-    try:
+    with _db(db_url, store) as db:
         if kind == "jsonl":
             summary = import_jsonl(db, file, actor=actor)
         else:
             summary = import_mail(db, file, actor=actor, mbox=kind == "mbox")
-    finally:
-        db.close()
     for line, err in summary.errors:
         click.echo(f"{file}:{line}: {err}", err=True)
     click.echo(json.dumps(summary.to_json(), ensure_ascii=False))
@@ -148,12 +163,8 @@ def incidents_user(name: str, role: str, password: str, db_url: str | None, stor
     """Add a user of the web UI (admin, handler or viewer)."""
     from teiten.incidents.users import add_user
 
-    db = _open(db_url, store)
-    try:
-        with db.session("cli") as s:
-            add_user(s, name, role, password)
-    finally:
-        db.close()
+    with _session(db_url, store, "cli") as s:
+        add_user(s, name, role, password)
     click.echo(f"user {name} ({role}) added")
 
 
@@ -171,15 +182,11 @@ def incidents_token(name: str, label: str | None, db_url: str | None, store: Pat
     from teiten.incidents.models import User
     from teiten.incidents.users import new_token
 
-    db = _open(db_url, store)
-    try:
-        with db.session("cli") as s:
-            u = s.scalar(select(User).where(User.name == name))
-            if u is None:
-                raise SettingError(f"no user {name!r} (add one with teiten incidents user)")
-            click.echo(new_token(s, u, label))
-    finally:
-        db.close()
+    with _session(db_url, store, "cli") as s:
+        u = s.scalar(select(User).where(User.name == name))
+        if u is None:
+            raise SettingError(f"no user {name!r} (add one with teiten incidents user)")
+        click.echo(new_token(s, u, label))
 
 
 @cli.command()
@@ -240,13 +247,8 @@ def notify(period: str, country: str | None, group: str | None, smtp_host: str |
         raise SettingError("give --smtp-host (or TEITEN_SMTP_HOST), or --dry-run")
     p = parse_period(period, tz)
     rows = evidence(open_observation(store), p, group, country)
-    db = _open(db_url, store)
-    try:
-        with db.session("notify") as s:
-            notices, unmatched = send_notices(s, rows, p, None if dry_run else Smtp(smtp_host or "", smtp_port,
-                                                                                    sender))
-    finally:
-        db.close()
+    with _session(db_url, store, "notify") as s:
+        notices, unmatched = send_notices(s, rows, p, None if dry_run else Smtp(smtp_host or "", smtp_port, sender))
     if out is not None:
         for n in notices:
             folder = out / n.contact.replace("/", "_")
@@ -281,19 +283,15 @@ def incidents_contacts(file: Path, db_url: str | None, store: Path) -> None:
         raise InputError(f"{file}: not JSON: {e}") from None
     if not isinstance(orgs, list) or not all(isinstance(o, dict) and o.get("name") for o in orgs):
         raise InputError(f"{file}: a list of organisations, each with a name")
-    db = _open(db_url, store)
     added, skipped = [], []
-    try:
-        with db.session("contacts") as s:
-            for o in orgs:
-                if s.scalar(select(Organisation.id).where(Organisation.name == o["name"])) is not None:
-                    skipped.append(o["name"])
-                    continue
-                add_organisation(s, str(o["name"]), country=o.get("country"), domestic=bool(o.get("domestic", True)),
-                                 networks=[str(n) for n in o.get("networks", [])], contacts=o.get("contacts", []))
-                added.append(o["name"])
-    finally:
-        db.close()
+    with _session(db_url, store, "contacts") as s:
+        for o in orgs:
+            if s.scalar(select(Organisation.id).where(Organisation.name == o["name"])) is not None:
+                skipped.append(o["name"])
+                continue
+            add_organisation(s, str(o["name"]), country=o.get("country"), domestic=bool(o.get("domestic", True)),
+                             networks=[str(n) for n in o.get("networks", [])], contacts=o.get("contacts", []))
+            added.append(o["name"])
     click.echo(json.dumps({"added": added, "skipped": skipped}, ensure_ascii=False))
 
 
@@ -305,24 +303,13 @@ def incidents_contacts(file: Path, db_url: str | None, store: Path) -> None:
 def incidents_replies(file: Path, db_url: str | None, store: Path) -> None:
     """Match the replies in FILE (an .eml or an mbox) to the coordinations whose ticket
     ([TEITEN#N]) their subject carries, and mark those replied."""
-    import mailbox
-
     from teiten.incidents.coordination import match_reply
+    from teiten.incidents.mail import messages
 
-    if file.suffix.lower() == ".eml":
-        messages = [file.read_bytes()]
-    else:
-        box = mailbox.mbox(file, create=False)
-        messages = [box.get_bytes(k) for k in box.iterkeys()]
-        box.close()
-    db = _open(db_url, store)
-    matched: list[int] = []
-    try:
-        with db.session("replies") as s:
-            for raw in messages:
-                c = match_reply(s, raw)
-                if c is not None:
-                    matched.append(c.id)
-    finally:
-        db.close()
-    click.echo(json.dumps({"messages": len(messages), "matched": matched}))
+    n, matched = 0, []
+    with _session(db_url, store, "replies") as s:
+        for raw in messages(file):
+            n += 1
+            if (c := match_reply(s, raw)) is not None:
+                matched.append(c.id)
+    click.echo(json.dumps({"messages": n, "matched": matched}))

@@ -237,7 +237,7 @@ class Pending:
     loaded: bool = False  # reports and incidents hold every stored one the batch names (:meth:`load`)
     fresh: list[Incident] = field(default_factory=list)  # new incidents, for the duplicate proposals
     coordinations: list[Coordination] = field(default_factory=list)
-
+    added: list[Report] = field(default_factory=list)  # the reports the batch stores
 
     def load(self, session: Session, reports: list[ReportIn]) -> None:
         """Read the stored reports and incidents that ``reports`` name, a few queries for all."""
@@ -262,7 +262,7 @@ def record(session: Session, r: ReportIn, pending: Pending | None = None) -> Out
         out = _record(session, r, batch)
     if pending is None and out.status == "imported":
         session.flush()
-        out.report_id = session.scalar(select(Report.id).where(Report.ext_id == r.id))
+        out.report_id = batch.added[0].id
         out.new_incidents = [i.id for i in batch.fresh]
         out.coordinations = [c.id for c in batch.coordinations]
         out.proposals = propose(session, batch)
@@ -315,6 +315,7 @@ def _record(session: Session, r: ReportIn, batch: Pending) -> Outcome:
                  attachments=[Attachment(filename=f, content_type=c, data=d) for f, c, d in r.attachments])
     session.add(rep)
     batch.reports.add(r.id)
+    batch.added.append(rep)
     out = Outcome("imported")
     for x, known in planned:
         inc = known or (mine.get(x.ref) if x.ref else None)

@@ -19,7 +19,7 @@ from teiten.errors import InputError
 from teiten.incidents.db import IncidentDB
 from teiten.incidents.intake import Pending, ReportIn, parse_report, propose, record
 
-__all__ = ["ImportSummary", "import_jsonl", "import_mail", "import_reports"]
+__all__ = ["ImportSummary", "import_jsonl", "import_reports"]
 
 #: Lines per transaction.
 BATCH = 500
@@ -114,23 +114,3 @@ def _store(db: IncidentDB, parsed: list[tuple[int, ReportIn]], out: ImportSummar
             out.coordinations += len(o.coordinations)
         out.proposals += proposals
 
-
-def import_mail(db: IncidentDB, path: Path, actor: str = "import", *, mbox: bool | None = None) -> ImportSummary:
-    """One message (an ``.eml`` file) or an mbox file (``mbox``; default: unless the name
-    ends in ``.eml``), see ``teiten.incidents.mail``."""
-    from datetime import UTC, datetime
-
-    from teiten.incidents.mail import mbox_reports, message_report
-
-    out = ImportSummary()
-    if not (mbox if mbox is not None else path.suffix.lower() != ".eml"):
-        out.lines = 1
-        when = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-        return import_reports(db, [(1, message_report(path.read_bytes(), when))], actor, out)
-
-    def counted() -> Iterator[tuple[int, ReportIn]]:
-        for item in mbox_reports(path):
-            out.lines += 1
-            yield item
-
-    return import_reports(db, counted(), actor, out)

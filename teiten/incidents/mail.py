@@ -28,10 +28,12 @@ from email.message import EmailMessage
 from email.utils import parseaddr, parsedate_to_datetime
 from pathlib import Path
 
+from teiten.incidents.db import IncidentDB
 from teiten.incidents.dedupe import normalise, refang
 from teiten.incidents.intake import IncidentIn, ReportIn
+from teiten.incidents.jsonl import ImportSummary, import_reports
 
-__all__ = ["extract_targets", "guess_category", "mbox_reports", "message_report"]
+__all__ = ["extract_targets", "guess_category", "import_mail", "message_report", "messages"]
 
 _URL = re.compile(r"\b(?:h[tx]{2}ps?|fxp|ftp)(?:://|\[://\]|\[:\]//)[^\s<>\"'`]+", re.I)
 _IP4 = re.compile(r"(?<![\d.])\d{1,3}(?:(?:\[\.\]|\(\.\)|\.)\d{1,3}){3}(?!\d|\.\d)")
@@ -137,12 +139,30 @@ def message_report(raw: bytes, fallback_time: datetime) -> ReportIn:
                     content=text, raw=raw, incidents=incidents, attachments=tuple(files))
 
 
-def mbox_reports(path: Path) -> Iterator[tuple[int, ReportIn]]:
-    """(message number from 1, report) for each message of an mbox file."""
-    when = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+def messages(path: Path, *, mbox: bool | None = None) -> Iterator[bytes]:
+    """The bytes of each message of an mbox file, or of the one message of an ``.eml`` file
+    (``mbox``: which it is; default: an mbox unless the name ends in ``.eml``)."""
+    if not (mbox if mbox is not None else path.suffix.lower() != ".eml"):
+        yield path.read_bytes()
+        return
     box = mailbox.mbox(path, create=False)
     try:
-        for i, key in enumerate(box.iterkeys(), 1):
-            yield i, message_report(box.get_bytes(key), when)
+        for key in box.iterkeys():
+            yield box.get_bytes(key)
     finally:
         box.close()
+
+
+def import_mail(db: IncidentDB, path: Path, actor: str = "import", *, mbox: bool | None = None) -> ImportSummary:
+    """Each message of ``path`` (see :func:`messages`) stored as a report
+    (:func:`teiten.incidents.jsonl.import_reports`); a message without a Date is dated by the
+    file's last change."""
+    when = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    out = ImportSummary()
+
+    def reports() -> Iterator[tuple[int, ReportIn]]:
+        for i, raw in enumerate(messages(path, mbox=mbox), 1):
+            out.lines += 1
+            yield i, message_report(raw, when)
+
+    return import_reports(db, reports(), actor, out)

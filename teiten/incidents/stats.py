@@ -14,6 +14,7 @@ once for the whole window (the year before the period up to its end) and counted
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -21,12 +22,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from teiten.incidents.db import IncidentDB
 from teiten.incidents.models import Coordination, Incident, IncidentPort, Report, report_incidents
 from teiten.incidents.taxonomy import BRAND_ORIGINS, CATEGORIES
-from teiten.periods import Period
+from teiten.periods import Period, parse_period
 from teiten.settings import zone
 
-__all__ = ["SCAN_PORTS", "incident_stats", "month_keys", "pct_change"]
+__all__ = ["SCAN_PORTS", "incident_stats", "month_keys", "pct_change", "period_stats"]
 
 #: Ports listed one by one in the scan table (the rest are ``other``).
 SCAN_PORTS = 20
@@ -79,6 +81,11 @@ def _monthly(t: datetime, tz: str) -> str:
     return t.astimezone(zone(tz)).strftime("%Y-%m")
 
 
+def _of_category(code: str) -> Callable[[tuple[Any, ...]], bool]:
+    """Whether an incident row (id, category, brand origin, industry) is of category ``code``."""
+    return lambda v: bool(v[1] == code)
+
+
 def _series(c: _Counts, months: list[str], prev: list[str], year: list[str], keep: Any = None) -> dict[str, Any]:
     total, p, y = c.total(months, keep), c.total(prev, keep), c.total(year, keep)
     return {"months": c.months(months, keep), "total": total, "previous_total": p,
@@ -125,20 +132,16 @@ def incident_stats(session: Session, period: Period) -> dict[str, Any]:
     n_inc = out["incidents"]["total"]
     cats: dict[str, Any] = {}
     for c in CATEGORIES:
-        def is_cat(v: tuple[Any, ...], code: str = c.code) -> bool:
-            return bool(v[1] == code)
-
-        s = _series(incidents, months, prev, year, is_cat)
+        s = _series(incidents, months, prev, year, _of_category(c.code))
         cats[c.code] = {**s, "share_pct": _share(s["total"], n_inc)}
     out["categories"] = cats
     out["phishing"] = _phishing(incidents, coords, months, prev)
     out["scan_ports"] = _scan_ports(session, month_of, months)
-    status = Counter(v[1] for r in coords.rows if r.month in months for v in (r.values,))
+    status = Counter(r.values[1] for r in coords.rows if r.month in months)
     out["coordination_status"] = dict(sorted(status.items(), key=lambda kv: (-kv[1], kv[0])))
     out["trend"] = {"months": trend, "reports": reports.months(trend), "incidents": incidents.months(trend),
                     "coordinations": coords.months(trend),
-                    "categories": {c.code: incidents.months(trend, lambda v, code=c.code: v[1] == code)
-                                   for c in CATEGORIES}}
+                    "categories": {c.code: incidents.months(trend, _of_category(c.code)) for c in CATEGORIES}}
     return out
 
 
@@ -201,3 +204,10 @@ def _scan_ports(session: Session, month_of: dict[int, str], months: list[str]) -
     for c in per.values():
         every.update(c)
     return [*out, row("other", rest), row("total", every)]
+
+
+def period_stats(db: IncidentDB, period: str, tz: str) -> tuple[Period, dict[str, Any]]:
+    """The period given as text (``2017Q4``, ``2017-10``) in zone ``tz``, and its statistics."""
+    p = parse_period(period, tz)
+    with db.session() as s:
+        return p, incident_stats(s, p)

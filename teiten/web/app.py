@@ -33,6 +33,7 @@ from teiten.errors import InputError, TeitenError
 from teiten.incidents.db import IncidentDB, open_db
 from teiten.incidents.intake import parse_report, record
 from teiten.incidents.models import Coordination, Incident, Report, Target, User
+from teiten.incidents.stats import period_stats
 from teiten.incidents.taxonomy import (
     BRAND_ORIGINS,
     CATEGORIES,
@@ -239,7 +240,7 @@ def create_app(db: IncidentDB | str, *, secret: str | None = None, tz: str = "UT
         error = None
         if period:
             try:
-                st = _stats(database, period, tz_)
+                st = period_stats(database, period, tz_)[1]
             except TeitenError as e:
                 error = str(e)
         return render(request, "stats.html.j2", user, st=st, period=period, tz=tz_, error=error)
@@ -274,20 +275,11 @@ def create_app(db: IncidentDB | str, *, secret: str | None = None, tz: str = "UT
     @app.get("/api/stats")
     def api_stats(period: str, tz: str = tz, user: User = Depends(api_user)) -> dict[str, Any]:
         try:
-            return _stats(database, period, tz)
+            return period_stats(database, period, tz)[1]
         except TeitenError as e:
             raise HTTPException(400, str(e)) from None
 
     return app
-
-
-def _stats(db: IncidentDB, period: str, tz: str) -> dict[str, Any]:
-    from teiten.incidents.stats import incident_stats
-    from teiten.periods import parse_period
-
-    p = parse_period(period, tz)
-    with db.session() as s:
-        return incident_stats(s, p)
 
 
 def _iso(t: datetime | None) -> str | None:

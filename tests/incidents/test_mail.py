@@ -10,8 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from teiten.incidents.db import IncidentDB
-from teiten.incidents.jsonl import import_mail
-from teiten.incidents.mail import extract_targets
+from teiten.incidents.mail import extract_targets, import_mail
 from teiten.incidents.models import Incident, Report
 from teiten.incidents.stats import incident_stats
 from teiten.periods import parse_period
