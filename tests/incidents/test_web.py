@@ -106,8 +106,9 @@ def test_handler_files_a_report_and_records_a_coordination(server: tuple[str, di
     assert page.locator("#incidents a").count() == 1
     page.goto(f"{base}/incidents?category=scan")
     assert "No incident." in page.inner_text("#incidents")
-    page.goto(f"{base}/stats?period=2017Q4")
-    assert "1" in page.inner_text("#table1")
+    page.goto(f"{base}/stats?period=2017Q4&tz_=Asia/Tokyo")
+    reports = page.locator("#table1 tr").nth(1).locator("td")  # name, Oct, Nov, Dec, total, previous, change
+    assert [reports.nth(i).inner_text() for i in range(6)] == ["reports", "1", "0", "0", "1", "0"]
 
 
 def test_viewer_cannot_change_anything(server: tuple[str, dict[str, str]], browser: Browser, db: IncidentDB) -> None:
