@@ -115,7 +115,8 @@ def group_option(f: F) -> F:
 
 def rules_option(f: F) -> F:
     return click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                        help="A signature file (Suricata-rule subset) instead of the shipped teiten.rules.")(f)
+                        help="A Snort/Suricata/Emerging Threats rule file instead of the shipped teiten.rules"
+                        " (rules the store cannot answer are skipped with a reason; docs/detection.md).")(f)
 
 
 def period_options(f: F) -> F:
@@ -505,24 +506,44 @@ def detect(store: Path, period: str | None, first: str | None, last: str | None,
               " (Table 4-2).")
 @click.option("--compare", type=click.Choice(["previous", "year", "none"]), default="previous", show_default=True)
 @rules_option
+@click.option("--var", "rule_vars", multiple=True, metavar="NAME=VALUE",
+              help="Set a rule variable, e.g. --var 'HOME_NET=[192.0.2.0/24]' (default HOME_NET: the sensor"
+              " catalog's addresses, else any; EXTERNAL_NET: any). Repeatable.")
+@click.option("--check", is_flag=True, help="Only load the rules and report accepted and skipped rules.")
 @group_option
 @tz_option
 @format_options
 @user_errors
 def signatures(store: Path, period: str | None, first: str | None, last: str | None, by: str, compare: str,
-               rules: Path | None, group: str | None, tz: str, fmt: str) -> None:
+               rules: Path | None, rule_vars: tuple[str, ...], check: bool, group: str | None, tz: str,
+               fmt: str) -> None:
     """Signature alerts per day per sensor address by class or source region, against the
-    compared period, with each class's top signatures."""
+    compared period, with each class's top signatures.
+
+    Every load reports its outcome: the accepted rules and the skipped ones per reason (on
+    stderr; with --json under "rules": {"accepted": N, "skipped": [{"sid", "reason"}, ...]})."""
     from teiten.analyze.source import open_observation
-    from teiten.detect.rules_compile import load_rules
+    from teiten.detect.rule_vars import parse_var, variables
+    from teiten.detect.rules_compile import load_ruleset
     from teiten.detect.signatures import signature_ranking
 
-    obs = open_observation(store)
-    p = resolve_period(obs, period, first, last, tz)
-    doc = signature_ranking(obs, p, load_rules(rules), by=by, group=group, compare=compare)
-    if fmt == "json":
-        click.echo(json.dumps(doc, ensure_ascii=False, default=str))
+    overrides = dict(parse_var(v) for v in rule_vars)
+    obs = open_observation(store) if not check or (store / "manifest.sqlite").exists() else None
+    home = [a for s in obs.sensors for a in s.addresses] if obs is not None else []
+    loaded = load_ruleset(rules, variables(home), overrides)
+    if check:
+        if fmt == "json":
+            click.echo(json.dumps(loaded.report(), ensure_ascii=False))
+        else:
+            click.echo(loaded.summary())
         return
+    assert obs is not None
+    p = resolve_period(obs, period, first, last, tz)
+    doc = signature_ranking(obs, p, loaded.rules, by=by, group=group, compare=compare)
+    if fmt == "json":
+        click.echo(json.dumps({**doc, "rules": loaded.report()}, ensure_ascii=False, default=str))
+        return
+    click.echo(loaded.summary(), err=True)
     cols = ["key", "rank", "prev_rank", "packets", "per_ip_day", "prev_per_ip_day", "delta", "change_pct",
             "rise_rank", "fall_rank"]
     emit_rows(doc["rows"], fmt, cols)

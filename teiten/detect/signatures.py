@@ -10,7 +10,8 @@ spam, DoS, DNS, Others (NPA Table 6-1) and counted per day per sensor address li
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,7 +24,8 @@ import pyarrow as pa
 from teiten.analyze.address_days import address_days
 from teiten.analyze.compare import compare_counts
 from teiten.analyze.source import Observation
-from teiten.detect.content_match import contents_match
+from teiten.detect.content_match import payload_match, pcre_match
+from teiten.detect.rule_vars import V4_MAX, V6_MAX, AddrSet, PortSet
 from teiten.detect.rules_compile import CLASSES, Rule
 from teiten.enrich import country_name
 from teiten.periods import Period
@@ -33,7 +35,13 @@ __all__ = ["BATCH_ROWS", "header_expr", "match_batch", "signature_alerts", "sign
 
 BATCH_ROWS = 1 << 20
 _COLUMNS = ["ts_us", "ip_version", "src4", "src6", "dst4", "dst6", "proto", "sport", "dport", "tcp_flags", "icmp_type",
-            "icmp_code", "ttl", "payload_len", "payload", "region"]
+            "icmp_code", "ttl", "payload_len", "payload", "region", "seq", "ack", "window", "ip_id"]
+#: Address sets of more ranges than this are not spelled out for the engine: their rules
+#: are matched in the streamed path, where many such rules share one interval table.
+ENGINE_RANGES = 32
+#: Rules whose source (or destination) set has at least this many IPv4 ranges are looked
+#: up together in one interval table per batch (:class:`_AddressIndex`).
+INDEX_RANGES = 8
 
 
 def _numbers(col: pa.ChunkedArray | pa.Array, fill: int) -> npt.NDArray[np.int64]:
@@ -44,6 +52,8 @@ def _test(v: npt.NDArray[np.int64], t: tuple[str, int, int]) -> npt.NDArray[np.b
     op, a, b = t
     if op == "=":
         return np.asarray(v == a)
+    if op == "!=":
+        return np.asarray(v != a)
     if op == "<":
         return np.asarray(v < a)
     if op == ">":
@@ -52,20 +62,15 @@ def _test(v: npt.NDArray[np.int64], t: tuple[str, int, int]) -> npt.NDArray[np.b
         return np.asarray(v <= a)
     if op == ">=":
         return np.asarray(v >= a)
+    if op == "between_incl":
+        return np.asarray((v >= a) & (v <= b))
     return np.asarray((v > a) & (v < b))
 
 
-def _in(v: npt.NDArray[np.int64], ranges: tuple[tuple[int, int], ...] | None, neg: bool) -> npt.NDArray[np.bool_]:
-    if ranges is None:
-        return np.ones(len(v), bool)
-    hit = np.zeros(len(v), bool)
-    for lo, hi in ranges:
-        hit |= (v >= lo) & (v <= hi)
-    return ~hit if neg else hit
-
-
 _FIELDS = {"v4": "ip_version", "src": "src4", "dst": "dst4", "sport": "sport", "dport": "dport", "flags": "tcp_flags",
-           "itype": "icmp_type", "icode": "icmp_code", "ttl": "ttl", "dsize": "payload_len"}
+           "itype": "icmp_type", "icode": "icmp_code", "ttl": "ttl", "dsize": "payload_len", "seq": "seq",
+           "ack": "ack", "window": "window", "ipid": "ip_id", "ip_proto": "proto"}
+_NUMBER_TESTS = ("itype", "icode", "ttl", "dsize", "seq", "ack", "window", "ipid", "ip_proto")
 
 
 class _Batch:
@@ -82,45 +87,91 @@ class _Batch:
         self.offs = np.frombuffer(pay.buffers()[1], np.int32)[pay.offset:pay.offset + self.n + 1].astype(np.int64)
         data = pay.buffers()[2]
         self.data = np.frombuffer(data, np.uint8) if data is not None else np.zeros(1, np.uint8)
-        self._full: dict[str, npt.NDArray[np.int64]] = {}
-        self._sub: dict[int | None, tuple[npt.NDArray[np.int64], dict[str, npt.NDArray[np.int64]]]] = {}
+        self._full: dict[str, npt.NDArray[Any]] = {}
+        self._sub: dict[int | None, tuple[npt.NDArray[np.int64], dict[str, npt.NDArray[Any]]]] = {}
 
-    def field(self, name: str) -> npt.NDArray[np.int64]:
+    def field(self, name: str) -> npt.NDArray[Any]:
         if name not in self._full:
-            v = _numbers(self.batch.column(_FIELDS[name]), 0 if name == "v4" else -1)
-            self._full[name] = (v == 4).astype(np.int64) if name == "v4" else v
+            if name in ("src6hi", "src6lo", "dst6hi", "dst6lo", "v6"):
+                self._v6()
+            elif name == "wire_len":
+                self._full[name] = _numbers(self.batch.column("payload_len"), 0)
+            else:
+                v = _numbers(self.batch.column(_FIELDS[name]), 0 if name == "v4" else -1)
+                self._full[name] = (v == 4).astype(np.int64) if name == "v4" else v
         return self._full[name]
 
-    def rows(self, proto: int | None) -> tuple[npt.NDArray[np.int64], dict[str, npt.NDArray[np.int64]]]:
+    def _v6(self) -> None:
+        """IPv6 addresses as their high and low 64 bits (zeros for IPv4 rows), and which rows are IPv6."""
+        self._full["v6"] = _numbers(self.batch.column("ip_version"), 0) == 6
+        for side in ("src", "dst"):
+            col = self.batch.column(f"{side}6")
+            buf = col.buffers()[1]
+            if buf is None or not len(col):
+                hl = np.zeros((self.n, 2), np.uint64)
+            else:
+                hl = np.frombuffer(buf, ">u8")[2 * col.offset:2 * (col.offset + self.n)].reshape(-1, 2)
+                hl = hl.astype(np.uint64)
+            self._full[f"{side}6hi"], self._full[f"{side}6lo"] = hl[:, 0], hl[:, 1]
+
+    def rows(self, proto: int | None) -> tuple[npt.NDArray[np.int64], dict[str, npt.NDArray[Any]]]:
         """The row numbers of ``proto`` (None: all rows) and a cache of their fields."""
         if proto not in self._sub:
             rows = np.flatnonzero(self.proto == proto) if proto is not None else np.arange(self.n)
             self._sub[proto] = (rows, {})
         return self._sub[proto]
 
-    def sub(self, proto: int | None, name: str) -> npt.NDArray[np.int64]:
+    def sub(self, proto: int | None, name: str) -> npt.NDArray[Any]:
         rows, cache = self.rows(proto)
         if name not in cache:
             cache[name] = self.field(name) if proto is None else self.field(name)[rows]
         return cache[name]
 
 
-def _rule_rows(r: Rule, b: _Batch) -> npt.NDArray[np.int64]:
-    rows, _ = b.rows(r.proto)
+def _addresses(a: AddrSet | None, side: str, f: Callable[[str], npt.NDArray[Any]]) -> npt.NDArray[np.bool_] | None:
+    if a is None:
+        return None
+    m = a.contains4(f(side))
+    if a.v6:
+        m |= a.contains6(f(f"{side}6hi"), f(f"{side}6lo"), f("v6"))
+    return m
+
+
+def _ports(p: PortSet | None, side: str, f: Callable[[str], npt.NDArray[Any]]) -> npt.NDArray[np.bool_] | None:
+    return None if p is None else p.contains(f(side))
+
+
+def _and(masks: list[npt.NDArray[np.bool_] | None], n: int) -> npt.NDArray[np.bool_]:
+    out = np.ones(n, bool)
+    for m in masks:
+        if m is not None:
+            out &= m
+    return out
+
+
+def _rule_rows(r: Rule, b: _Batch, within: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int64]:
+    """The rows of the batch that match ``r`` (only among ``within``, when given)."""
+    if within is None:
+        rows, _ = b.rows(r.proto)
+
+        def f(name: str) -> npt.NDArray[Any]:
+            return b.sub(r.proto, name)
+    else:
+        rows = within if r.proto is None else within[b.proto[within] == r.proto]
+        cache: dict[str, npt.NDArray[Any]] = {}
+
+        def f(name: str) -> npt.NDArray[Any]:
+            if name not in cache:
+                cache[name] = b.field(name)[rows]
+            return cache[name]
     if not len(rows):
         return rows
-
-    def f(name: str) -> npt.NDArray[np.int64]:
-        return b.sub(r.proto, name)
-
-    keep = np.ones(len(rows), bool)
-    if r.src is not None or r.dst is not None:
-        keep &= f("v4") == 1
-        keep &= _in(f("src"), r.src, r.src_negated) & _in(f("dst"), r.dst, r.dst_negated)
-    if r.sport is not None:
-        keep &= _in(f("sport"), r.sport, r.sport_negated) & (f("sport") >= 0)
-    if r.dport is not None:
-        keep &= _in(f("dport"), r.dport, r.dport_negated) & (f("dport") >= 0)
+    n = len(rows)
+    keep = _and([_addresses(r.src, "src", f), _addresses(r.dst, "dst", f), _ports(r.sport, "sport", f),
+                 _ports(r.dport, "dport", f)], n)
+    if r.bidirectional:
+        keep |= _and([_addresses(r.src, "dst", f), _addresses(r.dst, "src", f), _ports(r.sport, "dport", f),
+                      _ports(r.dport, "sport", f)], n)
     if r.flags is not None:
         mode, bits, mask = r.flags
         fl = f("flags") & mask
@@ -133,34 +184,129 @@ def _rule_rows(r: Rule, b: _Batch) -> npt.NDArray[np.int64]:
         else:
             keep &= (fl & bits) == 0
         keep &= f("flags") >= 0
-    for name in ("itype", "icode", "ttl", "dsize"):
+    if r.established is not None:
+        est = (f("flags") & 0x16) == 0x10  # ACK, neither SYN nor RST (null: -1, all bits set)
+        keep &= est if r.established else ~est
+    for name in _NUMBER_TESTS:
         t = getattr(r, name)
         if t is not None:
             v = f(name)
             keep &= _test(v, t) & (v >= 0)
+    if r.sameip:
+        keep &= ((f("src") == f("dst")) & (f("src") >= 0)) | (
+            f("v6") & (f("src6hi") == f("dst6hi")) & (f("src6lo") == f("dst6lo")))
     rows = rows[keep]
-    if r.contents and len(rows):
+    if r.ops and len(rows):
         rows = rows[b.payload_ok[rows]]
-        pats = [c.pattern.lower() if c.nocase else c.pattern for c in r.contents]
-        starts = np.cumsum([0, *(len(p) for p in pats)])
-        ok = contents_match(b.data, b.offs, rows, np.frombuffer(b"".join(pats) or b"\0", np.uint8),
-                            starts[:-1].astype(np.int64), starts[1:].astype(np.int64),
-                            np.array([c.offset for c in r.contents], np.int64),
-                            np.array([c.depth if c.depth is not None else -1 for c in r.contents], np.int64),
-                            np.array([c.nocase for c in r.contents], np.bool_),
-                            np.array([c.negated for c in r.contents], np.bool_))
-        rows = rows[ok]
+        ops, pats = _program(r)
+        rows = rows[payload_match(b.data, b.offs, rows, b.field("wire_len"), ops, pats)]
+    if r.pcres and len(rows):
+        rows = rows[b.payload_ok[rows]]
+        rows = rows[pcre_match(b.batch.column("payload"), rows, _compiled(r))]
     return rows
 
 
-def match_batch(rules: list[Rule], batch: pa.RecordBatch) -> list[tuple[int, npt.NDArray[np.int64]]]:
-    """(rule index, matching row numbers) for every rule with a match in the batch."""
+_PROGRAMS: dict[tuple[Any, ...], tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]] = {}
+_PCRES: dict[tuple[Any, ...], tuple[tuple[re.Pattern[bytes], bool], ...]] = {}
+
+
+def _program(r: Rule) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
+    key = r.ops
+    if key not in _PROGRAMS:
+        if len(_PROGRAMS) > 100_000:
+            _PROGRAMS.clear()
+        _PROGRAMS[key] = r.program()
+    return _PROGRAMS[key]
+
+
+def _compiled(r: Rule) -> tuple[tuple[re.Pattern[bytes], bool], ...]:
+    if r.pcres not in _PCRES:
+        _PCRES[r.pcres] = tuple((p.compiled(), p.negated) for p in r.pcres)
+    return _PCRES[r.pcres]
+
+
+class _AddressIndex:
+    """One interval table for the IPv4 address sets of many rules on one side (source or
+    destination): the boundaries of all their ranges cut the address space into
+    elementary intervals, each listing the rules whose set covers it. A batch's addresses
+    are looked up with one binary search, and only the (row, rule) pairs found go on to
+    the rules' other tests: the cost grows with the packets and the hits, not with rules
+    × ranges."""
+
+    def __init__(self, rules: list[Rule], idx: list[int], side: str) -> None:
+        self.side = side
+        sets = [(j, getattr(rules[j], side).v4_arrays) for j in idx]
+        lo = np.concatenate([a[0] for _, a in sets])
+        hi = np.concatenate([a[1] for _, a in sets])
+        rid = np.concatenate([np.full(len(a[0]), j, np.int64) for j, a in sets])
+        self.bounds = np.unique(np.concatenate([lo, hi + 1]))
+        s = np.searchsorted(self.bounds, lo)
+        span = np.searchsorted(self.bounds, hi + 1) - s
+        total = int(span.sum())
+        first = np.repeat(np.cumsum(span) - span, span)
+        iv = np.repeat(s, span) + (np.arange(total) - first)
+        order = np.argsort(iv, kind="stable")
+        self.ids = np.repeat(rid, span)[order]
+        self.ptr = np.zeros(len(self.bounds) + 1, np.int64)
+        self.ptr[1:] = np.cumsum(np.bincount(iv, minlength=len(self.bounds)))
+
+    def pairs(self, v: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """(row, rule) pairs: each row whose address lies in a rule's set, with that rule."""
+        k = np.searchsorted(self.bounds, v, side="right") - 1
+        ok = k >= 0
+        k = np.maximum(k, 0)
+        c = np.where(ok, self.ptr[k + 1] - self.ptr[k], 0)
+        rows = np.flatnonzero(c)
+        c = c[rows]
+        total = int(c.sum())
+        pos = np.repeat(self.ptr[k[rows]], c) + (np.arange(total) - np.repeat(np.cumsum(c) - c, c))
+        return np.repeat(rows, c), self.ids[pos]
+
+
+def _index_side(r: Rule) -> str | None:
+    """The side (``src``/``dst``) by which a rule is looked up in an interval table, if any:
+    a large IPv4-only set on a one-way rule."""
+    if r.bidirectional:
+        return None
+    best = None
+    for side in ("src", "dst"):
+        a = getattr(r, side)
+        if a is not None and not a.v6 and len(a.v4) >= INDEX_RANGES and (
+                best is None or len(a.v4) > len(getattr(r, best).v4)):
+            best = side
+    return best
+
+
+def match_batch(rules: list[Rule], batch: pa.RecordBatch,
+                index: bool = True) -> list[tuple[int, npt.NDArray[np.int64]]]:
+    """(rule index, matching row numbers) for every rule with a match in the batch. Rules
+    with large address sets are looked up together (:class:`_AddressIndex`; ``index=False``:
+    each on its own, for comparison)."""
     b = _Batch(batch)
     out = []
+    sides: dict[str, list[int]] = {"src": [], "dst": []}
     for i, r in enumerate(rules):
+        side = _index_side(r) if index else None
+        if side is not None:
+            sides[side].append(i)
+            continue
         rows = _rule_rows(r, b)
         if len(rows):
             out.append((i, rows))
+    for side, idx in sides.items():
+        if not idx:
+            continue
+        rows, rule = _AddressIndex(rules, idx, side).pairs(b.field(side))
+        if not len(rows):
+            continue
+        order = np.argsort(rule, kind="stable")
+        rows, rule = rows[order], rule[order]
+        cut = np.flatnonzero(np.diff(rule)) + 1
+        for part, j in zip(np.split(rows, cut), rule[np.r_[0, cut]].tolist(), strict=True):
+            hit = _rule_rows(rules[j], b, part)
+            if len(hit):
+                out.append((j, hit))
+    out.sort(key=lambda x: x[0])
     return out
 
 
@@ -170,7 +316,8 @@ def _apply_threshold(r: Rule, ts: npt.NDArray[np.float64], src: npt.NDArray[np.i
     fixed from ``origin`` (the period's start; default the first match), where Suricata
     starts one at each tracked address's first match; in each window and tracked address,
     ``limit`` alerts on the first ``count`` matches, ``threshold`` on every ``count``-th,
-    ``both`` once, on the ``count``-th."""
+    ``both`` once, on the ``count``-th, ``detection_filter`` on every match after the
+    ``count``-th."""
     th = r.threshold
     if th is None or not len(ts):
         return np.ones(len(ts), bool)
@@ -182,55 +329,98 @@ def _apply_threshold(r: Rule, ts: npt.NDArray[np.float64], src: npt.NDArray[np.i
     new[1:] = (t[1:] != t[:-1]) | (w[1:] != w[:-1])
     starts = np.flatnonzero(new)
     rank = np.arange(len(t)) - np.repeat(starts, np.diff(np.append(starts, len(t)))) + 1  # 1-based in group
-    if th.type == "limit":
-        ok = rank <= th.count
-    elif th.type == "threshold":
-        ok = rank % th.count == 0
-    else:
-        ok = rank == th.count
+    ok = th.alerting_ranks(rank)
     keep = np.zeros(len(ts), bool)
     keep[order] = ok
     return keep
 
 
-def _ranges_expr(col: ir.IntegerValue, ranges: tuple[tuple[int, int], ...], neg: bool) -> ir.BooleanValue:
-    hit: ir.BooleanValue = ibis.or_(*(col.between(lo, hi) for lo, hi in ranges))
-    return ~hit if neg else hit
+def _ranges_expr(col: ir.Value, ranges: tuple[tuple[Any, Any], ...], exact: bool) -> ir.BooleanValue:
+    """``col`` in one of the sorted ranges; not ``exact``: within their hull (a prefilter)."""
+    if not ranges:
+        return ibis.literal(False)
+    if not exact and len(ranges) > ENGINE_RANGES:
+        ranges = ((ranges[0][0], ranges[-1][1]),)
+    hit: ir.BooleanValue = ibis.or_(*(col == lo if lo == hi else col.between(lo, hi) for lo, hi in ranges))
+    return hit
+
+
+def _v6_bytes(x: int) -> ir.Value:
+    return ibis.literal(x.to_bytes(16, "big"), "binary")
+
+
+def _addr_expr(t: ir.Table, a: AddrSet, side: str, exact: bool) -> ir.BooleanValue:
+    c4, c6 = t[f"{side}4"], t[f"{side}6"]
+    parts = []
+    if a.v4:
+        parts.append(c4.notnull() if a.v4 == ((0, V4_MAX),) else _ranges_expr(c4, a.v4, exact))
+    if a.v6:
+        parts.append(c6.notnull() if a.v6 == ((0, V6_MAX),) else
+                     _ranges_expr(c6, tuple((_v6_bytes(lo), _v6_bytes(hi)) for lo, hi in a.v6), exact))
+    return ibis.or_(*parts) if parts else ibis.literal(False)
 
 
 def _number_expr(col: ir.IntegerValue, t: tuple[str, int, int]) -> ir.BooleanValue:
     op, a, b = t
-    e = {"=": col == a, "<": col < a, ">": col > a, "<=": col <= a, ">=": col >= a}.get(op)
+    e = {"=": col == a, "!=": col != a, "<": col < a, ">": col > a, "<=": col <= a, ">=": col >= a,
+         "between_incl": col.between(a, b)}.get(op)
     return e if e is not None else (col > a) & (col < b)
 
 
-def header_expr(r: Rule, t: ir.Table) -> ir.BooleanValue:
-    """The rule's header tests (everything but ``content`` and ``threshold``) as an engine
-    expression, true or else false or null; null fields never match, as in
+def _endpoints_expr(r: Rule, t: ir.Table, exact: bool, swap: bool) -> list[ir.BooleanValue]:
+    s, d = ("dst", "src") if swap else ("src", "dst")
+    conds = []
+    for a, side in ((r.src, s), (r.dst, d)):
+        if a is not None:
+            conds.append(_addr_expr(t, a, side, exact))
+    for p, side in ((r.sport, s), (r.dport, d)):
+        if p is not None:
+            conds.append(_ranges_expr(t[f"{side[0]}port"], p.ranges, exact))
+    return conds
+
+
+def header_expr(r: Rule, t: ir.Table, exact: bool = True) -> ir.BooleanValue:
+    """The rule's header tests (everything but the payload tests and ``threshold``) as an
+    engine expression, true or else false or null; null fields never match, as in
     :func:`match_batch` (a test on null is null, and a filter or a CASE takes null for
-    false: no IS NOT NULL is spent per field). Never negate it as a whole."""
+    false: no IS NOT NULL is spent per field). Never negate it as a whole. Not ``exact``:
+    a prefilter, true at least where the rule matches (address sets of more than
+    :data:`ENGINE_RANGES` ranges are tested by their hull; the streamed matcher decides)."""
     conds: list[ir.BooleanValue] = []
     if r.proto is not None:
         conds.append(t.proto == r.proto)
-    if r.src is not None or r.dst is not None:
-        conds.append(t.ip_version == 4)
-    for col, ranges, neg in ((t.src4, r.src, r.src_negated), (t.dst4, r.dst, r.dst_negated),
-                             (t.sport, r.sport, r.sport_negated), (t.dport, r.dport, r.dport_negated)):
-        if ranges is not None:
-            conds.append(_ranges_expr(col, ranges, neg))
+    fwd = _endpoints_expr(r, t, exact, False)
+    if r.bidirectional and fwd:
+        conds.append(ibis.and_(*fwd) | ibis.and_(*_endpoints_expr(r, t, exact, True)))
+    else:
+        conds += fwd
     if r.flags is not None:
         mode, bits, mask = r.flags
         f = t.tcp_flags & mask
         conds.append({"exact": f == bits, "all": (f & bits) == bits, "any": (f & bits) != 0}.get(mode, (f & bits) == 0))
-    for name, col in (("itype", t.icmp_type), ("icode", t.icmp_code), ("ttl", t.ttl), ("dsize", t.payload_len)):
+    if r.established is not None:
+        est = (ibis.coalesce(t.tcp_flags, 0x16) & 0x16) == 0x10
+        conds.append(est if r.established else ~est)
+    for name, col in (("itype", t.icmp_type), ("icode", t.icmp_code), ("ttl", t.ttl), ("dsize", t.payload_len),
+                      ("seq", t.seq), ("ack", t.ack), ("window", t.window), ("ipid", t.ip_id),
+                      ("ip_proto", t.proto)):
         test = getattr(r, name)
         if test is not None:
             conds.append(_number_expr(col, test))
-    if r.contents:
+    if r.sameip:
+        conds.append(ibis.coalesce(t.src4 == t.dst4, t.src6 == t.dst6))
+    if r.payload:
         conds.append(t.payload.notnull())
-        if any(not c.negated for c in r.contents):  # a content to find needs captured bytes
+        if any(not c.negated for c in r.contents) or r.pcres:  # a content to find needs captured bytes
             conds.append(t.payload != ibis.literal(b"", "binary"))
     return ibis.and_(*conds) if conds else ibis.literal(True)
+
+
+def _streamed(r: Rule) -> bool:
+    """Rules matched in the streamed path (payload tests, or address sets too large to spell
+    out for the engine)."""
+    return r.payload or any(a is not None and a.count > ENGINE_RANGES for a in (r.src, r.dst)) or any(
+        p is not None and len(p.ranges) > ENGINE_RANGES for p in (r.sport, r.dport))
 
 
 def _countable(r: Rule) -> bool:
@@ -312,7 +502,7 @@ def _counted_alerts(obs: Observation, period: Period, rules: list[Rule], idx: li
     ``both`` n >= count. ``first_us``/``last_us``: the first and last match of the windows
     that alerted."""
     t = obs.in_period(period, group)
-    cand = t.filter(ibis.or_(*(header_expr(rules[i], t) for i in idx)))
+    cand = t.filter(ibis.or_(*(header_expr(rules[i], t, exact=False) for i in idx)))
     sub = [rules[i] for i in idx]
     origin = int(period.start.timestamp() * 1_000_000)
     width = np.asarray([int(r.threshold.seconds * 1_000_000) if r.threshold is not None else 0 for r in sub],
@@ -347,8 +537,7 @@ def _counted_alerts(obs: Observation, period: Period, rules: list[Rule], idx: li
         if th is None:
             continue
         sel = rule == i
-        alerts[sel] = (np.minimum(n[sel], th.count) if th.type == "limit" else
-                       n[sel] // th.count if th.type == "threshold" else (n[sel] >= th.count).astype(np.int64))
+        alerts[sel] = th.alerts(n[sel])
     c = c.append_column("alerts", pa.array(alerts)).filter(pa.array(alerts > 0))
     out = _summed(c.drop(["n"]).rename_columns({"alerts": "n"}).set_column(
         c.column_names.index("window"), "window", pa.array(np.zeros(c.num_rows, np.int64))))
@@ -430,7 +619,7 @@ def _possible(obs: Observation, t: ir.Table, period: Period, rules: list[Rule], 
     # as many buckets as the most demanding rule wants, but not so many that a bucket's base
     # window holds fewer than 8 packets on average: the groups would be as many as the packets
     windows = max(1, math.ceil(span / base))
-    buckets = min(max(source_buckets(packets, max(1, math.ceil(span / micros[i])), rules[i].threshold.count)  # type: ignore[union-attr]
+    buckets = min(max(source_buckets(packets, max(1, math.ceil(span / micros[i])), rules[i].threshold.reach)  # type: ignore[union-attr]
                       for i in idx), max(1, packets // (8 * windows)) | 1)
     conds = {i: header_expr(rules[i], t) for i in idx}
     bit = {i: 1 << j for j, i in enumerate(idx)}
@@ -446,7 +635,7 @@ def _possible(obs: Observation, t: ir.Table, period: Period, rules: list[Rule], 
     if len(short) < len(idx):
         per = obs.materialize(per, "signature_buckets")
     every = sum(bit.values())
-    m = sum((ibis.ifelse(per[f"n{i}"] >= rules[i].threshold.count, bit[i], 0)  # type: ignore[union-attr]
+    m = sum((ibis.ifelse(per[f"n{i}"] >= rules[i].threshold.reach, bit[i], 0)  # type: ignore[union-attr]
              for i in short), ibis.literal(0, "int64"))
     m = ibis.ifelse(per.bucket == -1, every, m)
     cells = [per.select("bucket", "base", m=m.cast("int64"))]
@@ -455,7 +644,7 @@ def _possible(obs: Observation, t: ir.Table, period: Period, rules: list[Rule], 
             continue
         w = per.mutate(window=per.base // (micros[i] // base))
         full = w.group_by(["bucket", "window"]).aggregate(n=w[f"n{i}"].sum())
-        full = full.filter(full.n >= rules[i].threshold.count)  # type: ignore[union-attr]
+        full = full.filter(full.n >= rules[i].threshold.reach)  # type: ignore[union-attr]
         cells.append(w.semi_join(full, ["bucket", "window"]).select("bucket", "base", m=ibis.literal(bit[i], "int64")))
     u = ibis.union(*cells) if len(cells) > 1 else cells[0]
     u = u.filter(u.m != 0)
@@ -525,6 +714,8 @@ def _mask_alerts(obs: Observation, t: ir.Table, period: Period, rules: list[Rule
             return ibis.least(n, th.count)
         if th.type == "threshold":
             return n // th.count
+        if th.type == "detection":
+            return ibis.greatest(n - th.count, 0)
         return (n >= th.count).cast("int64")
 
     thresholded = [i for i in idx if rules[i].threshold is not None]
@@ -542,7 +733,7 @@ def _ordered_alerts(obs: Observation, period: Period, rules: list[Rule], idx: li
     matches are kept and its threshold runs over them in time order. Memory grows with the
     matches of these rules, so a broad rule should track by source."""
     t = obs.in_period(period, group)
-    cand = t.filter(ibis.or_(*(header_expr(rules[i], t) for i in idx)))
+    cand = t.filter(ibis.or_(*(header_expr(rules[i], t, exact=False) for i in idx)))
     parts: dict[int, list[pa.Table]] = {}
     sub = [rules[i] for i in idx]
     for batch in obs.batches(cand.select(*_COLUMNS), BATCH_ROWS):
@@ -570,12 +761,14 @@ def _ordered_alerts(obs: Observation, period: Period, rules: list[Rule], idx: li
 
 def signature_alerts(obs: Observation, period: Period, rules: list[Rule], group: str | None = None) -> pa.Table:
     """Alerts per rule and source: sid, class, src4, src6, region, alerts, first_us, last_us.
-    Rules without ``content`` are counted in the engine (:func:`_engine_alerts`); for rules
-    with content the engine selects the packets that pass their header tests, which stream
-    through the vectorised matcher (header tests over whole arrays, contents in a compiled
-    kernel, :func:`_counted_alerts`); a threshold by destination takes the ordered path."""
-    engine = [i for i, r in enumerate(rules) if _countable(r) and not r.contents]
-    counted = [i for i, r in enumerate(rules) if _countable(r) and r.contents]
+    Rules without payload tests or large address sets are counted in the engine
+    (:func:`_engine_alerts`); for the others the engine selects the packets that can pass
+    their header tests, which stream through the vectorised matcher (header tests over
+    whole arrays, large address sets of many rules in one interval table, payload tests in
+    a compiled kernel, :func:`_counted_alerts`); a threshold by destination takes the
+    ordered path."""
+    engine = [i for i, r in enumerate(rules) if _countable(r) and not _streamed(r)]
+    counted = [i for i, r in enumerate(rules) if _countable(r) and _streamed(r)]
     ordered = [i for i, r in enumerate(rules) if not _countable(r)]
     parts = []
     if engine:

@@ -111,9 +111,9 @@ def test_thresholds() -> None:
 
 
 @pytest.mark.parametrize(("rule", "message"), [
-    ('alert tcp any any -> any 80 (msg:"x"; flow:established; sid:5;)', "keyword 'flow' is not supported"),
-    ('drop tcp any any -> any 80 (msg:"x"; sid:6;)', "only alert rules"),
-    ('alert http any any -> any 80 (msg:"x"; sid:7;)', "protocol 'http'"),
+    ('alert tcp any any -> any 80 (msg:"x"; flowbits:isset,a; sid:5;)', r"flow state \(flowbits"),
+    ('pass tcp any any -> any 80 (msg:"x"; sid:6;)', "pass rules"),
+    ('alert http any any -> any 80 (msg:"x"; sid:7;)', "HTTP buffers"),
     ('alert udp any any -> any 53 (msg:"x"; content:"|0G|"; sid:8;)', "bad hex"),
     ('alert udp any any -> any 53 (msg:"x"; depth:3; sid:9;)', "depth before any content"),
     ('alert udp any any -> any 53 (msg:"x"; sid:1;)\nalert udp any any -> any 54 (msg:"y"; sid:1;)', "given twice"),
@@ -146,10 +146,17 @@ def test_cli_signatures_and_detect(store: Path, tmp_path: Path) -> None:
                                  "--json"], catch_exceptions=False)
     sig = [f for f in json.loads(r.output)["findings"] if f["kind"] == "signature"]
     assert [(f["sid"], f["evidence"]["alerts"]) for f in sig] == [(42, 2)]
-    bad = tmp_path / "bad.rules"
-    bad.write_text('alert tcp any any -> any 80 (msg:"x"; pcre:"/a/"; sid:43;)\n')
-    r = CliRunner().invoke(cli, ["signatures", "--store", str(store), "--period", "2026-07", "--rules", str(bad)])
-    assert r.exit_code == 1 and "bad.rules:1 (sid 43): keyword 'pcre' is not supported" in r.output
+    mixed = tmp_path / "mixed.rules"
+    mixed.write_text('alert tcp any any -> any 80 (msg:"x"; flowbits:isset,a; sid:43;)\n'
+                     'alert udp any any -> any 1434 (msg:"y"; sid:44;)\n')
+    r = CliRunner().invoke(cli, ["signatures", "--store", str(store), "--period", "2026-07", "--rules", str(mixed),
+                                 "--json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["rules"]["accepted"] == 1 and [x["sid"] for x in doc["rules"]["skipped"]] == [43]
+    assert doc["top_signatures"]["Others"][0]["sid"] == 44
+    r = CliRunner().invoke(cli, ["signatures", "--store", str(store), "--period", "2026-07", "--rules", str(mixed)])
+    assert r.exit_code == 0 and "1 rules accepted, 1 skipped" in r.stderr and "flow state" in r.stderr
 
 
 def test_counted_thresholds_equal_thresholds_in_time_order(store: Path) -> None:
