@@ -198,7 +198,7 @@ def _set(spec: str, vars_: Mapping[str, str], kind: str, depth: int = 0) -> Fam:
         try:
             net = ipaddress.ip_network(s, strict=False)
         except ValueError:
-            raise RuleSkip(f"not an address: {s!r}") from None
+            raise RuleSkip("invalid address") from None
         r = [(int(net.network_address), int(net.broadcast_address))]
         return (r, []) if net.version == 4 else ([], r)
     try:
@@ -208,9 +208,9 @@ def _set(spec: str, vars_: Mapping[str, str], kind: str, depth: int = 0) -> Fam:
         else:
             lo = hi = int(s)
     except ValueError:
-        raise RuleSkip(f"not a port: {s!r}") from None
+        raise RuleSkip("invalid port") from None
     if not 0 <= lo <= hi <= PORT_MAX:
-        raise RuleSkip(f"not a port range: {s!r}")
+        raise RuleSkip("invalid port range")
     return ([(lo, hi)],)
 
 
@@ -219,12 +219,16 @@ def address_set(spec: str, vars_: Mapping[str, str]) -> AddrSet | None:
     v4, v6 = _set(spec, vars_, "address")
     if v4 == [(0, V4_MAX)] and v6 == [(0, V6_MAX)]:
         return None
+    if not v4 and not v6:
+        raise RuleSkip("invalid address: the list leaves no address")
     return AddrSet(tuple(v4), tuple(v6))
 
 
 def port_set(spec: str, vars_: Mapping[str, str]) -> PortSet | None:
     """The ports of ``spec``; None for every port."""
     (r,) = _set(spec, vars_, "port")
+    if not r:
+        raise RuleSkip("invalid port: the list leaves no port")
     return None if r == [(0, PORT_MAX)] else PortSet(tuple(r))
 
 

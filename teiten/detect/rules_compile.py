@@ -80,7 +80,7 @@ _STREAM = "stream reassembly is not kept"
 
 
 def _not_stored(kw: str, what: str) -> str:
-    return f"{kw}: {what} is not stored (docs/schema.md)"
+    return f"{kw}: not stored: {what} (docs/schema.md)"
 
 
 #: Keywords the store cannot answer, with the reason a rule using one is skipped.

@@ -105,13 +105,15 @@ class _Batch:
         """IPv6 addresses as their high and low 64 bits (zeros for IPv4 rows), and which rows are IPv6."""
         self._full["v6"] = _numbers(self.batch.column("ip_version"), 0) == 6
         for side in ("src", "dst"):
-            col = self.batch.column(f"{side}6")
+            col = self.batch.column(f"{side}6").fill_null(pa.scalar(bytes(16), pa.binary(16)))
+            if col.type != pa.binary(16):
+                col = col.cast(pa.binary(16))
             buf = col.buffers()[1]
             if buf is None or not len(col):
                 hl = np.zeros((self.n, 2), np.uint64)
             else:
-                hl = np.frombuffer(buf, ">u8")[2 * col.offset:2 * (col.offset + self.n)].reshape(-1, 2)
-                hl = hl.astype(np.uint64)
+                raw = np.frombuffer(buf, np.uint8)[16 * col.offset:16 * (col.offset + self.n)]
+                hl = raw.view(">u8").reshape(-1, 2).astype(np.uint64)
             self._full[f"{side}6hi"], self._full[f"{side}6lo"] = hl[:, 0], hl[:, 1]
 
     def rows(self, proto: int | None) -> tuple[npt.NDArray[np.int64], dict[str, npt.NDArray[Any]]]:
@@ -355,8 +357,11 @@ def _addr_expr(t: ir.Table, a: AddrSet, side: str, exact: bool) -> ir.BooleanVal
     if a.v4:
         parts.append(c4.notnull() if a.v4 == ((0, V4_MAX),) else _ranges_expr(c4, a.v4, exact))
     if a.v6:
-        parts.append(c6.notnull() if a.v6 == ((0, V6_MAX),) else
-                     _ranges_expr(c6, tuple((_v6_bytes(lo), _v6_bytes(hi)) for lo, hi in a.v6), exact))
+        if a.v6 == ((0, V6_MAX),):
+            parts.append(c6.notnull())
+        else:
+            r6 = a.v6 if exact or len(a.v6) <= ENGINE_RANGES else ((a.v6[0][0], a.v6[-1][1]),)
+            parts.append(ibis.or_(*(c6.between(_v6_bytes(lo), _v6_bytes(hi)) for lo, hi in r6)))
     return ibis.or_(*parts) if parts else ibis.literal(False)
 
 
