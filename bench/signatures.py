@@ -14,24 +14,47 @@ offset/depth/nocase, thresholds), and times
   * a per-packet Python matcher of the same rules (a loop over packets and rules, the way
     a straightforward implementation reads), on the first --peer-packets packets,
 and prints packets/s and the ratios against the per-packet matcher.
+
+    .venv/bin/python bench/signatures.py --address-lists [--list-rules 1000] [--addresses 50000]
+                                         [--packets 1000000] [--peer-packets 20000] [--keep DIR]
+
+Address lists (reputation files such as ET's emerging-ciarmy.rules): --list-rules rules of
+--addresses source addresses in all (single addresses and a few /24s, ``threshold: type
+limit, track by_src, count 1, seconds 3600`` as in the CIArmy file), over --packets packets
+(2 % of them from listed addresses), and times, in the same run,
+  * the load of the rule file (parse, variables, sorted ranges);
+  * teiten's streamed match: ``match_batch`` with the rules' sets in one interval table
+    (one binary search per packet for all the rules);
+  * the per-rule path: ``match_batch(index=False)``, each rule's own sorted ranges and
+    binary search (the same matches, checked);
+  * the naive per-rule path of teiten before (``_in``: a comparison per range per rule over
+    every packet), on the first --peer-packets packets;
+  * ``signature_alerts`` end to end over a store of the packets (engine prefilter, stream,
+    thresholds);
+and prints seconds, packets/s and the ratios against the naive path and the per-rule path.
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import sys
 import tempfile
 import time
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from teiten.analyze.source import open_observation
+from teiten.demo.layout import ICMP, TCP, UDP, PacketColumns
 from teiten.demo.scenario import generate
-from teiten.detect.rules_compile import Rule, load_rules, parse_rules
+from teiten.detect.rule_vars import variables
+from teiten.detect.rules_compile import Rule, load_rules, load_ruleset, parse_rules
 from teiten.detect.signatures import _COLUMNS, match_batch, signature_alerts
 from teiten.periods import Period
 from teiten.store.catalog import Sensor, add_sensor, list_sensors
@@ -95,7 +118,8 @@ def python_match(rules: list[Rule], rows: list[dict[str, object]]) -> int:
         for r in rules:
             if r.proto is not None and p["proto"] != r.proto:
                 continue
-            if not (within(p["sport"], r.sport, r.sport_negated) and within(p["dport"], r.dport, r.dport_negated)):
+            if not (within(p["sport"], r.sport.ranges if r.sport else None, False)
+                    and within(p["dport"], r.dport.ranges if r.dport else None, False)):
                 continue
             if r.flags is not None:
                 if p["tcp_flags"] is None:
@@ -142,13 +166,123 @@ def build(work: Path, scale: float) -> Path:
     return store
 
 
+def list_rules_text(n: int, addresses: int, rng: np.random.Generator) -> tuple[str, list[npt.NDArray[np.int64]]]:
+    """``n`` CIArmy-style rules of ``addresses`` source addresses in all (one in 50 a /24)."""
+    per = max(1, addresses // n)
+    lines, sets = [], []
+    for k in range(n):
+        a = np.unique(rng.integers(0x01000000, 0xDF000000, per))
+        items = [f"{ipaddress.IPv4Address(int(x) & 0xFFFFFF00)}/24" if j % 50 == 49 else
+                 str(ipaddress.IPv4Address(int(x))) for j, x in enumerate(a)]
+        sets.append(a)
+        lines.append(f'alert ip [{",".join(items)}] any -> $HOME_NET any (msg:"ET CINS Active Threat Intelligence '
+                     f'Poor Reputation IP group {k + 1}"; reference:url,www.cinsscore.com; threshold: type limit, '
+                     f'track by_src, seconds 3600, count 1; classtype:misc-attack; sid:{2403300 + k}; rev:1;)')
+    return "# bench: CIArmy-style reputation lists\n" + "\n".join(lines) + "\n", sets
+
+
+def list_packets(n: int, sets: list[npt.NDArray[np.int64]], rng: np.random.Generator, t0: int) -> PacketColumns:
+    listed = np.concatenate(sets)
+    src = rng.integers(0x01000000, 0xDF000000, n)
+    hit = rng.random(n) < 0.02
+    src[hit] = listed[rng.integers(0, len(listed), int(hit.sum()))]
+    proto = rng.choice(np.array([TCP, UDP, ICMP]), n, p=[0.8, 0.15, 0.05])
+    return PacketColumns.make(n, ts=t0 + np.sort(rng.integers(0, 86_400_000_000, n)), src=src,
+                              dst=0xCB007100 + rng.integers(0, 256, n), proto=proto,
+                              sport=rng.integers(1024, 65536, n),
+                              dport=rng.choice(np.array([22, 23, 80, 445, 3389]), n),
+                              flags=np.where(proto == TCP, 2, 0), seq=rng.integers(0, 1 << 32, n),
+                              icmp_type=np.where(proto == ICMP, 8, 0), ttl=rng.integers(30, 250, n))
+
+
+def naive_match(rules: list[Rule], batch: pa.RecordBatch) -> int:
+    """teiten's per-rule matching before the interval table: each rule ORs a comparison per
+    range over every packet (then the same tests on the rest)."""
+    src = np.asarray(batch.column("src4").cast(pa.int64()).fill_null(-1).to_numpy(zero_copy_only=False))
+    n = 0
+    for r in rules:
+        hit = np.zeros(len(src), bool)
+        assert r.src is not None
+        for lo, hi in r.src.v4:
+            hit |= (src >= lo) & (src <= hi)
+        n += int(hit.sum())
+    return n
+
+
+def address_lists(args: argparse.Namespace) -> None:
+    from teiten.demo.frames import CaptureWriter
+
+    work = args.keep or Path(tempfile.mkdtemp(prefix="teiten-sig-lists-"))
+    work.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(3)
+    text, sets = list_rules_text(args.list_rules, args.addresses, rng)
+    path = work / "ciarmy.rules"
+    path.write_text(text)
+    t = time.perf_counter()
+    loaded = load_ruleset(path, variables(["203.0.113.0/24"]))
+    t_load = time.perf_counter() - t
+    rules = loaded.rules
+    assert len(rules) == args.list_rules and not loaded.skipped, loaded.summary()
+    ranges = sum(len(r.src.v4) for r in rules if r.src is not None)
+    t0 = int(datetime(2026, 7, 2, tzinfo=UTC).timestamp()) * 1_000_000
+    pk = list_packets(args.packets, sets, rng, t0)
+    store = work / "store"
+    if not (work / "store.done").exists():
+        with CaptureWriter(work / "lists.pcap") as w:
+            w.write(pk)
+        bad = [r for r in ingest_paths(store, [work / "lists.pcap"]) if r.status != "ok"]
+        assert not bad, bad[:3]
+        (work / "store.done").touch()
+    obs = open_observation(store)
+    period = Period("range", date(2026, 7, 2), date(2026, 7, 2), "UTC")
+    batches = list(obs.batches(obs.in_period(period).select(*_COLUMNS), 1 << 20))
+    n = sum(b.num_rows for b in batches)
+    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; {n:,} packets; {len(rules)} rules,"
+          f" {ranges:,} address ranges in all; load {t_load:.2f} s")
+    match_batch(rules, batches[0].slice(0, 1000))  # warm up
+    t = time.perf_counter()
+    found = [(i, len(rows)) for b in batches for i, rows in match_batch(rules, b)]
+    t_index = time.perf_counter() - t
+    t = time.perf_counter()
+    alone = [(i, len(rows)) for b in batches for i, rows in match_batch(rules, b, index=False)]
+    t_alone = time.perf_counter() - t
+    assert sorted(found) == sorted(alone), "the interval table and the per-rule path disagree"
+    peer = pa.Table.from_batches(batches).slice(0, args.peer_packets).combine_chunks().to_batches()[0]
+    t = time.perf_counter()
+    naive_n = naive_match(rules, peer)
+    t_naive = time.perf_counter() - t
+    assert naive_n == sum(len(rows) for _, rows in match_batch(rules, peer))
+    naive = peer.num_rows / t_naive
+    t = time.perf_counter()
+    alerts = signature_alerts(obs, period, rules)
+    t_e2e = time.perf_counter() - t
+    matches = sum(c for _, c in found)
+    print(f"\n{'':52}{'seconds':>10}{'packets/s':>14}{'× naive':>10}{'× per-rule':>12}")
+    print(f"{'naive per-rule ranges (first ' + str(peer.num_rows) + ')':52}{t_naive:>10.2f}{naive:>14,.0f}"
+          f"{1:>10.1f}{'':>12}")
+    print(f"{'per-rule binary search, match_batch(index=False)':52}{t_alone:>10.2f}{n / t_alone:>14,.0f}"
+          f"{n / t_alone / naive:>10.1f}{1:>12.1f}")
+    print(f"{'one interval table, match_batch':52}{t_index:>10.2f}{n / t_index:>14,.0f}"
+          f"{n / t_index / naive:>10.1f}{t_alone / t_index:>12.1f}")
+    print(f"{'signature_alerts over the store (end to end)':52}{t_e2e:>10.2f}{n / t_e2e:>14,.0f}"
+          f"{n / t_e2e / naive:>10.1f}{t_alone / t_e2e:>12.1f}")
+    print(f"\nmatches: {matches:,}; alerts after thresholds: {int(sum(alerts.column('alerts').to_pylist())):,}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--rules", type=int, default=100)
     ap.add_argument("--keep", type=Path)
     ap.add_argument("--peer-packets", type=int, default=20000)
+    ap.add_argument("--address-lists", action="store_true", help="The address-list benchmark instead.")
+    ap.add_argument("--list-rules", type=int, default=1000)
+    ap.add_argument("--addresses", type=int, default=50000)
+    ap.add_argument("--packets", type=int, default=1_000_000)
     args = ap.parse_args()
+    if args.address_lists:
+        address_lists(args)
+        return
     work = args.keep or Path(tempfile.mkdtemp(prefix="teiten-sig-bench-"))
     store = build(work, args.scale)
     rules_path = work / "bench.rules"

@@ -337,32 +337,43 @@ def _apply_threshold(r: Rule, ts: npt.NDArray[np.float64], src: npt.NDArray[np.i
     return keep
 
 
-def _ranges_expr(col: ir.Value, ranges: tuple[tuple[Any, Any], ...], exact: bool) -> ir.BooleanValue:
-    """``col`` in one of the sorted ranges; not ``exact``: within their hull (a prefilter)."""
+def _any(exprs: list[ir.BooleanValue]) -> ir.BooleanValue:
+    """The OR of ``exprs`` as a balanced tree (a chain of a thousand rules' tests would be
+    deeper than Python's recursion limit), each distinct expression once; true if one is."""
+    seen: dict[Any, ir.BooleanValue] = {}
+    for e in exprs:
+        op = e.op()
+        if isinstance(op, ibis.expr.operations.Literal) and op.value is True:
+            return ibis.literal(True)
+        seen.setdefault(op, e)
+    items = list(seen.values())
+    if not items:
+        return ibis.literal(False)
+    while len(items) > 1:
+        items = [items[k] | items[k + 1] if k + 1 < len(items) else items[k] for k in range(0, len(items), 2)]
+    return items[0]
+
+
+def _ranges_expr(col: ir.Value, ranges: tuple[tuple[Any, Any], ...]) -> ir.BooleanValue:
+    """``col`` in one of the sorted ranges."""
     if not ranges:
         return ibis.literal(False)
-    if not exact and len(ranges) > ENGINE_RANGES:
-        ranges = ((ranges[0][0], ranges[-1][1]),)
-    hit: ir.BooleanValue = ibis.or_(*(col == lo if lo == hi else col.between(lo, hi) for lo, hi in ranges))
-    return hit
+    return _any([col == lo if lo == hi else col.between(lo, hi) for lo, hi in ranges])
 
 
 def _v6_bytes(x: int) -> ir.Value:
     return ibis.literal(x.to_bytes(16, "big"), "binary")
 
 
-def _addr_expr(t: ir.Table, a: AddrSet, side: str, exact: bool) -> ir.BooleanValue:
+def _addr_expr(t: ir.Table, a: AddrSet, side: str) -> ir.BooleanValue:
     c4, c6 = t[f"{side}4"], t[f"{side}6"]
     parts = []
     if a.v4:
-        parts.append(c4.notnull() if a.v4 == ((0, V4_MAX),) else _ranges_expr(c4, a.v4, exact))
+        parts.append(c4.notnull() if a.v4 == ((0, V4_MAX),) else _ranges_expr(c4, a.v4))
     if a.v6:
-        if a.v6 == ((0, V6_MAX),):
-            parts.append(c6.notnull())
-        else:
-            r6 = a.v6 if exact or len(a.v6) <= ENGINE_RANGES else ((a.v6[0][0], a.v6[-1][1]),)
-            parts.append(ibis.or_(*(c6.between(_v6_bytes(lo), _v6_bytes(hi)) for lo, hi in r6)))
-    return ibis.or_(*parts) if parts else ibis.literal(False)
+        parts.append(c6.notnull() if a.v6 == ((0, V6_MAX),) else
+                     _any([c6.between(_v6_bytes(lo), _v6_bytes(hi)) for lo, hi in a.v6]))
+    return _any(parts)
 
 
 def _number_expr(col: ir.IntegerValue, t: tuple[str, int, int]) -> ir.BooleanValue:
@@ -376,11 +387,11 @@ def _endpoints_expr(r: Rule, t: ir.Table, exact: bool, swap: bool) -> list[ir.Bo
     s, d = ("dst", "src") if swap else ("src", "dst")
     conds = []
     for a, side in ((r.src, s), (r.dst, d)):
-        if a is not None:
-            conds.append(_addr_expr(t, a, side, exact))
+        if a is not None and (exact or a.count <= ENGINE_RANGES):
+            conds.append(_addr_expr(t, a, side))
     for p, side in ((r.sport, s), (r.dport, d)):
-        if p is not None:
-            conds.append(_ranges_expr(t[f"{side[0]}port"], p.ranges, exact))
+        if p is not None and (exact or len(p.ranges) <= ENGINE_RANGES):
+            conds.append(_ranges_expr(t[f"{side[0]}port"], p.ranges))
     return conds
 
 
@@ -389,8 +400,8 @@ def header_expr(r: Rule, t: ir.Table, exact: bool = True) -> ir.BooleanValue:
     engine expression, true or else false or null; null fields never match, as in
     :func:`match_batch` (a test on null is null, and a filter or a CASE takes null for
     false: no IS NOT NULL is spent per field). Never negate it as a whole. Not ``exact``:
-    a prefilter, true at least where the rule matches (address sets of more than
-    :data:`ENGINE_RANGES` ranges are tested by their hull; the streamed matcher decides)."""
+    a prefilter, true at least where the rule matches (address and port sets of more than
+    :data:`ENGINE_RANGES` ranges are left out: the streamed matcher tests them)."""
     conds: list[ir.BooleanValue] = []
     if r.proto is not None:
         conds.append(t.proto == r.proto)
@@ -507,7 +518,7 @@ def _counted_alerts(obs: Observation, period: Period, rules: list[Rule], idx: li
     ``both`` n >= count. ``first_us``/``last_us``: the first and last match of the windows
     that alerted."""
     t = obs.in_period(period, group)
-    cand = t.filter(ibis.or_(*(header_expr(rules[i], t, exact=False) for i in idx)))
+    cand = t.filter(_any([header_expr(rules[i], t, exact=False) for i in idx]))
     sub = [rules[i] for i in idx]
     origin = int(period.start.timestamp() * 1_000_000)
     width = np.asarray([int(r.threshold.seconds * 1_000_000) if r.threshold is not None else 0 for r in sub],
@@ -628,7 +639,7 @@ def _possible(obs: Observation, t: ir.Table, period: Period, rules: list[Rule], 
                       for i in idx), max(1, packets // (8 * windows)) | 1)
     conds = {i: header_expr(rules[i], t) for i in idx}
     bit = {i: 1 << j for j, i in enumerate(idx)}
-    b = t.filter(ibis.or_(*conds.values()))
+    b = t.filter(_any(list(conds.values())))
     b = b.mutate(bucket=ibis.ifelse(b.src4.notnull(), (b.src4 % buckets).cast("int64"), ibis.literal(-1, "int64")),
                  base=(b.ts_us - origin) // base)
     per = b.group_by(["bucket", "base"]).aggregate(
@@ -662,7 +673,7 @@ def _possible(obs: Observation, t: ir.Table, period: Period, rules: list[Rule], 
     ok = obs.materialize(ok.select(_k=pair(ok), _m=ok.m), "signature_windows")
     b = b.mutate(_pk=pair(b))
     j = b.inner_join(ok, b._pk == ok._k)
-    keep = ibis.or_(*(header_expr(rules[i], j) & ((j._m & bit[i]) != 0) for i in idx))
+    keep = _any([header_expr(rules[i], j) & ((j._m & bit[i]) != 0) for i in idx])
     return j.filter(keep).drop("bucket", "base", "_pk", "_k", "_m")
 
 
@@ -689,7 +700,7 @@ def _mask_alerts(obs: Observation, t: ir.Table, period: Period, rules: list[Rule
     if all(_windowed(rules[i]) for i in idx):
         t = _possible(obs, t, period, rules, idx, group)
     conds = {i: header_expr(rules[i], t) for i in idx}
-    m = t.filter(ibis.or_(*conds.values()))
+    m = t.filter(_any(list(conds.values())))
     chunks = [idx[k:k + _MASK_BITS] for k in range(0, len(idx), _MASK_BITS)]
     masks = {f"mask{j}": sum((ibis.ifelse(conds[i], 1 << bit, 0).cast("int64") for bit, i in enumerate(chunk)),
                              ibis.literal(0, "int64")) for j, chunk in enumerate(chunks)}
@@ -738,7 +749,7 @@ def _ordered_alerts(obs: Observation, period: Period, rules: list[Rule], idx: li
     matches are kept and its threshold runs over them in time order. Memory grows with the
     matches of these rules, so a broad rule should track by source."""
     t = obs.in_period(period, group)
-    cand = t.filter(ibis.or_(*(header_expr(rules[i], t, exact=False) for i in idx)))
+    cand = t.filter(_any([header_expr(rules[i], t, exact=False) for i in idx]))
     parts: dict[int, list[pa.Table]] = {}
     sub = [rules[i] for i in idx]
     for batch in obs.batches(cand.select(*_COLUMNS), BATCH_ROWS):
