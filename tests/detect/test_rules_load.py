@@ -330,7 +330,7 @@ def _big_file(n_lists: int = 200, per_list: int = 50) -> tuple[str, list[tuple[d
     lists, and the skip file, with planted packets and near misses for each generated rule."""
     lines: list[str] = []
     planted: list[tuple[dict[str, Any], dict[int, int]]] = []
-    for k in range(300):  # content rules with offset/depth, nocase and a relative content
+    for k in range(340):  # content rules with offset/depth, nocase and a relative content
         sid = 5_000_000 + k
         word = f"TEITEN-{k:04d}"
         lines.append(f'alert udp $EXTERNAL_NET any -> $HOME_NET {20000 + k} (msg:"ET SCAN gen {k}"; '
@@ -382,13 +382,14 @@ def test_a_thousand_rules_of_mixed_keywords(tmp_path: Path) -> None:
                                  "--json"])
     assert r.exit_code == 0, r.output
     rep = json.loads(r.stdout)["rules"]
-    assert rep["accepted"] == 300 + 300 + 200 + 10 + 12 + 1 and rep["disabled"] == 100 + 2
+    assert rep["accepted"] == 340 + 300 + 200 + 10 + 12 + 1 and rep["disabled"] == 100 + 2
+    assert rep["accepted"] + len(rep["skipped"]) == 1007
     assert len(rep["skipped"]) == 100 + 3 + 5 + 36
     assert sum(1 for x in rep["skipped"] if x["reason"].startswith("HTTP buffers")) == 100 + 2 + 1 + 3
     r = CliRunner().invoke(cli, ["signatures", "--store", str(s), "--period", "2026-07", "--rules", str(f)])
-    assert "823 rules accepted, 144 skipped, 102 disabled" in r.stderr
+    assert "863 rules accepted, 144 skipped, 102 disabled" in r.stderr
     rs = load_ruleset(f, variables(HOME))
-    assert len(rs.rules) == 823
+    assert len(rs.rules) == 863
     got = _got(signature_alerts(open_observation(s), PERIOD, rs.rules))
     # the one rule of the skip file that loads matches every TCP packet
     assert sum(got.pop(4900027).values()) == sum(1 for f, _ in planted if f["proto"] == TCP)
