@@ -134,9 +134,13 @@ class PortSet:
 
 
 def in_ranges(v: npt.NDArray[np.int64], lo: npt.NDArray[np.int64], hi: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-    """Whether each value lies in one of the sorted disjoint ranges [lo, hi] (a binary search)."""
-    if not len(lo):
-        return np.zeros(len(v), bool)
+    """Whether each value lies in one of the sorted disjoint ranges [lo, hi]: comparisons for
+    a few ranges, a binary search for more."""
+    if len(lo) <= 4:
+        out = np.zeros(len(v), bool)
+        for a, b in zip(lo.tolist(), hi.tolist(), strict=True):
+            out |= (v == a) if a == b else (v >= a) & (v <= b)
+        return out
     i = np.searchsorted(lo, v, side="right") - 1
     return np.asarray((i >= 0) & (v <= hi[np.maximum(i, 0)]))
 

@@ -14,7 +14,7 @@ and negations (teiten.detect.rule_vars); ``msg sid rev gid classtype priority re
 metadata target`` (recorded); ``flags`` (with ``+*!`` and a mask after the comma),
 ``itype icode ttl id seq ack window ip_proto dsize`` (``N``, ``!N``, ``<N``, ``>N``,
 ``<=N``, ``>=N``, ``N<>M`` exclusive, ``N<=>M`` and ``N-M`` inclusive), ``sameip``;
-``content`` (``|hex|``, ``!``) with ``nocase offset depth distance within``,
+``content`` (``|hex|``, ``!``) with ``nocase offset depth distance within startswith``,
 ``byte_test``, ``byte_jump``, ``isdataat`` and ``pcre`` (``/re/ismxAB``) over the stored
 payload bytes; ``flow`` (``to_server``/``from_client``: every stored packet, the sensor
 only receives; ``established``: a TCP packet with ACK and neither SYN nor RST, the peer's
@@ -111,6 +111,7 @@ UNSUPPORTED: dict[str, str] = {
     "tos": _not_stored("tos", "the IP TOS byte"),
     "ip.flags": _not_stored("ip.flags", "the IP flags byte (reserved, DF, MF)"),
     "tcp.flags": "tcp.flags: use flags",
+    "endswith": "content endswith: the store keeps only the first payload bytes",
 }
 _BUFFER_PREFIXES = ("http.", "http_", "tls.", "tls_", "dns.", "dns_", "smb.", "ssh.", "file.", "krb5", "sip.", "ja3",
                     "snmp.", "ike.", "dhcp.", "mqtt.", "rfb.", "smtp.", "ftp", "dce_", "ssl_")
@@ -576,6 +577,12 @@ def _compile(text: str, vars_: Mapping[str, str]) -> Rule:
             last_content = Content(_content_bytes(_unquote(v.lstrip("!").strip())), negated=neg)
             last_at = len(ops)
             ops.append(last_content)
+        elif name == "startswith":  # Suricata: offset 0, depth the pattern
+            if last_content is None:
+                raise RuleSkip("invalid rule: startswith before any content")
+            c = last_content
+            last_content = Content(c.pattern, c.negated, c.nocase, 0, len(c.pattern), False)
+            ops[last_at] = last_content
         elif name in ("nocase", "offset", "depth", "distance", "within"):
             if last_content is None:
                 raise RuleSkip(f"invalid rule: {name} before any content")

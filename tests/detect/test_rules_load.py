@@ -402,3 +402,29 @@ def test_compile_is_lenient_and_parse_is_strict() -> None:
     assert [r.sid for r in compile_rules(text).rules] == [2]
     with pytest.raises(SettingError, match="flow state"):
         parse_rules(text)
+
+
+def test_detection_filter_by_source_in_the_engine_and_in_time_order(store: Path) -> None:
+    """detection_filter tracked by source is counted in the engine (windows that can exceed
+    the count) and in the streamed path as in time order; startswith is offset 0, depth n."""
+    from teiten.detect import signatures as sig
+
+    rules = parse_rules(
+        'alert udp any any -> any 5060 (msg:"d"; detection_filter: track by_src, count 1, seconds 60; sid:1;)\n'
+        'alert tcp any any -> any any (msg:"e"; flags:S; detection_filter: track by_src, count 2, seconds 60;'
+        ' sid:2;)\n'
+        'alert udp any any -> any 5060 (msg:"f"; content:"OPTIONS"; startswith; nocase; detection_filter:'
+        ' track by_src, count 1, seconds 60; sid:3;)\n'
+        'alert udp any any -> any any (msg:"g"; content:"sip"; startswith; sid:4;)')
+    obs = open_observation(store)
+
+    def rows(t: pa.Table) -> list[tuple[Any, ...]]:
+        return sorted((r["rule"], r["src4"], r["alerts"]) for r in t.to_pylist())
+
+    engine = rows(sig._engine_alerts(obs, PERIOD, rules, [0, 1], None))
+    ordered = rows(sig._ordered_alerts(obs, PERIOD, rules, [0, 1, 2, 3], None))
+    assert engine == [r for r in ordered if r[0] in (0, 1)]
+    assert rows(sig._counted_alerts(obs, PERIOD, rules, [2, 3], None)) == [r for r in ordered if r[0] in (2, 3)]
+    sip = ip("198.51.100.1")  # three SIP OPTIONS in a minute: two past the first
+    assert (0, sip, 2) in engine and (2, sip, 2) in ordered and not any(r[0] == 3 for r in ordered)
+    assert (1, ip("198.51.100.20"), 1) in engine  # three SYNs in a minute, one past the second
