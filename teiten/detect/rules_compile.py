@@ -675,7 +675,7 @@ def compile_rules(text: str, source: str = "rules", variables_: Mapping[str, str
     rules: list[Rule] = []
     skipped: list[Skipped] = []
     disabled = 0
-    seen: set[tuple[int, int]] = set()
+    seen: set[int] = set()
     lines = text.splitlines()
     n = 0
     while n < len(lines):
@@ -702,9 +702,9 @@ def compile_rules(text: str, source: str = "rules", variables_: Mapping[str, str
             if not _ACTION_RE.match(s):
                 raise RuleSkip("invalid rule: not a rule or a variable")
             rule = _compile(s, vars_)
-            if (rule.gid, rule.sid) in seen:
+            if rule.sid in seen:  # alerts are keyed by sid downstream
                 raise RuleSkip("sid given twice (the first is kept)")
-            seen.add((rule.gid, rule.sid))
+            seen.add(rule.sid)
             rules.append(rule)
         except RuleSkip as e:
             skipped.append(Skipped(sid, start, str(e)))
