@@ -9,7 +9,7 @@ rule never stops the load (:func:`compile_rules`), and the outcome says how many
 accepted and why each other was skipped (:class:`RuleSet`).
 
 Accepted: actions ``alert drop reject sdrop log`` (a sensor alerts on all of them); protocols
-``ip tcp udp icmp``; ``->`` and ``<>``; addresses and ports with variables, lists, ranges
+``ip tcp udp icmp`` and ``tcp-pkt``; ``->`` and ``<>``; addresses and ports with variables, lists, ranges
 and negations (teiten.detect.rule_vars); ``msg sid rev gid classtype priority reference
 metadata target`` (recorded); ``flags`` (with ``+*!`` and a mask after the comma),
 ``itype icode ttl id seq ack window ip_proto dsize`` (``N``, ``!N``, ``<N``, ``>N``,
@@ -63,7 +63,7 @@ CLASSTYPES = {
 #: When the classtype says nothing more specific: the category word of an ET or Snort msg.
 MSG_CLASSES = (("ET WORM", "Worm"), ("WORM", "Worm"), ("ET SCAN", "Scan"), ("SCAN ", "Scan"), ("ET DOS", "DoS"),
                ("DOS ", "DoS"), ("DDOS ", "DoS"), ("ET DNS", "DNS"), ("DNS ", "DNS"))
-PROTOCOLS = {"ip": None, "tcp": 6, "udp": 17, "icmp": 1}
+PROTOCOLS = {"ip": None, "tcp": 6, "udp": 17, "icmp": 1, "tcp-pkt": 6}  # tcp-pkt: per packet, as here
 IP_PROTOS = {"icmp": 1, "igmp": 2, "ipip": 4, "tcp": 6, "egp": 8, "udp": 17, "ipv6": 41, "rsvp": 46, "gre": 47,
              "esp": 50, "ah": 51, "icmpv6": 58, "ipv6-icmp": 58, "ospf": 89, "pim": 103, "sctp": 132}
 ACTIONS = ("alert", "drop", "reject", "sdrop", "log", "rejectsrc", "rejectdst", "rejectboth")
@@ -547,6 +547,8 @@ def _compile(text: str, vars_: Mapping[str, str]) -> Rule:
         raise RuleSkip("pass rules (they suppress alerts) are not supported")
     if action not in ACTIONS:
         raise RuleSkip(f"invalid rule: action {action!r}")
+    if proto == "tcp-stream":
+        raise RuleSkip(_STREAM)
     if proto not in PROTOCOLS:
         raise RuleSkip(_HTTP if proto.startswith("http") else
                        f"protocol {proto}: {_APP}" if proto.isalnum() or "-" in proto else f"invalid protocol {proto}")

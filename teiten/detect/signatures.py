@@ -439,6 +439,25 @@ def _streamed(r: Rule) -> bool:
         p is not None and len(p.ranges) > ENGINE_RANGES for p in (r.sport, r.dport))
 
 
+#: Rows gathered from the engine's (often small) batches before they are matched: each
+#: rule's tests cost a few µs of Python per batch whatever its size.
+COALESCE_ROWS = 1 << 18
+
+
+def _coalesced(batches: Iterator[pa.RecordBatch], rows: int = COALESCE_ROWS) -> Iterator[pa.RecordBatch]:
+    """The batches joined into batches of at least ``rows`` rows (the last may be shorter)."""
+    held: list[pa.RecordBatch] = []
+    n = 0
+    for b in batches:
+        held.append(b)
+        n += b.num_rows
+        if n >= rows:
+            yield pa.concat_batches(held) if len(held) > 1 else held[0]
+            held, n = [], 0
+    if held:
+        yield pa.concat_batches(held) if len(held) > 1 else held[0]
+
+
 def _countable(r: Rule) -> bool:
     """Rules whose alerts per source follow from match counts per (source, window): no
     threshold, or one tracked by source. A threshold by destination needs the matches in
@@ -526,7 +545,7 @@ def _counted_alerts(obs: Observation, period: Period, rules: list[Rule], idx: li
     codes = _Codes()
     merged: list[pa.Table] = []  # counts summed so far, and the batches' counts since
     held = 0
-    for batch in obs.batches(cand.select(*_COLUMNS), BATCH_ROWS):
+    for batch in _coalesced(obs.batches(cand.select(*_COLUMNS), BATCH_ROWS)):
         found = match_batch(sub, batch)
         if not found:
             continue
@@ -752,7 +771,7 @@ def _ordered_alerts(obs: Observation, period: Period, rules: list[Rule], idx: li
     cand = t.filter(_any([header_expr(rules[i], t, exact=False) for i in idx]))
     parts: dict[int, list[pa.Table]] = {}
     sub = [rules[i] for i in idx]
-    for batch in obs.batches(cand.select(*_COLUMNS), BATCH_ROWS):
+    for batch in _coalesced(obs.batches(cand.select(*_COLUMNS), BATCH_ROWS)):
         for j, rows in match_batch(sub, batch):
             parts.setdefault(idx[j], []).append(pa.Table.from_batches([batch.take(pa.array(rows))])
                                                 .select(["ts_us", "src4", "src6", "dst4", "dst6", "region"]))
