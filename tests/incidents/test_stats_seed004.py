@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,31 +13,17 @@ import pytest
 from click.testing import CliRunner
 
 from teiten.cli.main import cli
-from teiten.demo.incidents import CATEGORY_ORDER, SCAN_PORTS_Q4, SEED004, seed004_reports, write_jsonl
+from teiten.demo.incidents import CATEGORY_ORDER, SCAN_PORTS_Q4, SEED004
 
-from .conftest import BACKENDS, new_database
+from .conftest import Q4, run_cli
 
-Q4 = ["2017-10", "2017-11", "2017-12"]
-# the quarter, the one before and the same quarter a year before: what table 1 compares
-MONTHS = ("2016-10", "2016-11", "2016-12", "2017-07", "2017-08", "2017-09", *Q4)
+_run = run_cli
 
 
-def _run(*args: str) -> Any:
-    from teiten.cli import commands, incidents  # noqa: F401 - registers the commands
-
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("seed004")
-    url, drop = new_database(request.param, tmp)
-    data = write_jsonl(seed004_reports(months=MONTHS), tmp / "seed004.jsonl")
-    r = _run("incidents", "import", str(data), "--db", url)
-    assert r.exit_code == 0, r.output
-    assert json.loads(r.output)["errors"] == []
-    yield url
-    drop()  # type: ignore[operator]
+@pytest.fixture
+def seeded(seed004_db: str) -> str:
+    """This test's own copy of the seed-004 database (imported once per session: conftest)."""
+    return seed004_db
 
 
 def _stats(url: str, tz: str = "Asia/Tokyo", fmt: str = "--json") -> Any:
