@@ -5,6 +5,7 @@
 | store   | TEITEN_STORE  | ./teiten-store   | the store directory                       |
 | tz      | TEITEN_TZ     | UTC              | time zone of day and month boundaries     |
 | memory  | TEITEN_MEMORY_LIMIT | 40 % of RAM | engine memory bound (variable only)        |
+| status_map | TEITEN_STATUS_MAP | built in   | tracker status words → coordination states (incidents import) |
 """
 
 from __future__ import annotations

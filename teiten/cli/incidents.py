@@ -71,8 +71,15 @@ def incidents() -> None:
 @db_option
 @store_option
 @click.option("--actor", default="import", show_default=True, help="Who the audit trail names for these changes.")
+@click.option("--tz", envvar="TEITEN_TZ", show_envvar=True, metavar="ZONE",
+              help="Time zone of times without a UTC offset (IANA name, e.g. Asia/Tokyo); without it such a time"
+                   " refuses its line.")
+@click.option("--status-map", envvar="TEITEN_STATUS_MAP", show_envvar=True, metavar="WORD=STATE,...",
+              help="Tracker status words to read as teiten's states, over the built-in mapping"
+                   " (e.g. closed=resolved,escalated=sent).")
 @user_errors
-def incidents_import(file: Path, fmt: str | None, db_url: str | None, store: Path, actor: str) -> None:
+def incidents_import(file: Path, fmt: str | None, db_url: str | None, store: Path, actor: str, tz: str | None,
+                     status_map: str | None) -> None:
     """Import reports: FILE.jsonl (one JSON report per line), FILE.eml or an mbox.
 
     A JSONL line that is not a valid report is reported with its number (on stderr) and
@@ -81,18 +88,26 @@ def incidents_import(file: Path, fmt: str | None, db_url: str | None, store: Pat
     incidents (status proposed) for a handler; an e-mail that cannot be parsed is kept
     with its raw content. Prints a JSON summary; the exit status is 1 when any report was
     refused.
+
+    A coordination's status may be in another tracker's words (closed, open, stalled,
+    InProgress, ...: docs/incidents.md); a word no mapping knows is kept, the coordination's
+    state is other, and the summary counts it under other_statuses.
     """
     from teiten.errors import SettingError
+    from teiten.incidents.intake import Reading
     from teiten.incidents.jsonl import import_jsonl
     from teiten.incidents.mail import import_mail
+    from teiten.incidents.status_words import StatusMap, parse_status_map
+    from teiten.settings import zone
 
     kind = fmt or {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".eml": "eml", ".mbox": "mbox",
                    ".mbx": "mbox"}.get(file.suffix.lower())
     if kind is None:
         raise SettingError(f"{file.name}: say what it holds with --format jsonl|eml|mbox")
+    how = Reading(StatusMap(parse_status_map(status_map)), zone(tz) if tz else None)
     with _db(db_url, store) as db:
         if kind == "jsonl":
-            summary = import_jsonl(db, file, actor=actor)
+            summary = import_jsonl(db, file, actor=actor, how=how)
         else:
             summary = import_mail(db, file, actor=actor, mbox=kind == "mbox")
     for line, err in summary.errors:

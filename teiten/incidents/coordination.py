@@ -182,7 +182,7 @@ def match_reply(session: Session, raw: bytes, *, now: datetime | None = None) ->
         return None
     if c.replied_at is None:
         c.replied_at = now or utc_now()
-    if c.status in ("draft", "sent", "no_response"):
+    if c.status in ("draft", "sent", "no_response", "other"):  # other: an imported word no mapping knew
         c.status = "replied"
     session.flush()
     return c

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import select
@@ -27,18 +27,12 @@ from sqlalchemy.orm import Session
 
 from teiten.errors import InputError, SettingError
 from teiten.incidents.dedupe import classify, normalise, propose_duplicates
-from teiten.incidents.models import Attachment, Coordination, Incident, IncidentPort, Report, Target
-from teiten.incidents.taxonomy import (
-    BRAND_ORIGINS,
-    CHANNELS,
-    COORDINATION_STATUSES,
-    INCIDENT_STATUSES,
-    category,
-    check_choice,
-)
+from teiten.incidents.models import RAW_STATUS_LENGTH, Attachment, Coordination, Incident, IncidentPort, Report, Target
+from teiten.incidents.status_words import StatusMap
+from teiten.incidents.taxonomy import BRAND_ORIGINS, CHANNELS, INCIDENT_STATUSES, category, check_choice
 
-__all__ = ["CoordinationIn", "IncidentIn", "Outcome", "Pending", "ReportIn", "parse_report", "parse_time", "propose",
-           "record"]
+__all__ = ["CoordinationIn", "IncidentIn", "Outcome", "Pending", "Reading", "ReportIn", "parse_report", "parse_time",
+           "propose", "record"]
 
 _PORT = re.compile(r"^(\d{1,5})/(tcp|udp|sctp)$")
 
@@ -68,6 +62,7 @@ class CoordinationIn:
     replied_at: datetime | None = None
     ticket: str | None = None
     note: str | None = None
+    raw_status: str | None = None  # the word given, when no mapping knows it (status is then ``other``)
 
 
 @dataclass(frozen=True)
@@ -94,8 +89,18 @@ class Outcome:
     proposals: list[tuple[int, int]] = field(default_factory=list)  # (incident, candidate)
 
 
-def parse_time(value: Any, what: str) -> datetime:
-    """An ISO 8601 time with its UTC offset (``Z`` or ``+09:00``); a time without one is refused."""
+@dataclass(frozen=True)
+class Reading:
+    """How :func:`parse_report` reads a line: its status words (:class:`StatusMap`), and the
+    zone of times given without a UTC offset (None: such a time is refused)."""
+
+    statuses: StatusMap = field(default_factory=StatusMap)
+    tz: tzinfo | None = None
+
+
+def parse_time(value: Any, what: str, tz: tzinfo | None = None) -> datetime:
+    """An ISO 8601 time with its UTC offset (``Z`` or ``+09:00``); a time without one is read
+    in ``tz``, or refused when there is none."""
     if not isinstance(value, str):
         raise InputError(f"{what}: an ISO 8601 time as text, not {value!r}")
     try:
@@ -103,7 +108,9 @@ def parse_time(value: Any, what: str) -> datetime:
     except ValueError:
         raise InputError(f"{what}: not an ISO 8601 time: {value!r}") from None
     if t.tzinfo is None:
-        raise InputError(f"{what}: {value!r} has no UTC offset (add Z or +09:00)")
+        if tz is None:
+            raise InputError(f"{what}: {value!r} has no UTC offset (add Z or +09:00, or give --tz)")
+        t = t.replace(tzinfo=tz)
     return t
 
 
@@ -159,7 +166,7 @@ def _ports(raw: Any, where: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _incident(raw: Any, where: str) -> IncidentIn:
+def _incident(raw: Any, where: str, how: Reading) -> IncidentIn:
     if not isinstance(raw, dict):
         raise InputError(f"{where}: an incident is an object")
     cat = _text(raw, "category", where, required=True)
@@ -173,30 +180,35 @@ def _incident(raw: Any, where: str) -> IncidentIn:
         brand=_text(raw, "brand", where),
         brand_origin=_choice(_text(raw, "brand_origin", where), f"{where}: brand_origin", BRAND_ORIGINS),
         industry=_text(raw, "industry", where), ports=_ports(raw.get("ports"), where),
-        first_seen=None if first in (None, "") else parse_time(first, f"{where}: first_seen"),
+        first_seen=None if first in (None, "") else parse_time(first, f"{where}: first_seen", how.tz),
         status=_choice(_text(raw, "status", where), f"{where}: status", INCIDENT_STATUSES) or "new",
         summary=_text(raw, "summary", where))
 
 
-def _coordination(raw: Any, where: str) -> CoordinationIn:
+def _coordination(raw: Any, where: str, how: Reading) -> CoordinationIn:
     if not isinstance(raw, dict):
         raise InputError(f"{where}: a coordination is an object")
     dom = raw.get("domestic")
     if not isinstance(dom, bool):
         raise InputError(f"{where}: domestic must be true or false")
     sent, replied = raw.get("sent_at"), raw.get("replied_at")
+    word = _text(raw, "status", where)
+    status, unknown = how.statuses.state(word) if word is not None else ("sent", None)
     return CoordinationIn(
         incident_ref=str(_text(raw, "incident_ref", where, required=True)),
         party=str(_text(raw, "party", where, required=True)), domestic=dom,
-        sent_at=None if sent in (None, "") else parse_time(sent, f"{where}: sent_at"),
-        status=_choice(_text(raw, "status", where), f"{where}: status", COORDINATION_STATUSES) or "sent",
+        sent_at=None if sent in (None, "") else parse_time(sent, f"{where}: sent_at", how.tz),
+        status=status, raw_status=None if unknown is None else _clean(unknown[:RAW_STATUS_LENGTH]),
         method=_text(raw, "method", where) or "email",
-        replied_at=None if replied in (None, "") else parse_time(replied, f"{where}: replied_at"),
+        replied_at=None if replied in (None, "") else parse_time(replied, f"{where}: replied_at", how.tz),
         ticket=_text(raw, "ticket", where), note=_text(raw, "note", where))
 
 
-def parse_report(obj: Any) -> ReportIn:
-    """A report from its JSON form (the lines of ``teiten incidents import``)."""
+def parse_report(obj: Any, how: Reading | None = None) -> ReportIn:
+    """A report from its JSON form (the lines of ``teiten incidents import``): a coordination's
+    status in any tracker's words (``teiten.incidents.status_words``), times without an offset
+    in ``how.tz``."""
+    how = how or Reading()
     if not isinstance(obj, dict):
         raise InputError("a report is a JSON object")
     rid = _text(obj, "id", "report", required=True)
@@ -207,11 +219,12 @@ def parse_report(obj: Any) -> ReportIn:
     if not isinstance(incidents, list) or not isinstance(coords, list):
         raise InputError(f"{where}: incidents and coordinations are lists")
     return ReportIn(
-        id=str(rid), received_at=parse_time(obj.get("received_at"), f"{where}: received_at"), channel=str(channel),
+        id=str(rid), received_at=parse_time(obj.get("received_at"), f"{where}: received_at", how.tz),
+        channel=str(channel),
         reporter=_text(obj, "reporter", where), subject=_text(obj, "subject", where),
         content=_text(obj, "content", where),
-        incidents=tuple(_incident(x, f"{where}, incident {i + 1}") for i, x in enumerate(incidents)),
-        coordinations=tuple(_coordination(x, f"{where}, coordination {i + 1}") for i, x in enumerate(coords)))
+        incidents=tuple(_incident(x, f"{where}, incident {i + 1}", how) for i, x in enumerate(incidents)),
+        coordinations=tuple(_coordination(x, f"{where}, coordination {i + 1}", how) for i, x in enumerate(coords)))
 
 
 def _fill(inc: Incident, new: IncidentIn) -> None:
@@ -338,7 +351,8 @@ def _record(session: Session, r: ReportIn, batch: Pending) -> Outcome:
         target = mine.get(ci.incident_ref) or _known(session, ci.incident_ref, batch)
         assert target is not None  # checked above
         co = Coordination(party=ci.party, domestic=ci.domestic, method=ci.method, sent_at=ci.sent_at,
-                          replied_at=ci.replied_at, status=ci.status, ticket=ci.ticket, note=ci.note)
+                          replied_at=ci.replied_at, status=ci.status, raw_status=ci.raw_status, ticket=ci.ticket,
+                          note=ci.note)
         target.coordinations.append(co)
         batch.coordinations.append(co)
         out.coordinations.append(0)

@@ -4,11 +4,17 @@ A line that is not JSON, or not a valid report, is reported with its number and 
 reason, and changes nothing; the other lines are imported. Lines are stored in batches of
 :data:`BATCH`, one flush each; when the database refuses a batch, its lines are stored
 again one by one, each in its own savepoint. A report id already stored is skipped (re-importing a file adds nothing).
+
+A coordination's status may be in any tracker's words (``teiten.incidents.status_words``):
+a word no mapping knows is kept on the coordination, whose state is ``other``, and counted
+in the summary by its spelling (``other_statuses``); it never refuses a line. Times without
+a UTC offset are read in the zone given (``tz``), else refused.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +23,7 @@ from sqlalchemy.exc import DBAPIError
 
 from teiten.errors import InputError
 from teiten.incidents.db import IncidentDB
-from teiten.incidents.intake import Pending, ReportIn, parse_report, propose, record
+from teiten.incidents.intake import Outcome, Pending, Reading, ReportIn, parse_report, propose, record
 
 __all__ = ["ImportSummary", "import_jsonl", "import_reports"]
 
@@ -35,21 +41,23 @@ class ImportSummary:
     coordinations: int = 0
     proposals: int = 0  # duplicate proposals for a handler
     errors: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
+    other_statuses: Counter[str] = field(default_factory=Counter)  # stored coordinations' unknown words, by spelling
 
     def to_json(self) -> dict[str, object]:
         return {"lines": self.lines, "imported": self.imported, "duplicates": self.duplicates,
                 "incidents": self.incidents, "linked": self.linked, "coordinations": self.coordinations,
-                "proposals": self.proposals, "errors": [{"line": n, "error": e} for n, e in self.errors]}
+                "proposals": self.proposals, "other_statuses": dict(sorted(self.other_statuses.items())),
+                "errors": [{"line": n, "error": e} for n, e in self.errors]}
 
 
-def _parsed(path: Path, out: ImportSummary) -> Iterator[tuple[int, ReportIn]]:
+def _parsed(path: Path, out: ImportSummary, how: Reading) -> Iterator[tuple[int, ReportIn]]:
     with path.open("rb") as f:
         for number, line in enumerate(f, 1):
             if not line.strip():
                 continue
             out.lines += 1
             try:
-                yield number, parse_report(json.loads(line))
+                yield number, parse_report(json.loads(line), how)
             except UnicodeDecodeError as e:
                 out.errors.append((number, f"not UTF-8 text: {e}"))
             except json.JSONDecodeError as e:
@@ -58,9 +66,10 @@ def _parsed(path: Path, out: ImportSummary) -> Iterator[tuple[int, ReportIn]]:
                 out.errors.append((number, str(e)))
 
 
-def import_jsonl(db: IncidentDB, path: Path, actor: str = "import") -> ImportSummary:
+def import_jsonl(db: IncidentDB, path: Path, actor: str = "import", how: Reading | None = None) -> ImportSummary:
+    """Import the reports of a JSONL file; ``how``: its status words and time zone (:class:`Reading`)."""
     out = ImportSummary()
-    return import_reports(db, _parsed(path, out), actor, out)
+    return import_reports(db, _parsed(path, out, how or Reading()), actor, out)
 
 
 def import_reports(db: IncidentDB, reports: Iterable[tuple[int, ReportIn]], actor: str = "import",
@@ -83,12 +92,13 @@ def _store(db: IncidentDB, parsed: list[tuple[int, ReportIn]], out: ImportSummar
     one, each in a savepoint, so that a report refused by the database changes nothing."""
     if not parsed:
         return
+    got: list[tuple[ReportIn, Outcome]]
     with db.session(actor) as s:
         try:
             with s.begin_nested():
                 pending = Pending()
                 pending.load(s, [r for _, r in parsed])
-                got = [record(s, r, pending) for _, r in parsed]
+                got = [(r, record(s, r, pending)) for _, r in parsed]
                 s.flush()
                 proposals = len(propose(s, pending))
         except (InputError, DBAPIError, ValueError):
@@ -102,12 +112,13 @@ def _store(db: IncidentDB, parsed: list[tuple[int, ReportIn]], out: ImportSummar
                     sp.rollback()
                     out.errors.append((number, str(e.orig) if isinstance(e, DBAPIError) else str(e)))
                     continue
-                got.append(one)
+                got.append((r, one))
                 proposals += len(one.proposals)
-        for o in got:
+        for r, o in got:
             if o.status == "duplicate":
                 out.duplicates += 1
                 continue
+            out.other_statuses.update(c.raw_status for c in r.coordinations if c.raw_status is not None)
             out.imported += 1
             out.incidents += len(o.new_incidents)
             out.linked += len(o.linked_incidents)

@@ -31,9 +31,13 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["ApiToken", "Attachment", "AuditEntry", "Base", "Contact", "Coordination", "DuplicateProposal", "Incident",
-           "IncidentPort", "NoticeEvidence", "OrgNetwork", "Organisation", "Report", "Target", "UTCDateTime", "User",
-           "utc_now"]
+__all__ = ["RAW_STATUS_LENGTH", "ApiToken", "Attachment", "AuditEntry", "Base", "Contact", "Coordination",
+           "DuplicateProposal", "Incident", "IncidentPort", "NoticeEvidence", "OrgNetwork", "Organisation", "Report",
+           "Target", "UTCDateTime", "User", "utc_now"]
+
+
+#: The longest tracker status word kept (longer ones are cut).
+RAW_STATUS_LENGTH = 100
 
 
 def utc_now() -> datetime:
@@ -158,7 +162,9 @@ class Coordination(Base):
     method: Mapped[str] = mapped_column(String(20), default="email")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(20), default="sent")
+    status: Mapped[str] = mapped_column(String(20), default="sent")  # taxonomy.COORDINATION_STATES
+    # the imported word when no mapping knew it (status is then ``other``; teiten.incidents.status_words)
+    raw_status: Mapped[str | None] = mapped_column(String(RAW_STATUS_LENGTH))
     ticket: Mapped[str | None] = mapped_column(String(50), unique=True)
     note: Mapped[str | None] = mapped_column(Text)
     incident: Mapped[Incident] = relationship(back_populates="coordinations")

@@ -11,8 +11,10 @@ __all__ = [
     "BRAND_ORIGINS",
     "CATEGORIES",
     "CHANNELS",
+    "COORDINATION_STATES",
     "COORDINATION_STATUSES",
     "INCIDENT_STATUSES",
+    "OTHER_STATE",
     "Category",
     "category",
     "check_choice",
@@ -56,7 +58,12 @@ _BY_CODE = {c.code: c for c in CATEGORIES}
 CHANNELS = ("web", "email", "fax", "api")
 BRAND_ORIGINS = ("domestic", "foreign", "unknown")
 INCIDENT_STATUSES = ("proposed", "new", "coordinating", "resolved", "closed")  # proposed: awaits a handler
+#: The states a handler sets (the web form's choices).
 COORDINATION_STATUSES = ("draft", "sent", "replied", "resolved", "no_response", "failed")
+#: An imported word no mapping knows (``teiten.incidents.status_words``); the word is kept.
+OTHER_STATE = "other"
+#: Every state a coordination can be in: what is stored, shown and filtered.
+COORDINATION_STATES = (*COORDINATION_STATUSES, OTHER_STATE)
 
 
 def category(code: str) -> Category:
