@@ -77,6 +77,9 @@ DECODED_COLUMNS: tuple[Column, ...] = (
     Column("masscan", pa.bool_(), "TCP SYN with ip_id == (dst ^ dport ^ seq) & 0xFFFF", False),
     Column("backscatter", pa.bool_(), "TCP SYN+ACK or RST; ICMP 0,3,4,5,11,12,14,16,18 (v6: 1,2,3,4,129);"
            " UDP from port 53", False),
+    Column("ts_inferred", pa.bool_(), "the record carried no timestamp (pcapng simple packet block): ts is that"
+           " of the previous packet on interface 0 in its section, else of the section's first timed packet,"
+           " else the file's modification time", False),
 )
 
 #: Columns the enrichment and store stages add.

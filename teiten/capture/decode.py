@@ -29,10 +29,9 @@ REASONS = (
     "bad IPv4 header length",
     "truncated IPv6 header",
     "IP version does not match the link type",
-    "record has no timestamp (simple packet block)",
     "record names an undescribed interface",
 )
-R_LINK_TRUNC, R_V4_TRUNC, R_V4_IHL, R_V6_TRUNC, R_VERSION, R_NO_TS, R_NO_IFACE = 1, 2, 3, 4, 5, 6, 7
+R_LINK_TRUNC, R_V4_TRUNC, R_V4_IHL, R_V6_TRUNC, R_VERSION, R_NO_IFACE = 1, 2, 3, 4, 5, 6
 
 _BACKSCATTER_ICMP4 = (0, 3, 4, 5, 11, 12, 14, 16, 18)
 _BACKSCATTER_ICMP6 = (1, 2, 3, 4, 129)
@@ -149,7 +148,7 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
                    o_ts, o_frame, o_lt, o_ver, o_src4, o_dst4, o_src6, o_dst6, o_proto,
                    o_sport, o_dport, o_itype, o_icode, o_flags, o_seq, o_ack, o_win, o_thl,
                    o_opts_off, o_opts, o_mss, o_ipid, o_ttl, o_iplen, o_frag, o_caplen,
-                   o_plen, o_pay_off, o_pay, o_mirai, o_zmap, o_masscan, o_bs,
+                   o_plen, o_pay_off, o_pay, o_mirai, o_zmap, o_masscan, o_bs, o_tsinf,
                    valid, outcome, reason):
     """Decode ``n`` records.  Returns the number of IP packets written.
 
@@ -169,10 +168,6 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
         p = off[i]
         c = cap[i]
         reason[i] = 0
-        if kind[i] != 0:
-            outcome[i] = BAD
-            reason[i] = R_NO_TS
-            continue
         if lt[i] == 0xFFFF:
             outcome[i] = BAD
             reason[i] = R_NO_IFACE
@@ -291,6 +286,7 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
                     break
             proto = nh
         o_ts[j] = ts[i]
+        o_tsinf[j] = kind[i] != 0  # a simple packet block: the walker inferred its timestamp
         o_frame[j] = frame[i]
         o_lt[j] = lt[i]
         o_ver[j] = ver

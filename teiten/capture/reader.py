@@ -47,7 +47,8 @@ class CaptureSummary:
     packets: int = 0  # IP packets decoded
     nonip: int = 0  # frames that are not IP (incl. link types not decoded)
     quarantined: int = 0  # records kept aside as undecodable
-    first_ts: int | None = None  # µs since the epoch, first record in file order
+    ts_inferred: int = 0  # packets whose record had no timestamp (pcapng simple packet blocks)
+    first_ts: int | None = None  # µs since the epoch, first timestamped record in file order
     last_ts: int | None = None
     damage: str | None = None  # why reading stopped early
     damage_offset: int | None = None  # decompressed byte offset of the damage
@@ -116,7 +117,8 @@ class CaptureReader:
             if hdr.record_header == 24:
                 s.format = "modpcap"
         else:
-            state = np.zeros(3, dtype=np.int64)
+            state = np.zeros(wk.STATE_SLOTS, dtype=np.int64)
+            state[wk.ST_MTIME] = self._mtime_us()
             if_lt = np.zeros(wk.MAX_IFACES, dtype=np.int64)
             if_pow2 = np.zeros(wk.MAX_IFACES, dtype=np.int64)
             if_exp = np.zeros(wk.MAX_IFACES, dtype=np.int64)
@@ -207,6 +209,13 @@ class CaptureReader:
             if self.tail_sink is not None:
                 self.tail_sink.write(more)
 
+    def _mtime_us(self) -> int:
+        """The file's modification time in µs: the timestamp of last resort (see walk_pcapng)."""
+        try:
+            return os.stat(self.path).st_mtime_ns // 1000
+        except OSError:
+            return 0
+
     # -- decoding ---------------------------------------------------------------
     def _decode(self, buf: np.ndarray, rec: tuple[np.ndarray, ...], n: int, base: int,
                 span: int) -> CaptureBatch:
@@ -218,7 +227,10 @@ class CaptureReader:
         j = dk.decode_records(buf, off, cap, ts, lt, frame, kind, n, *out, outcome, reason)  # type: ignore[call-arg]
         s.frames += n
         s.packets += j
+        s.ts_inferred += int(np.count_nonzero(out[_TSINF][:j]))
         stamped = np.flatnonzero(kind == wk.REC_PACKET)
+        if not len(stamped) and s.first_ts is None:
+            stamped = np.arange(n)  # only inferred timestamps so far: the file's range is theirs
         if len(stamped):
             if s.first_ts is None:
                 s.first_ts = int(ts[stamped[0]])
@@ -289,7 +301,10 @@ _OUT_TYPES = (
     ("ip_id", np.uint16), ("ttl", np.uint8), ("ip_len", np.uint32), ("frag", np.uint8),
     ("caplen", np.uint32), ("payload_len", np.uint32), ("pay_off", np.int32), ("pay", None),
     ("mirai", np.bool_), ("zmap", np.bool_), ("masscan", np.bool_), ("backscatter", np.bool_),
+    ("ts_inferred", np.bool_),
 )
+
+_TSINF = [name for name, _ in _OUT_TYPES].index("ts_inferred")
 
 
 def _empty(shape: int | tuple[int, int], dtype: type) -> np.ndarray:

@@ -24,7 +24,14 @@ MAX_RECORD = 0x4000000  # 64 MiB
 
 # record kinds (pcapng), reported for records that cannot be decoded as packets
 REC_PACKET = 0
-REC_NO_TIMESTAMP = 1  # simple packet block: no timestamp, no interface
+REC_NO_TIMESTAMP = 1  # simple packet block: its timestamp is inferred (see walk_pcapng)
+
+# pcapng walker state, kept across calls (one file)
+ST_BIG, ST_IFACES, ST_SECTIONS = 0, 1, 2
+ST_LAST0, ST_HAS_LAST0 = 3, 4  # last timestamp on interface 0 in this section
+ST_FIRST, ST_FIRST_KNOWN = 5, 6  # first timed block of this section: 0 unknown, 1 known, 2 none
+ST_MTIME = 7  # the file's modification time, µs: the last resort
+STATE_SLOTS = 8
 
 MAX_IFACES = 4096
 
@@ -110,13 +117,93 @@ def _units_to_us(units, res_pow2, res_exp, tsoffset):
     return np.int64(units // div) + tsoffset * 1000000
 
 
+@njit(cache=True, inline="always")
+def _read_idb(buf, body, bend, big, k, if_lt, if_pow2, if_exp, if_off, if_snap):
+    """Describe interface ``k`` from the interface description block body[body:bend]."""
+    if_lt[k] = _u16(buf, body, big)
+    if_snap[k] = _u32(buf, body + 4, big)
+    if_pow2[k] = 0
+    if_exp[k] = 6
+    if_off[k] = 0
+    p = body + 8
+    while p + 4 <= bend:
+        code = _u16(buf, p, big)
+        olen = np.int64(_u16(buf, p + 2, big))
+        if code == 0:
+            break
+        if p + 4 + olen > bend:
+            break
+        if code == 9 and olen >= 1:
+            v = buf[p + 4]
+            if v & 0x80:
+                if_pow2[k] = 1
+                if_exp[k] = v & 0x7F
+            else:
+                if_pow2[k] = 0
+                if_exp[k] = v
+        elif code == 14 and olen >= 8:
+            hi = np.int64(_u32(buf, p + 4, big))
+            lo = np.int64(_u32(buf, p + 8, big))
+            if big:
+                if_off[k] = (hi << 32) | lo
+            else:
+                if_off[k] = (lo << 32) | hi
+        p += 4 + ((olen + 3) // 4) * 4
+
+
+@njit(cache=True, inline="always")
+def _timed_ts(buf, body, big, btype, n_ifaces, if_pow2, if_exp, if_off):
+    """(interface, µs) of an enhanced or obsolete packet block."""
+    if btype == 6:
+        iface = np.int64(_u32(buf, body, big))
+    else:
+        iface = np.int64(_u16(buf, body, big))
+    hi = np.uint64(_u32(buf, body + 4, big))
+    lo = np.uint64(_u32(buf, body + 8, big))
+    units = (hi << np.uint64(32)) | lo
+    if iface < n_ifaces:
+        return iface, _units_to_us(units, if_pow2[iface], if_exp[iface], if_off[iface])
+    return iface, _units_to_us(units, 0, 6, 0)
+
+
+@njit(cache=True)
+def _first_timed_ahead(buf, pos, end, big, n_ifaces, if_lt, if_pow2, if_exp, if_off, if_snap):
+    """The timestamp of the first enhanced/obsolete packet block of this section after
+    ``pos`` within buf[:end], reading the interfaces described on the way into the free
+    slots after ``n_ifaces`` (the main walk rewrites them identically); -1 when the section
+    or the buffer ends first, or at damage."""
+    k = n_ifaces
+    while end - pos >= 12:
+        if buf[pos] == 0x0A and buf[pos + 1] == 0x0D and buf[pos + 2] == 0x0D and buf[pos + 3] == 0x0A:
+            return np.int64(-1)  # next section
+        btype = _u32(buf, pos, big)
+        blen = np.int64(_u32(buf, pos + 4, big))
+        if blen < 12 or blen % 4 != 0 or blen > MAX_RECORD or end - pos < blen:
+            return np.int64(-1)
+        body = pos + 8
+        bend = pos + blen - 4
+        if btype == 1 and bend - body >= 8 and k < MAX_IFACES:
+            _read_idb(buf, body, bend, big, k, if_lt, if_pow2, if_exp, if_off, if_snap)
+            k += 1
+        elif (btype == 6 or btype == 2) and bend - body >= 20:
+            _, t = _timed_ts(buf, body, big, btype, k, if_pow2, if_exp, if_off)
+            return t
+        pos += blen
+    return np.int64(-1)
+
+
 @njit(cache=True, nogil=True)
 def walk_pcapng(buf, pos, end, state, if_lt, if_pow2, if_exp, if_off, if_snap, frame0,
                 off, cap, wire, ts, lt, frame, kind, limit):
     """Walk pcapng blocks.  Returns (count, pos, code).
 
-    ``state`` holds [big_endian, n_ifaces, sections_seen] across calls; the
-    interface arrays hold the current section's interfaces.
+    ``state`` (``STATE_SLOTS`` int64, ``ST_*``) is kept across calls: byte order,
+    interfaces and sections seen, and what a simple packet block's timestamp is
+    inferred from; the interface arrays hold the current section's interfaces.
+    A simple packet block (interface 0, no timestamp) gets the timestamp of the
+    previous packet on interface 0 in its section, else that of the section's first
+    timed block (looked for ahead within the buffer, once per section), else the
+    file's modification time (``state[ST_MTIME]``); its ``kind`` says it was inferred.
     """
     n = 0
     while True:
@@ -147,14 +234,16 @@ def walk_pcapng(buf, pos, end, state, if_lt, if_pow2, if_exp, if_off, if_snap, f
                 # too, but nothing writes it); 0.1 and 1.1 were never standard
                 if not (major == 1 and minor == 2):
                     return n, pos, UNSUPPORTED
-            state[0] = 1 if big else 0
-            state[1] = 0
-            state[2] += 1
+            state[ST_BIG] = 1 if big else 0
+            state[ST_IFACES] = 0
+            state[ST_SECTIONS] += 1
+            state[ST_HAS_LAST0] = 0
+            state[ST_FIRST_KNOWN] = 0
             pos += blen
             continue
-        if state[2] == 0:
+        if state[ST_SECTIONS] == 0:
             return n, pos, DAMAGED  # blocks before any section header
-        big = state[0] == 1
+        big = state[ST_BIG] == 1
         btype = _u32(buf, pos, big)
         blen = np.int64(_u32(buf, pos + 4, big))
         if blen < 12 or blen % 4 != 0 or blen > MAX_RECORD:
@@ -168,78 +257,58 @@ def walk_pcapng(buf, pos, end, state, if_lt, if_pow2, if_exp, if_off, if_snap, f
         if btype == 1:  # interface description block
             if bend - body < 8:
                 return n, pos, DAMAGED
-            k = state[1]
+            k = state[ST_IFACES]
             if k >= MAX_IFACES:
                 return n, pos, DAMAGED
-            if_lt[k] = _u16(buf, body, big)
-            if_snap[k] = _u32(buf, body + 4, big)
-            if_pow2[k] = 0
-            if_exp[k] = 6
-            if_off[k] = 0
-            p = body + 8
-            while p + 4 <= bend:
-                code = _u16(buf, p, big)
-                olen = np.int64(_u16(buf, p + 2, big))
-                if code == 0:
-                    break
-                if p + 4 + olen > bend:
-                    break
-                if code == 9 and olen >= 1:
-                    v = buf[p + 4]
-                    if v & 0x80:
-                        if_pow2[k] = 1
-                        if_exp[k] = v & 0x7F
-                    else:
-                        if_pow2[k] = 0
-                        if_exp[k] = v
-                elif code == 14 and olen >= 8:
-                    hi = np.int64(_u32(buf, p + 4, big))
-                    lo = np.int64(_u32(buf, p + 8, big))
-                    if big:
-                        if_off[k] = (hi << 32) | lo
-                    else:
-                        if_off[k] = (lo << 32) | hi
-                p += 4 + ((olen + 3) // 4) * 4
-            state[1] = k + 1
+            _read_idb(buf, body, bend, big, k, if_lt, if_pow2, if_exp, if_off, if_snap)
+            state[ST_IFACES] = k + 1
         elif btype == 6 or btype == 2:  # enhanced / obsolete packet block
             if bend - body < 20:
                 return n, pos, DAMAGED
-            if btype == 6:
-                iface = np.int64(_u32(buf, body, big))
-            else:
-                iface = np.int64(_u16(buf, body, big))
-            hi = np.uint64(_u32(buf, body + 4, big))
-            lo = np.uint64(_u32(buf, body + 8, big))
             caplen = np.int64(_u32(buf, body + 12, big))
             origlen = np.int64(_u32(buf, body + 16, big))
             if caplen > bend - body - 20:
                 return n, pos, DAMAGED
+            iface, t = _timed_ts(buf, body, big, btype, state[ST_IFACES], if_pow2, if_exp, if_off)
             off[n] = body + 20
             cap[n] = caplen
             wire[n] = origlen
             frame[n] = frame0 + n + 1
             kind[n] = REC_PACKET
-            if iface < state[1]:
-                lt[n] = if_lt[iface]
-                ts[n] = _units_to_us((hi << np.uint64(32)) | lo, if_pow2[iface], if_exp[iface], if_off[iface])
-            else:
-                lt[n] = 0xFFFF  # record names an interface that was never described
-                ts[n] = _units_to_us((hi << np.uint64(32)) | lo, 0, 6, 0)
+            ts[n] = t
+            # a record naming an interface that was never described is kept aside by the decoder
+            lt[n] = if_lt[iface] if iface < state[ST_IFACES] else 0xFFFF
+            if iface == 0:
+                state[ST_LAST0] = t
+                state[ST_HAS_LAST0] = 1
+            if state[ST_FIRST_KNOWN] != 1:
+                state[ST_FIRST] = t
+                state[ST_FIRST_KNOWN] = 1
             n += 1
         elif btype == 3:  # simple packet block: interface 0, no timestamp
             if bend - body < 4:
                 return n, pos, DAMAGED
             origlen = np.int64(_u32(buf, body, big))
             caplen = min(origlen, bend - body - 4)
-            if state[1] > 0 and if_snap[0] > 0:
+            if state[ST_IFACES] > 0 and if_snap[0] > 0:
                 caplen = min(caplen, np.int64(if_snap[0]))
             off[n] = body + 4
             cap[n] = caplen
             wire[n] = origlen
             frame[n] = frame0 + n + 1
             kind[n] = REC_NO_TIMESTAMP
-            ts[n] = 0
-            lt[n] = if_lt[0] if state[1] > 0 else 0xFFFF
+            # the previous packet on interface 0, else the section's first timed block
+            # (looked ahead for once), else the file's modification time
+            if state[ST_HAS_LAST0]:
+                ts[n] = state[ST_LAST0]
+            else:
+                if state[ST_FIRST_KNOWN] == 0:
+                    t = _first_timed_ahead(buf, pos + blen, end, big, state[ST_IFACES],
+                                           if_lt, if_pow2, if_exp, if_off, if_snap)
+                    state[ST_FIRST_KNOWN] = 1 if t >= 0 else 2
+                    state[ST_FIRST] = t
+                ts[n] = state[ST_FIRST] if state[ST_FIRST_KNOWN] == 1 else state[ST_MTIME]
+            lt[n] = if_lt[0] if state[ST_IFACES] > 0 else 0xFFFF
             n += 1
         # every other block (name resolution, statistics, custom, decryption
         # secrets, unknown) carries no packet and is skipped

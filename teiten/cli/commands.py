@@ -68,6 +68,8 @@ def ingest(paths: tuple[Path, ...], store: Path, sensor: str | None, as_json: bo
                     line += f", {r.nonip} non-IP"
                 if r.quarantined:
                     line += f", {r.quarantined} quarantined"
+                if r.ts_inferred:
+                    line += f", {r.ts_inferred} with inferred timestamps (simple packet blocks)"
                 if r.error:
                     line += f" — {r.error}"
                 for w in r.warnings:

@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from teiten.errors import StoreError
 from teiten.schema import packet_schema, slot_schema
-from teiten.store.manifest import COMMITTED, connect
+from teiten.store.manifest import COMMITTED, LEGACY_PARTS_BELOW, connect
 from teiten.store.slots import files_without_slots
 
 __all__ = ["KEY_SQL", "connect_store", "memory_limit"]
@@ -58,10 +58,11 @@ def _ip6_text(col: pa.Array) -> pa.Array:
     return pa.array(out, pa.string())
 
 
-def _visible(store: Path) -> dict[str, list[Path] | None]:
+def _visible(store: Path) -> tuple[dict[str, list[Path] | None], str]:
     """The committed packet parts and roll-up parts, read in one transaction (a file
     committed meanwhile is in both or neither); roll-ups None when some committed file with
-    packets has none."""
+    packets has none.  The word says whether "none", "some" or "all" packet parts predate the ``ts_inferred``
+    column."""
     if not (store / "manifest.sqlite").exists():
         raise StoreError(f"no store at {store} (run teiten ingest first)")
     con = connect(store)
@@ -73,6 +74,14 @@ def _visible(store: Path) -> dict[str, list[Path] | None]:
             f" WHERE p.kind IN ('packets', 'slots') AND f.status IN ({marks}) ORDER BY p.path",
             COMMITTED).fetchall()
         missing = files_without_slots(con)
+        below = con.execute("SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?",
+                            (LEGACY_PARTS_BELOW,)).fetchone()
+        legacy = "none"
+        if below is not None:
+            old, new = con.execute(
+                "SELECT COALESCE(SUM(f.id < ?), 0), COALESCE(SUM(f.id >= ?), 0) FROM files f"
+                f" WHERE f.status IN ({marks}) AND f.packets > 0", (below[0], below[0], *COMMITTED)).fetchone()
+            legacy = "none" if not old else "all" if not new else "some"
         con.execute("COMMIT")
     finally:
         con.close()
@@ -80,11 +89,18 @@ def _visible(store: Path) -> dict[str, list[Path] | None]:
                                          "slots": [store / r[1] for r in rows if r[0] == "slots"]}
     if missing:
         out["slots"] = None
-    return out
+    return out, legacy
 
 
-def _parquet_view(paths: list[Path]) -> str:
+def _parquet_view(paths: list[Path], legacy: str = "none") -> str:
+    """All parts as one relation; parts written before ``ts_inferred`` existed (``legacy``
+    "some" or "all") read it as false: their records all carried timestamps."""
     files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+    if legacy == "all":
+        return f"SELECT *, false AS ts_inferred FROM read_parquet([{files}], hive_partitioning = true)"
+    if legacy == "some":
+        return ("SELECT * REPLACE (COALESCE(ts_inferred, false) AS ts_inferred)"
+                f" FROM read_parquet([{files}], hive_partitioning = true, union_by_name = true)")
     return f"SELECT * FROM read_parquet([{files}], hive_partitioning = true)"
 
 
@@ -107,7 +123,7 @@ def _spill_dir() -> str:
 
 def connect_store(store: Path, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the store's views (see the module docstring)."""
-    visible = _visible(store)
+    visible, legacy = _visible(store)
     parts = visible["packets"] or []
     db = duckdb.connect()
     db.execute("SET TimeZone = 'UTC'")
@@ -121,7 +137,7 @@ def connect_store(store: Path, *, threads: int | None = None) -> duckdb.DuckDBPy
     db.create_function("ip6_text", _ip6_text, [duckdb.sqltype("BLOB")], duckdb.sqltype("VARCHAR"),  # type: ignore[call-overload]
                        type="arrow", null_handling="special")
     if parts:
-        db.execute(f"CREATE VIEW _packets_parts AS {_parquet_view(parts)}")
+        db.execute(f"CREATE VIEW _packets_parts AS {_parquet_view(parts, legacy)}")
     else:
         db.register("_empty_packets", packet_schema().empty_table())
         db.execute("CREATE VIEW _packets_parts AS SELECT *, CAST(NULL AS DATE) AS date FROM _empty_packets")

@@ -55,6 +55,7 @@ class IngestResult:
     error: str | None = None
     file_id: int | None = None
     warnings: list[str] = field(default_factory=list)
+    ts_inferred: int = 0  # packets stored with an inferred timestamp (pcapng simple packet blocks)
 
     def to_json(self) -> dict[str, object]:
         d = asdict(self)
@@ -190,12 +191,13 @@ def _ingest_one(con: sqlite3.Connection, store: Path, path: Path, sensor: str | 
                  f"{s.tail_bytes} bytes after it quarantined")
     commit(con, staged, parts, status, {
         "format": s.format, "compression": s.compression, "frames": s.frames, "packets": s.packets,
-        "nonip": s.nonip, "quarantined": s.quarantined, "first_ts": s.first_ts, "last_ts": s.last_ts,
+        "nonip": s.nonip, "quarantined": s.quarantined, "ts_inferred": s.ts_inferred,
+        "first_ts": s.first_ts, "last_ts": s.last_ts,
         "damage": s.damage, "damage_offset": s.damage_offset, "tail_bytes": s.tail_bytes, "error": error,
         "notes": "; ".join(warnings) or None, "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
     })
     return IngestResult(str(path), status, s.frames, s.packets, s.nonip, s.quarantined, iso_us(s.first_ts),
-                        iso_us(s.last_ts), error, fid, warnings)
+                        iso_us(s.last_ts), error, fid, warnings, s.ts_inferred)
 
 
 def _enriched(table: pa.Table, geo: GeoDB, smap: SensorMap, sensor: str | None, fid: int) -> pa.Table:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["COMMITTED", "connect", "transaction"]
+__all__ = ["COMMITTED", "LEGACY_PARTS_BELOW", "connect", "transaction"]
 
 #: statuses whose rows are visible to queries
 COMMITTED = ("ok", "partial")
@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS files (
     outcome TEXT,                  -- the status a committing file ends in
     format TEXT, compression TEXT, sensor TEXT,
     frames INTEGER DEFAULT 0, packets INTEGER DEFAULT 0, nonip INTEGER DEFAULT 0,
-    quarantined INTEGER DEFAULT 0,
+    quarantined INTEGER DEFAULT 0, ts_inferred INTEGER DEFAULT 0,
     first_ts INTEGER, last_ts INTEGER,  -- µs since the epoch
     damage TEXT, damage_offset INTEGER, tail_bytes INTEGER DEFAULT 0,
     error TEXT, notes TEXT,
@@ -61,7 +61,33 @@ def connect(store: Path) -> sqlite3.Connection:
     # before their commit; a lost commit leaves unlisted parts that queries never read)
     con.execute("PRAGMA synchronous=NORMAL")
     con.executescript(_SCHEMA)
+    _add_columns(con)
     return con
+
+
+#: columns added to ``files`` after stores were first written: (name, declaration)
+_ADDED = (("ts_inferred", "INTEGER DEFAULT 0"),)
+
+
+#: meta key: files with a lower id were stored before packet parts had ``ts_inferred``
+LEGACY_PARTS_BELOW = "packets_without_ts_inferred_below"
+
+
+def _add_columns(con: sqlite3.Connection) -> None:
+    """Bring an older store's manifest up to the current columns (old rows get the default),
+    and note which files' packet parts were written without the ``ts_inferred`` column."""
+    have = {r[1] for r in con.execute("PRAGMA table_info(files)")}
+    if all(name in have for name, _ in _ADDED):
+        return
+    with transaction(con):
+        have = {r[1] for r in con.execute("PRAGMA table_info(files)")}  # another process may have won
+        for name, decl in _ADDED:
+            if name not in have:
+                con.execute(f"ALTER TABLE files ADD COLUMN {name} {decl}")
+        if "ts_inferred" not in have:
+            below = con.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM files").fetchone()[0]
+            if below > 1:
+                con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (LEGACY_PARTS_BELOW, str(below)))
 
 
 @contextmanager

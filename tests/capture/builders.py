@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from fractions import Fraction
 from pathlib import Path
 
 import dpkt
@@ -64,3 +65,42 @@ def write_pcapng(path: Path, frames: list[tuple[float, bytes]], *, big: bool = F
         out.append(block(6, body))
     path.write_bytes(b"".join(out))
     return path
+
+
+class PcapngBlocks:
+    """pcapng blocks one at a time, for files mixing block kinds and interfaces.
+
+    ``tsresol`` is the raw if_tsresol byte: ``9`` for ns, ``0x80 | 20`` for 2^-20 s."""
+
+    def __init__(self, *, big: bool = False) -> None:
+        self.e = ">" if big else "<"
+        self.resol: list[int] = []
+        self.out: list[bytes] = []
+
+    def _block(self, btype: int, body: bytes) -> PcapngBlocks:
+        body += b"\x00" * (-len(body) % 4)
+        n = len(body) + 12
+        self.out.append(struct.pack(self.e + "II", btype, n) + body + struct.pack(self.e + "I", n))
+        return self
+
+    def section(self) -> PcapngBlocks:
+        self.resol = []
+        return self._block(0x0A0D0D0A, struct.pack(self.e + "IHHq", 0x1A2B3C4D, 1, 0, -1))
+
+    def interface(self, tsresol: int = 6, linktype: int = 1, snaplen: int = 65535) -> PcapngBlocks:
+        self.resol.append(tsresol)
+        opt = struct.pack(self.e + "HH", 9, 1) + bytes([tsresol]) + b"\x00" * 3 + struct.pack(self.e + "HH", 0, 0)
+        return self._block(1, struct.pack(self.e + "HHI", linktype, 0, snaplen) + opt)
+
+    def epb(self, iface: int, ts: float | Fraction, data: bytes) -> PcapngBlocks:
+        r = self.resol[iface]
+        units = round(Fraction(ts) * (2 ** (r & 0x7F) if r & 0x80 else 10 ** r))
+        return self._block(6, struct.pack(self.e + "IIIII", iface, units >> 32, units & 0xFFFFFFFF,
+                                          len(data), len(data)) + data)
+
+    def spb(self, data: bytes) -> PcapngBlocks:
+        return self._block(3, struct.pack(self.e + "I", len(data)) + data)
+
+    def write(self, path: Path) -> Path:
+        path.write_bytes(b"".join(self.out))
+        return path
