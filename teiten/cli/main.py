@@ -52,13 +52,14 @@ def emit_rows(rows: list[dict[str, Any]], fmt: str, columns: list[str], *,
         w.writeheader()
         w.writerows(rows)
     else:
-        from rich.console import Console
         from rich.table import Table
+
+        from teiten.report.console import output_console
 
         t = Table(*columns)
         for r in rows:
             t.add_row(*[_cell(r.get(c)) for c in columns])
-        Console().print(t)
+        output_console().print(t)
 
 
 def _cell(v: Any) -> str:

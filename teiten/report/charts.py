@@ -148,13 +148,36 @@ def stacked_daily(days: Sequence[str], series: dict[str, list[float]], *, title:
         return _svg(fig)
 
 
-def pie_chart(labels: Sequence[str], shares: Sequence[float], *, title: str, other: str | None = None) -> str:
+#: slices below this share of a pie are folded into its "others" slice
+MIN_SLICE = 0.005
+
+
+def fold_small(labels: Sequence[str], shares: Sequence[float], other: str,
+               floor: float = MIN_SLICE) -> tuple[list[str], list[float]]:
+    """The slices, with those below ``floor`` of the whole (and an existing ``other``
+    slice) summed into one ``other`` slice placed last."""
+    whole = sum(shares) or 1.0
+    kept = [(lab, s) for lab, s in zip(labels, shares, strict=True) if lab != other and s / whole >= floor]
+    rest = sum(shares) - sum(s for _, s in kept)
+    if rest > 0 or other in labels:
+        kept.append((other, rest))
+    return [lab for lab, _ in kept], [s for _, s in kept]
+
+
+def _percent(share: float) -> str:
+    return "<0.1%" if 0 < share < 0.0005 else f"{share:.1%}"
+
+
+def pie_chart(labels: Sequence[str], shares: Sequence[float], *, title: str, other: str = "others") -> str:
+    """A pie with its legend to the right; slices under 0.5 % are folded into ``other``."""
+    labels, shares = fold_small(labels, shares, other)
+    whole = sum(shares) or 1.0
     with _figure(4.2, 3.2) as (fig, ax):
         colors = _colors(labels, other)
         ax.pie(shares, labels=None, colors=colors, startangle=90, counterclock=False,
                wedgeprops={"linewidth": 0.8, "edgecolor": "white"})
-        ax.legend([f"{lab} {s:.1%}" for lab, s in zip(labels, shares, strict=True)], loc="center left",
-                  bbox_to_anchor=(1.0, 0.5))
+        ax.legend([f"{lab} {_percent(s / whole)}" for lab, s in zip(labels, shares, strict=True)],
+                  loc="center left", bbox_to_anchor=(1.0, 0.5))
         ax.set_title(title, loc="left", fontsize=10)
         ax.axis("equal")
         return _svg(fig)

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 from rich.console import Console
 from rich.table import Table
 
 from teiten.analyze.rankings import Ranking
 from teiten.report.tables import change_footnote, format_change, format_delta, format_rank, format_value, table_rows
 
-__all__ = ["print_ranking"]
+__all__ = ["output_console", "print_ranking"]
+
+#: width of tables written to a pipe or a log: wide enough that no row wraps
+PIPE_WIDTH = 1000
+
+
+def output_console() -> Console:
+    """The console for standard output: the terminal's width on a terminal; elsewhere (a pipe,
+    a log file) ``COLUMNS`` when set, else wide enough that rows never wrap at 80 columns."""
+    if sys.stdout.isatty():
+        return Console()
+    cols = os.environ.get("COLUMNS", "")
+    width = int(cols) if cols.isdigit() and int(cols) > 0 else PIPE_WIDTH
+    return Console(width=width)
 
 
 def print_ranking(r: Ranking, limit: int = 10, lang: str = "en", show_all: bool = False,
@@ -41,7 +57,7 @@ def print_ranking(r: Ranking, limit: int = 10, lang: str = "en", show_all: bool 
                       format_rank(row["prev_rank"], row["prev_per_ip_day"], lang), name,
                       format_value(row["per_ip_day"], lang), format_change(row["change_pct"], lang, mark),
                       format_delta(row["delta"], lang), str(row["rise_rank"] or ""), str(row["fall_rank"] or ""))
-    console = console or Console()
+    console = console or output_console()
     console.print(table)
     for i, n in enumerate(notes, 1):
         console.print(f"[{i}] {n}", markup=False, highlight=False)

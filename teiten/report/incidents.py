@@ -115,7 +115,8 @@ def _charts(st: dict[str, Any], lang: str) -> dict[str, str]:
     if status:
         k = sum(status.values())
         out["fig_status"] = pie_chart([_STATUS[lang].get(s, s) for s in status], [n / k for n in status.values()],
-                                      title="インシデントにおける調整・対応状況" if ja else "Coordination status")
+                                      title="インシデントにおける調整・対応状況" if ja else "Coordination status",
+                                      other="その他" if ja else "others")
     ind = st["phishing"]["industries"]
     if ind:
         out["fig_industries"] = pie_chart([_INDUSTRY[lang].get(k, k) for k in ind], [v / 100 for v in ind.values()],

@@ -113,3 +113,21 @@ def test_missing_store_is_a_clear_error(tmp_path: Path) -> None:
 def test_geo_info_names_sources_and_dates() -> None:
     srcs = json.loads(_run("geo", "info", "--json", "--store", "/nonexistent-store").output)
     assert srcs and all(s["name"] and s["date"][:2] == "20" for s in srcs)
+
+
+def test_tables_to_a_pipe_use_the_full_line(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """stdout is not a terminal here: rows are not wrapped at 80 columns; --csv is unchanged."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    r = _run("top", "ports", "--store", str(store), "--limit", "3", "--compare", "none")
+    lines = r.output.splitlines()
+    header = next(ln for ln in lines if "rank" in ln and "per day/addr" in ln)
+    assert all(c in header for c in ("rank", "prev", "key", "per day/addr", "change", "delta", "rise", "fall"))
+    assert max(len(ln) for ln in lines) > 80
+    # every table row of a port stays on one line: its key and its rank together
+    rows = [ln for ln in lines if "/TCP" in ln]
+    assert len(rows) >= 3 and all(ln.lstrip("│ ").split()[0].isdigit() for ln in rows)
+    monkeypatch.setenv("COLUMNS", "60")
+    narrow = _run("top", "ports", "--store", str(store), "--limit", "3", "--compare", "none")
+    assert max(len(ln) for ln in narrow.output.splitlines()) <= 60
+    csv_out = _run("top", "ports", "--store", str(store), "--limit", "3", "--compare", "none", "--csv")
+    assert "│" not in csv_out.output and csv_out.output.splitlines()[0].count(",") >= 3
