@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint bench docs clean
+.PHONY: install demo test test-quick lint bench docs clean
 
 install: $(STAMP)
 
@@ -23,8 +23,13 @@ lint: install
 	$(BIN)/ruff check teiten tests bench
 	$(BIN)/mypy
 
+# every test, on all cores (pytest-xdist; the tests are independent)
 test: install lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
+
+# all but the tests marked slow: a developer's quick check
+test-quick: install
+	$(BIN)/pytest -q -n auto -m "not slow"
 
 bench: install
 	$(BIN)/python bench/ingest.py

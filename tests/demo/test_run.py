@@ -6,12 +6,14 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from teiten.demo.run import run_demo
 from teiten.store.engine import connect_store
 
 
+@pytest.mark.slow
 def test_demo_matches_ground_truth(tmp_path: Path) -> None:
     out = io.StringIO()
     # (the incident part of the demo is seed 004's data set: tests/incidents import it already)

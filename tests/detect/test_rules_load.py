@@ -373,6 +373,7 @@ def _big_file(n_lists: int = 200, per_list: int = 50) -> tuple[str, list[tuple[d
     return "\n".join(lines) + "\n", planted
 
 
+@pytest.mark.slow
 def test_a_thousand_rules_of_mixed_keywords(tmp_path: Path) -> None:
     text, planted = _big_file()
     f = tmp_path / "big.rules"

@@ -159,6 +159,7 @@ def exported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     drop()  # type: ignore[operator]
 
 
+@pytest.mark.slow
 def test_other_trackers_exports_lose_nothing(exported: Any) -> None:
     vocabulary, _, summary = exported
     plain = seed004_reports(months=SEED004_MONTHS)
@@ -171,6 +172,7 @@ def test_other_trackers_exports_lose_nothing(exported: Any) -> None:
         assert summary["other_statuses"] == {}
 
 
+@pytest.mark.slow
 def test_other_trackers_exports_give_seed_004s_tables(exported: Any) -> None:
     vocabulary, url, _ = exported
     seed.test_table_1_reports_incidents_coordinations(url)

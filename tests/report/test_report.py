@@ -35,6 +35,7 @@ def _text(pdf: Path) -> str:
     return re.sub(r"[ \t]+", " ", out)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("style", "lang"), list(EXPECT))
 def test_pdf_report(npa_store: Path, tmp_path: Path, artifacts: Path, style: str, lang: str,
                     caplog: pytest.LogCaptureFixture) -> None:
