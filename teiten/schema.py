@@ -57,6 +57,9 @@ DECODED_COLUMNS: tuple[Column, ...] = (
     Column("dport", pa.uint16(), "destination port; null when none"),
     Column("icmp_type", pa.uint8(), "ICMP/ICMPv6 type; null for other protocols"),
     Column("icmp_code", pa.uint8(), "ICMP/ICMPv6 code; null for other protocols"),
+    Column("icmp_id", pa.uint16(), "ICMP identifier of echo, timestamp, information and address-mask messages"
+           " (ICMPv6: echo); null otherwise"),
+    Column("icmp_seq", pa.uint16(), "ICMP sequence number of the same messages; null otherwise"),
     Column("tcp_flags", pa.uint8(), "TCP flags byte (FIN=1 SYN=2 RST=4 PSH=8 ACK=16 URG=32 ECE=64 CWR=128)"),
     Column("seq", pa.uint32(), "TCP sequence number"),
     Column("ack", pa.uint32(), "TCP acknowledgement number"),
@@ -66,6 +69,7 @@ DECODED_COLUMNS: tuple[Column, ...] = (
            " S=SACK-permitted, T=timestamps, E=end, other kinds as numbers); '' when none"),
     Column("mss", pa.uint16(), "TCP MSS option value"),
     Column("ip_id", pa.uint16(), "IPv4 identification (low 16 bits of the IPv6 fragment id)"),
+    Column("ip_flags", pa.uint8(), "IPv4 flags: reserved=4 DF=2 MF=1; null for IPv6"),
     Column("ttl", pa.uint8(), "IPv4 TTL or IPv6 hop limit", False),
     Column("ip_len", pa.uint32(), "IP total length as the header says (IPv6: payload length + 40)", False),
     Column("frag", pa.uint8(), "0 not a fragment, 1 first fragment, 2 non-first fragment", False),

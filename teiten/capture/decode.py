@@ -149,13 +149,14 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
                    o_sport, o_dport, o_itype, o_icode, o_flags, o_seq, o_ack, o_win, o_thl,
                    o_opts_off, o_opts, o_mss, o_ipid, o_ttl, o_iplen, o_frag, o_caplen,
                    o_plen, o_pay_off, o_pay, o_mirai, o_zmap, o_masscan, o_bs, o_tsinf,
+                   o_ipflags, o_icmpid, o_icmpseq,
                    valid, outcome, reason):
     """Decode ``n`` records.  Returns the number of IP packets written.
 
-    ``valid`` is a (13, n) uint8 matrix of validity flags for the nullable
+    ``valid`` is a (15, n) uint8 matrix of validity flags for the nullable
     columns, in the order src4/dst4, src6/dst6, ports, icmp_type, flags and
     tcp_opts, seq, ack, window/tcp_hlen, mss, ip_id, payload_len, payload,
-    icmp_code.
+    icmp_code, ip_flags, icmp_id/icmp_seq.
     """
     j = 0
     valid[:, :] = 0
@@ -216,6 +217,8 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
             iplen = np.int64(_be16(buf, ip + 2))
             ipid = _be16(buf, ip + 4)
             ff = _be16(buf, ip + 6)
+            o_ipflags[j] = ff >> 13  # reserved 4, DF 2, MF 1
+            valid[13, j] = 1
             if ff & 0x1FFF:
                 frag = 2
             elif ff & 0x2000:
@@ -406,6 +409,15 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
                     o_icode[j] = buf[l4 + 1]
                     valid[12, j] = 1
                 t = buf[l4]
+                # echo (reply), timestamp, information, address mask (ICMPv6: echo) carry id and seq
+                if proto == 58:
+                    has_id = t == 128 or t == 129
+                else:
+                    has_id = t == 0 or t == 8 or (t >= 13 and t <= 18)
+                if la >= 8 and has_id:
+                    o_icmpid[j] = _be16(buf, l4 + 4)
+                    o_icmpseq[j] = _be16(buf, l4 + 6)
+                    valid[14, j] = 1
                 if proto == 1:
                     for bt in _BACKSCATTER_ICMP4:
                         if t == bt:

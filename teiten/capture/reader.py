@@ -301,7 +301,7 @@ _OUT_TYPES = (
     ("ip_id", np.uint16), ("ttl", np.uint8), ("ip_len", np.uint32), ("frag", np.uint8),
     ("caplen", np.uint32), ("payload_len", np.uint32), ("pay_off", np.int32), ("pay", None),
     ("mirai", np.bool_), ("zmap", np.bool_), ("masscan", np.bool_), ("backscatter", np.bool_),
-    ("ts_inferred", np.bool_),
+    ("ts_inferred", np.bool_), ("ip_flags", np.uint8), ("icmp_id", np.uint16), ("icmp_seq", np.uint16),
 )
 
 _TSINF = [name for name, _ in _OUT_TYPES].index("ts_inferred")
@@ -325,14 +325,15 @@ def _alloc_outputs(n: int, span: int) -> list[np.ndarray]:
             out.append(_empty(n + 1, np.int32))
         else:
             out.append(_empty(n, dt))  # type: ignore[arg-type]
-    out.append(_empty((13, n), np.uint8))  # validity
+    out.append(_empty((15, n), np.uint8))  # validity
     return out
 
 
 # validity column of each nullable output (see decode_records)
 _VALID = {"src4": 0, "dst4": 0, "src6": 1, "dst6": 1, "sport": 2, "dport": 2, "icmp_type": 3,
           "tcp_flags": 4, "opts": 4, "seq": 5, "ack": 6, "window": 7, "tcp_hlen": 7, "mss": 8,
-          "ip_id": 9, "payload_len": 10, "pay": 11, "icmp_code": 12}
+          "ip_id": 9, "payload_len": 10, "pay": 11, "icmp_code": 12,
+          "ip_flags": 13, "icmp_id": 14, "icmp_seq": 14}
 
 
 def _bitmap(mask: np.ndarray) -> pa.Buffer:

@@ -59,7 +59,8 @@ class PacketColumns:
     ``(n, 16)`` uint8 (ignored for IPv4); ``proto`` 6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6;
     ``sport``/``dport`` (TCP/UDP); ``flags``, ``seq``, ``ack``, ``window`` (TCP; for
     ICMP echo ``seq`` is the 4 bytes after the checksum: identifier << 16 | sequence);
-    ``ip_id`` (IPv4), ``ttl`` (IPv4 TTL / IPv6 hop limit); ``icmp_type``/``icmp_code``;
+    ``ip_id`` and ``ip_flags`` (IPv4: reserved 4, DF 2, MF 1; the fragment offset is 0),
+    ``ttl`` (IPv4 TTL / IPv6 hop limit); ``icmp_type``/``icmp_code``;
     ``tcp_opts`` an index into :data:`OPTION_LAYOUTS` with the values ``mss``,
     ``wscale`` and ``tsval`` filled into it; ``inner_*`` the IPv4 packet quoted by an
     ICMP destination-unreachable (3) or time-exceeded (11) error: its protocol
@@ -95,6 +96,7 @@ class PacketColumns:
     inner_dport: npt.NDArray[np.uint16]
     inner_seq: npt.NDArray[np.uint32]
     payload_id: npt.NDArray[np.int32]
+    ip_flags: npt.NDArray[np.uint8]
     payloads: tuple[bytes, ...] = field(default=())
 
     DTYPES: ClassVar[dict[str, str]] = {
@@ -102,7 +104,7 @@ class PacketColumns:
         "sport": "u2", "dport": "u2", "flags": "u1", "seq": "u4", "ack": "u4", "window": "u2", "ip_id": "u2",
         "ttl": "u1", "icmp_type": "u1", "icmp_code": "u1", "tcp_opts": "u1", "mss": "u2", "wscale": "u1",
         "tsval": "u4", "inner_proto": "u1", "inner_src": "u4", "inner_dst": "u4", "inner_sport": "u2",
-        "inner_dport": "u2", "inner_seq": "u4", "payload_id": "i4",
+        "inner_dport": "u2", "inner_seq": "u4", "payload_id": "i4", "ip_flags": "u1",
     }
 
     @classmethod
@@ -231,9 +233,11 @@ def build_group(c: PacketColumns, idx: I64, key: int, *, lead: int = 0, tail: in
         pseudo = _words(mat, ip0 + 8, 32) + _swapped(seglen, proto)
     else:
         r = _view(mat, [("vihl", "u1", ip0), ("tlen", ">u2", ip0 + 2), ("id", ">u2", ip0 + 4),
-                        ("ttl", "u1", ip0 + 8), ("proto", "u1", ip0 + 9), ("csum", ">u2", ip0 + 10),
+                        ("fl", "u1", ip0 + 6), ("ttl", "u1", ip0 + 8), ("proto", "u1", ip0 + 9),
+                        ("csum", ">u2", ip0 + 10),
                         ("src", ">u4", ip0 + 12), ("dst", ">u4", ip0 + 16)])
         r["vihl"], r["tlen"], r["id"], r["ttl"], r["proto"] = 0x45, flen - (ip0 - lead), c.ip_id[idx], c.ttl[idx], proto
+        r["fl"] = c.ip_flags[idx] << 5
         r["src"], r["dst"] = c.src[idx], c.dst[idx]
         r["csum"] = _fold(_words(mat, ip0, 20))
         pseudo = _words(mat, ip0 + 12, 8) + _swapped(seglen, proto)

@@ -12,7 +12,8 @@ Accepted: actions ``alert drop reject sdrop log`` (a sensor alerts on all of the
 ``ip tcp udp icmp`` and ``tcp-pkt``; ``->`` and ``<>``; addresses and ports with variables, lists, ranges
 and negations (teiten.detect.rule_vars); ``msg sid rev gid classtype priority reference
 metadata target`` (recorded); ``flags`` (with ``+*!`` and a mask after the comma),
-``itype icode ttl id seq ack window ip_proto dsize`` (``N``, ``!N``, ``<N``, ``>N``,
+``fragbits`` (``M D R`` with ``+*!``, over the stored IPv4 flags), ``itype icode ttl id seq
+ack window ip_proto dsize icmp_id icmp_seq`` (``N``, ``!N``, ``<N``, ``>N``,
 ``<=N``, ``>=N``, ``N<>M`` exclusive, ``N<=>M`` and ``N-M`` inclusive), ``sameip``;
 ``content`` (``|hex|``, ``!``) with ``nocase offset depth distance within startswith``,
 ``byte_test``, ``byte_jump``, ``isdataat`` and ``pcre`` (``/re/ismxAB``) over the stored
@@ -26,8 +27,8 @@ TCP packets and every non-TCP one; ``stateless``, ``no_stream``, ``no_frag``: al
 Skipped, with the reason: what needs flow state (``flowbits``, ``xbits``, ``flowint``,
 ``flow:established`` on UDP/ICMP, ``to_client``), application-layer buffers (HTTP, TLS,
 DNS, SMB, file data, ``uricontent``), stream reassembly (``stream_size``,
-``only_stream``), header fields the store does not keep (``fragbits``, ``fragoffset``,
-``icmp_id``, ``icmp_seq``, ``ipopts``, ``tos``, ``ip.flags``), ``pcre`` relative to an
+``only_stream``), header fields the store does not keep (``fragoffset``,
+``ipopts``, ``tos``), ``pcre`` relative to an
 earlier match or on a buffer, regular expressions Python cannot read, and unknown keywords.
 """
 
@@ -71,7 +72,8 @@ _INFO = {"msg", "sid", "rev", "gid", "classtype", "priority", "reference", "meta
 _IGNORED = {"fast_pattern", "rawbytes", "prefilter", "tag", "pkt_data"}
 _FLAG_BITS = {"F": 1, "S": 2, "R": 4, "P": 8, "A": 16, "U": 32, "C": 128, "W": 128, "E": 64, "1": 128, "2": 64}
 _NUMBER_FIELDS = {"itype": "itype", "icode": "icode", "ttl": "ttl", "dsize": "dsize", "id": "ipid", "seq": "seq",
-                  "ack": "ack", "window": "window"}
+                  "ack": "ack", "window": "window", "icmp_id": "icmp_id", "icmp_seq": "icmp_seq"}
+_FRAG_BITS = {"M": 1, "D": 2, "R": 4}  # more fragments, don't fragment, reserved (the ip_flags column)
 
 _HTTP = "HTTP buffers need stream reassembly and an HTTP parser"
 _APP = "application-layer buffers need stream reassembly and a protocol parser"
@@ -103,13 +105,10 @@ UNSUPPORTED: dict[str, str] = {
                          "gtp_info", "gtp_version", "krb5_msg_type", "filename", "fileext", "filemagic",
                          "filestore", "filemd5", "filesha1", "filesha256", "filesize", "luajit", "lua",
                          "dataset", "datarep", "byte_extract", "byte_math", "rpc", "decode-event", "stream-event")},
-    "fragbits": _not_stored("fragbits", "the IP flags byte (reserved, DF, MF)"),
     "fragoffset": _not_stored("fragoffset", "the fragment offset (only first/non-first: frag)"),
-    "icmp_id": _not_stored("icmp_id", "the ICMP identifier (payload starts after the 8-byte ICMP header)"),
-    "icmp_seq": _not_stored("icmp_seq", "the ICMP sequence number (payload starts after the 8-byte ICMP header)"),
     "ipopts": _not_stored("ipopts", "IP options"),
     "tos": _not_stored("tos", "the IP TOS byte"),
-    "ip.flags": _not_stored("ip.flags", "the IP flags byte (reserved, DF, MF)"),
+    "ip.flags": "ip.flags: use fragbits",
     "tcp.flags": "tcp.flags: use flags",
     "endswith": "content endswith: the store keeps only the first payload bytes",
 }
@@ -218,6 +217,9 @@ class Rule:
     ack: NumberTest | None = None
     window: NumberTest | None = None
     ip_proto: NumberTest | None = None
+    fragbits: tuple[str, int, int] | None = None  # as flags, over the IP flags (M=1 D=2 R=4)
+    icmp_id: NumberTest | None = None
+    icmp_seq: NumberTest | None = None
     sameip: bool = False
     established: bool | None = None  # True established, False not_established
     ops: tuple[Content | ByteOp, ...] = ()
@@ -348,23 +350,24 @@ def _number_test(v: str | None, what: str, names: Mapping[str, int] | None = Non
     return "=", num(s), 0
 
 
-def _flags(v: str | None) -> tuple[str, int, int]:
+def _flags(v: str | None, names: dict[str, int] = _FLAG_BITS, kw: str = "flags") -> tuple[str, int, int]:
+    """(mode, bits, mask) of ``flags`` (TCP) or ``fragbits`` (IP, ``names`` = _FRAG_BITS)."""
     spec, _, mask_s = (v or "").partition(",")
     mode = "exact"
     bits = 0
     for ch in spec.strip():
         if ch in "+*!":
             mode = {"+": "all", "*": "any", "!": "not"}[ch]
-        elif ch == "0":
+        elif ch == "0" and kw == "flags":
             continue
-        elif ch.upper() in _FLAG_BITS:
-            bits |= _FLAG_BITS[ch.upper()]
+        elif ch.upper() in names:
+            bits |= names[ch.upper()]
         else:
-            raise RuleSkip(f"invalid flags: unknown TCP flag {ch!r}")
+            raise RuleSkip(f"invalid {kw}: unknown flag {ch!r}")
     ignore = 0
     for ch in mask_s.strip():
-        if ch.upper() in _FLAG_BITS:
-            ignore |= _FLAG_BITS[ch.upper()]
+        if ch.upper() in names:
+            ignore |= names[ch.upper()]
     return mode, bits, 0xFF & ~ignore
 
 
@@ -619,6 +622,8 @@ def _compile(text: str, vars_: Mapping[str, str]) -> Rule:
             after_pcre = True
         elif name == "flags":
             kw["flags"] = _flags(value)
+        elif name == "fragbits":
+            kw["fragbits"] = _flags(value, _FRAG_BITS, "fragbits")
         elif name in _NUMBER_FIELDS:
             kw[_NUMBER_FIELDS[name]] = _number_test(value, name)
         elif name == "ip_proto":

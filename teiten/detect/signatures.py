@@ -35,7 +35,8 @@ __all__ = ["BATCH_ROWS", "header_expr", "match_batch", "signature_alerts", "sign
 
 BATCH_ROWS = 1 << 20
 _COLUMNS = ["ts_us", "ip_version", "src4", "src6", "dst4", "dst6", "proto", "sport", "dport", "tcp_flags", "icmp_type",
-            "icmp_code", "ttl", "payload_len", "payload", "region", "seq", "ack", "window", "ip_id"]
+            "icmp_code", "ttl", "payload_len", "payload", "region", "seq", "ack", "window", "ip_id", "ip_flags",
+            "icmp_id", "icmp_seq"]
 #: Address sets of more ranges than this are not spelled out for the engine: their rules
 #: are matched in the streamed path, where many such rules share one interval table.
 ENGINE_RANGES = 32
@@ -69,8 +70,26 @@ def _test(v: npt.NDArray[np.int64], t: tuple[str, int, int]) -> npt.NDArray[np.b
 
 _FIELDS = {"v4": "ip_version", "src": "src4", "dst": "dst4", "sport": "sport", "dport": "dport", "flags": "tcp_flags",
            "itype": "icmp_type", "icode": "icmp_code", "ttl": "ttl", "dsize": "payload_len", "seq": "seq",
-           "ack": "ack", "window": "window", "ipid": "ip_id", "ip_proto": "proto"}
-_NUMBER_TESTS = ("itype", "icode", "ttl", "dsize", "seq", "ack", "window", "ipid", "ip_proto")
+           "ack": "ack", "window": "window", "ipid": "ip_id", "ip_proto": "proto", "fragbits": "ip_flags",
+           "icmp_id": "icmp_id", "icmp_seq": "icmp_seq"}
+_NUMBER_TESTS = ("itype", "icode", "ttl", "dsize", "seq", "ack", "window", "ipid", "ip_proto", "icmp_id", "icmp_seq")
+#: bit tests (mode, bits, mask) of a rule and the field each tests
+_BIT_TESTS = (("flags", "flags"), ("fragbits", "fragbits"))
+
+
+def _bits(v: npt.NDArray[np.int64], test: tuple[str, int, int]) -> npt.NDArray[np.bool_]:
+    """``flags``/``fragbits`` semantics over a field (null = -1 never matches)."""
+    mode, bits, mask = test
+    fl = v & mask
+    if mode == "exact":
+        m = fl == bits
+    elif mode == "all":
+        m = (fl & bits) == bits
+    elif mode == "any":
+        m = (fl & bits) != 0
+    else:
+        m = (fl & bits) == 0
+    return np.asarray(m & (v >= 0))
 
 
 class _Batch:
@@ -174,18 +193,10 @@ def _rule_rows(r: Rule, b: _Batch, within: npt.NDArray[np.int64] | None = None) 
     if r.bidirectional:
         keep |= _and([_addresses(r.src, "dst", f), _addresses(r.dst, "src", f), _ports(r.sport, "dport", f),
                       _ports(r.dport, "sport", f)], n)
-    if r.flags is not None:
-        mode, bits, mask = r.flags
-        fl = f("flags") & mask
-        if mode == "exact":
-            keep &= fl == bits
-        elif mode == "all":
-            keep &= (fl & bits) == bits
-        elif mode == "any":
-            keep &= (fl & bits) != 0
-        else:
-            keep &= (fl & bits) == 0
-        keep &= f("flags") >= 0
+    for attr, name in _BIT_TESTS:
+        bt = getattr(r, attr)
+        if bt is not None:
+            keep &= _bits(f(name), bt)
     if r.established is not None:
         est = (f("flags") & 0x16) == 0x10  # ACK, neither SYN nor RST (null: -1, all bits set)
         keep &= est if r.established else ~est
@@ -410,16 +421,18 @@ def header_expr(r: Rule, t: ir.Table, exact: bool = True) -> ir.BooleanValue:
         conds.append(ibis.and_(*fwd) | ibis.and_(*_endpoints_expr(r, t, exact, True)))
     else:
         conds += fwd
-    if r.flags is not None:
-        mode, bits, mask = r.flags
-        f = t.tcp_flags & mask
-        conds.append({"exact": f == bits, "all": (f & bits) == bits, "any": (f & bits) != 0}.get(mode, (f & bits) == 0))
+    for bt, col in ((r.flags, t.tcp_flags), (r.fragbits, t.ip_flags)):
+        if bt is not None:
+            mode, bits, mask = bt
+            f = col & mask
+            conds.append({"exact": f == bits, "all": (f & bits) == bits, "any": (f & bits) != 0}.get(
+                mode, (f & bits) == 0))
     if r.established is not None:
         est = (ibis.coalesce(t.tcp_flags, 0x16) & 0x16) == 0x10
         conds.append(est if r.established else ~est)
     for name, col in (("itype", t.icmp_type), ("icode", t.icmp_code), ("ttl", t.ttl), ("dsize", t.payload_len),
                       ("seq", t.seq), ("ack", t.ack), ("window", t.window), ("ipid", t.ip_id),
-                      ("ip_proto", t.proto)):
+                      ("ip_proto", t.proto), ("icmp_id", t.icmp_id), ("icmp_seq", t.icmp_seq)):
         test = getattr(r, name)
         if test is not None:
             conds.append(_number_expr(col, test))

@@ -61,8 +61,8 @@ def _ip6_text(col: pa.Array) -> pa.Array:
 def _visible(store: Path) -> tuple[dict[str, list[Path] | None], str]:
     """The committed packet parts and roll-up parts, read in one transaction (a file
     committed meanwhile is in both or neither); roll-ups None when some committed file with
-    packets has none.  The word says whether "none", "some" or "all" packet parts predate the ``ts_inferred``
-    column."""
+    packets has none.  The word says whether "none", "some" or "all" packet parts predate
+    :data:`LATER_COLUMNS`."""
     if not (store / "manifest.sqlite").exists():
         raise StoreError(f"no store at {store} (run teiten ingest first)")
     con = connect(store)
@@ -92,12 +92,19 @@ def _visible(store: Path) -> tuple[dict[str, list[Path] | None], str]:
     return out, legacy
 
 
+#: packet columns that parts written before them lack, and what such parts read as: their
+#: records all carried timestamps; the new header fields are unknown there
+LATER_COLUMNS = {"ts_inferred": "false", "ip_flags": "CAST(NULL AS UTINYINT)",
+                 "icmp_id": "CAST(NULL AS USMALLINT)", "icmp_seq": "CAST(NULL AS USMALLINT)"}
+
+
 def _parquet_view(paths: list[Path], legacy: str = "none") -> str:
-    """All parts as one relation; parts written before ``ts_inferred`` existed (``legacy``
-    "some" or "all") read it as false: their records all carried timestamps."""
+    """All parts as one relation; parts written before :data:`LATER_COLUMNS` existed
+    (``legacy`` "some" or "all") read those columns as given there."""
     files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
     if legacy == "all":
-        return f"SELECT *, false AS ts_inferred FROM read_parquet([{files}], hive_partitioning = true)"
+        added = ", ".join(f"{v} AS {k}" for k, v in LATER_COLUMNS.items())
+        return f"SELECT *, {added} FROM read_parquet([{files}], hive_partitioning = true)"
     if legacy == "some":
         return ("SELECT * REPLACE (COALESCE(ts_inferred, false) AS ts_inferred)"
                 f" FROM read_parquet([{files}], hive_partitioning = true, union_by_name = true)")

@@ -69,7 +69,8 @@ def connect(store: Path) -> sqlite3.Connection:
 _ADDED = (("ts_inferred", "INTEGER DEFAULT 0"),)
 
 
-#: meta key: files with a lower id were stored before packet parts had ``ts_inferred``
+#: meta key: files with a lower id were stored before packet parts had ``ts_inferred``,
+#: ``ip_flags``, ``icmp_id`` and ``icmp_seq`` (teiten.store.engine.LATER_COLUMNS)
 LEGACY_PARTS_BELOW = "packets_without_ts_inferred_below"
 
 

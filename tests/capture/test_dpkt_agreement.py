@@ -90,6 +90,7 @@ def _check(ip: Any, row: dict[str, Any]) -> list[str]:
         eq("ip_id", row["ip_id"], ip.id)
         eq("proto", row["proto"], ip.p)
         eq("ip_len", row["ip_len"], ip.len)
+        eq("ip_flags", row["ip_flags"], ip.off >> 13)
         fragmented = bool(ip.off & (dpkt.ip.IP_MF | dpkt.ip.IP_OFFMASK))
     else:
         eq("ip_version", row["ip_version"], 6)
@@ -119,6 +120,12 @@ def _check(ip: Any, row: dict[str, Any]) -> list[str]:
     elif isinstance(l4, dpkt.icmp.ICMP | dpkt.icmp6.ICMP6):
         eq("icmp_type", row["icmp_type"], l4.type)
         eq("icmp_code", row["icmp_code"], l4.code)
+        echo = isinstance(l4.data, dpkt.icmp.ICMP.Echo | dpkt.icmp6.ICMP6.Echo)
+        if echo and l4.type in (0, 8, 128, 129):
+            eq("icmp_id", row["icmp_id"], l4.data.id)
+            eq("icmp_seq", row["icmp_seq"], l4.data.seq)
+        elif l4.type in (3, 5, 11, 1, 2, 4):
+            eq("icmp_id", row["icmp_id"], None)
     return bad
 
 

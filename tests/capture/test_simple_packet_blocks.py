@@ -129,16 +129,17 @@ def test_a_store_written_before_the_flag_reads_it_as_false(tmp_path: Path) -> No
     # make it an old store: no column in the parts, none in the manifest
     for part in (store / "packets").rglob("*.parquet"):
         t = pq.read_table(part)
-        pq.write_table(t.drop_columns(["ts_inferred"]), part)
+        pq.write_table(t.drop_columns(["ts_inferred", "ip_flags", "icmp_id", "icmp_seq"]), part)
     con = sqlite3.connect(store / "manifest.sqlite")
     con.execute("ALTER TABLE files DROP COLUMN ts_inferred")
     con.commit()
     con.close()
     db = connect_store(store)
-    assert db.execute("SELECT count(*), bool_or(ts_inferred) FROM packets").fetchone() == (3, False)
+    assert db.execute("SELECT count(*), bool_or(ts_inferred), count(ip_flags) FROM packets").fetchone() == (
+        3, False, 0)
     db.close()
     path, want = _mixed(tmp_path / "mixed.pcapng")
     assert CliRunner().invoke(cli, ["ingest", "--store", str(store), str(path)]).exit_code == 0
     db = connect_store(store)
-    assert db.execute("SELECT count(*), count(*) FILTER (WHERE ts_inferred) FROM packets").fetchone() == (
-        3 + len(want), 8)
+    assert db.execute("SELECT count(*), count(*) FILTER (WHERE ts_inferred), count(ip_flags) FROM packets"
+                      ).fetchone() == (3 + len(want), 8, len(want))

@@ -113,6 +113,18 @@ PLANTED: list[tuple[dict[str, Any], dict[int, int]]] = [
     ({"proto": TCP, "dport": 7000, "flags": 0, "seq": 0, "ack": 0}, {3900006: 1}),
     ({"proto": TCP, "dport": 7000, "flags": 0, "seq": 1, "ack": 0}, {}),
     ({"proto": TCP, "dport": 7000, "flags": 0, "seq": 0, "ack": 5}, {}),
+    # icmp_id with dsize (echo: seq holds id << 16 | sequence), icmp_seq
+    ({"proto": ICMP, "itype": 8, "seq": 1234 << 16 | 7, "payload": bytes(8)}, {3900003: 1}),
+    ({"proto": ICMP, "itype": 8, "seq": 1235 << 16 | 7, "payload": bytes(8)}, {}),
+    ({"proto": ICMP, "itype": 8, "seq": 1234 << 16 | 7, "payload": bytes(9)}, {}),
+    ({"proto": ICMP, "itype": 8, "seq": 9 << 16 | 4242, "payload": bytes(4)}, {3900030: 1}),
+    ({"proto": ICMP, "itype": 8, "seq": 4242 << 16 | 9, "payload": bytes(4)}, {}),
+    # fragbits: exactly MF+DF; the reserved bit with anything else
+    ({"proto": UDP, "dport": 9001, "ip_flags": 3}, {3900020: 1}),
+    ({"proto": UDP, "dport": 9001, "ip_flags": 2}, {}),
+    ({"proto": UDP, "dport": 9001, "ip_flags": 1}, {}),
+    ({"proto": UDP, "dport": 9001, "ip_flags": 7}, {3900031: 1}),
+    ({"proto": UDP, "dport": 9001, "ip_flags": 4}, {3900031: 1}),
     # id, ttl, window
     ({"proto": TCP, "dport": 7001, "flags": 2, "seq": 9, "ip_id": 54321, "ttl": 60, "window": 65535}, {3900007: 1}),
     ({"proto": TCP, "dport": 7001, "flags": 2, "seq": 9, "ip_id": 54321, "ttl": 60, "window": 1024}, {}),
@@ -152,7 +164,8 @@ def _columns(planted: list[tuple[dict[str, Any], dict[int, int]]]) -> PacketColu
     n = len(planted)
     payloads: list[bytes] = []
     cols: dict[str, Any] = {k: np.zeros(n, np.int64) for k in (
-        "proto", "sport", "dport", "flags", "seq", "ack", "window", "ip_id", "icmp_type", "icmp_code", "inner_proto")}
+        "proto", "sport", "dport", "flags", "seq", "ack", "window", "ip_id", "icmp_type", "icmp_code", "inner_proto",
+        "ip_flags")}
     cols["ttl"] = np.full(n, 64)
     cols["sport"][:] = 33000
     cols["window"][:] = 1024
@@ -262,14 +275,16 @@ def test_files_load_with_counts_and_every_skip_reason() -> None:
     first = next(r for r in et.rules if r.sid == 2900001)
     assert first.rev == 2 and first.references == ("url,example.org/probe",) and first.established is True
     snort = load_ruleset(RULES / "snort-style.rules", variables(HOME))
-    assert (len(snort.rules), snort.disabled) == (12, 1)
-    assert {s.sid for s in snort.skipped} == {3900003, 3900020, 3900021, 3900022, 3900023}
+    assert (len(snort.rules), snort.disabled) == (16, 1)
+    assert {s.sid for s in snort.skipped} == {3900021, 3900022, 3900023}
+    frag = next(r for r in snort.rules if r.sid == 3900020)
+    assert frag.fragbits == ("exact", 3, 0xFF) and next(r for r in snort.rules if r.sid == 3900003).icmp_id
     skips = load_ruleset(RULES / "skips.rules")
     reasons = {s.sid: s.reason for s in skips.skipped}
     assert [r.sid for r in skips.rules] == [4900027] and len(skips.skipped) == 36
     expect = {4900001: "flow state", 4900002: "stream reassembly", 4900003: "HTTP buffers", 4900004: "HTTP buffers",
-              4900005: "protocol dns", 4900006: "application-layer", 4900007: "fragbits: not stored",
-              4900008: "fragoffset: not stored", 4900009: "icmp_id: not stored", 4900010: "icmp_seq: not stored",
+              4900005: "protocol dns", 4900006: "application-layer", 4900007: "ip.flags: use fragbits",
+              4900008: "fragoffset: not stored", 4900009: "icmp_id", 4900010: "invalid fragbits: unknown flag 'X'",
               4900011: "ipopts: not stored", 4900012: "tos: not stored", 4900013: "to_client",
               4900014: "established on UDP", 4900015: "stream reassembly", 4900016: "only_frag",
               4900017: "pcre relative", 4900018: "HTTP buffers", 4900019: "modifier E", 4900020: "Python re cannot",
@@ -312,8 +327,8 @@ def test_variables_from_the_catalog_and_var_overrides(store: Path) -> None:
                                  str(RULES / "snort-style.rules"), "--json"])
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
-    assert doc["rules"]["accepted"] == 12 and {x["sid"] for x in doc["rules"]["skipped"]} == {
-        3900003, 3900020, 3900021, 3900022, 3900023}
+    assert doc["rules"]["accepted"] == 16 and {x["sid"] for x in doc["rules"]["skipped"]} == {
+        3900021, 3900022, 3900023}
     scans = {x["sid"]: x["alerts"] for x in doc["top_signatures"]["Scan"]}
     assert scans[3900004] == 2 and len(scans) == 5  # the top five
     r = CliRunner().invoke(cli, ["signatures", "--store", str(store), "--period", "2026-07", "--rules",
@@ -383,14 +398,14 @@ def test_a_thousand_rules_of_mixed_keywords(tmp_path: Path) -> None:
                                  "--json"])
     assert r.exit_code == 0, r.output
     rep = json.loads(r.stdout)["rules"]
-    assert rep["accepted"] == 340 + 300 + 200 + 10 + 12 + 1 and rep["disabled"] == 100 + 2
-    assert rep["accepted"] + len(rep["skipped"]) == 1007
-    assert len(rep["skipped"]) == 100 + 3 + 5 + 36
+    assert rep["accepted"] == 340 + 300 + 200 + 10 + 16 + 1 and rep["disabled"] == 100 + 2
+    assert rep["accepted"] + len(rep["skipped"]) == 1009
+    assert len(rep["skipped"]) == 100 + 3 + 3 + 36
     assert sum(1 for x in rep["skipped"] if x["reason"].startswith("HTTP buffers")) == 100 + 2 + 1 + 3
     r = CliRunner().invoke(cli, ["signatures", "--store", str(s), "--period", "2026-07", "--rules", str(f)])
-    assert "863 rules accepted, 144 skipped, 102 disabled" in r.stderr
+    assert "867 rules accepted, 142 skipped, 102 disabled" in r.stderr
     rs = load_ruleset(f, variables(HOME))
-    assert len(rs.rules) == 863
+    assert len(rs.rules) == 867
     got = _got(signature_alerts(open_observation(s), PERIOD, rs.rules))
     # the one rule of the skip file that loads matches every TCP packet
     assert sum(got.pop(4900027).values()) == sum(1 for f, _ in planted if f["proto"] == TCP)
