@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from teiten.errors import InputError, SettingError
 from teiten.incidents.dedupe import classify, normalise, propose_duplicates
 from teiten.incidents.models import RAW_STATUS_LENGTH, Attachment, Coordination, Incident, IncidentPort, Report, Target
-from teiten.incidents.status_words import StatusMap
+from teiten.incidents.status_words import StatusMap, incident_state
 from teiten.incidents.taxonomy import BRAND_ORIGINS, CHANNELS, INCIDENT_STATUSES, category, check_choice
 
 __all__ = ["CoordinationIn", "IncidentIn", "Outcome", "Pending", "Reading", "ReportIn", "parse_report", "parse_time",
@@ -181,8 +181,19 @@ def _incident(raw: Any, where: str, how: Reading) -> IncidentIn:
         brand_origin=_choice(_text(raw, "brand_origin", where), f"{where}: brand_origin", BRAND_ORIGINS),
         industry=_text(raw, "industry", where), ports=_ports(raw.get("ports"), where),
         first_seen=None if first in (None, "") else parse_time(first, f"{where}: first_seen", how.tz),
-        status=_choice(_text(raw, "status", where), f"{where}: status", INCIDENT_STATUSES) or "new",
+        status=_incident_status(_text(raw, "status", where), where),
         summary=_text(raw, "summary", where))
+
+
+def _incident_status(word: str | None, where: str) -> str:
+    """An incident's status in teiten's or a tracker's words (``status_words.INCIDENT_WORDS``)."""
+    if word is None:
+        return "new"
+    got = incident_state(word)
+    if got is None:
+        raise InputError(f"{where}: status: {word[:40]!r} is none of {', '.join(INCIDENT_STATUSES)}"
+                         " nor a tracker's word for one (docs/incidents.md)")
+    return got
 
 
 def _coordination(raw: Any, where: str, how: Reading) -> CoordinationIn:

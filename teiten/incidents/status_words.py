@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from teiten.errors import SettingError
 from teiten.incidents.taxonomy import COORDINATION_STATES, OTHER_STATE
 
-__all__ = ["STATUS_WORDS", "StatusMap", "normal_word", "parse_status_map"]
+__all__ = ["INCIDENT_WORDS", "STATUS_WORDS", "StatusMap", "incident_state", "normal_word", "parse_status_map"]
 
 #: tracker word → teiten state (teiten's own states map to themselves).
 STATUS_WORDS: dict[str, str] = {
@@ -39,6 +39,25 @@ STATUS_WORDS: dict[str, str] = {
     # not yet sent: TheHive Waiting (a task not started)
     **dict.fromkeys(("draft", "waiting", "queued"), "draft"),
 }
+
+#: tracker word for a whole incident (RTIR/RT ticket, TheHive case, IRIS case) → teiten's
+#: incident status (teiten's own map to themselves).
+INCIDENT_WORDS: dict[str, str] = {
+    **dict.fromkeys(("new", "open", "opened", "unassigned", "received"), "new"),
+    **dict.fromkeys(("coordinating", "in_progress", "pending", "stalled", "assigned", "awaiting_reply",
+                     "investigating", "waiting"), "coordinating"),
+    **dict.fromkeys(("resolved", "done", "completed", "complete", "fixed", "solved", "true_positive"), "resolved"),
+    **dict.fromkeys(("closed", "rejected", "cancel", "cancelled", "canceled", "duplicated", "false_positive",
+                     "other"), "closed"),
+    "proposed": "proposed",
+}
+
+
+def incident_state(word: str) -> str | None:
+    """teiten's incident status for a tracker's word (case, spaces and CamelCase aside);
+    None when no mapping knows it."""
+    return INCIDENT_WORDS.get(normal_word(word))
+
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _SEPARATORS = re.compile(r"[\s\-]+")

@@ -31,9 +31,9 @@ _INDUSTRY = {"ja": {"ecommerce": "E コマース", "finance": "金融機関", "t
              "en": {"ecommerce": "e-commerce", "finance": "financial institutions", "telecom": "telecom carriers",
                     "sns": "social networks", "webmail": "webmail", "other": "other"}}
 _STATUS = {"ja": {"draft": "未送付", "sent": "依頼済み", "replied": "返信あり", "resolved": "対応完了",
-                  "no_response": "返信なし", "failed": "送付失敗"},
+                  "no_response": "返信なし", "failed": "送付失敗", "other": "その他"},
            "en": {"draft": "draft", "sent": "requested", "replied": "replied", "resolved": "resolved",
-                  "no_response": "no response", "failed": "failed"}}
+                  "no_response": "no response", "failed": "failed", "other": "other"}}
 
 
 def whole_pct(now: int, before: int) -> int | None:

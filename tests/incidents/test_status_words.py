@@ -19,7 +19,7 @@ from teiten.incidents.db import IncidentDB
 from teiten.incidents.intake import Reading
 from teiten.incidents.jsonl import import_jsonl
 from teiten.incidents.models import Coordination, Incident, Report
-from teiten.incidents.status_words import STATUS_WORDS, StatusMap, normal_word, parse_status_map
+from teiten.incidents.status_words import STATUS_WORDS, StatusMap, incident_state, normal_word, parse_status_map
 from teiten.incidents.taxonomy import COORDINATION_STATES
 from teiten.settings import zone
 
@@ -185,3 +185,21 @@ def test_other_trackers_exports_give_seed_004s_tables(exported: Any) -> None:
         assert "other" in status and "no_response" not in status
     if vocabulary == "rtir":
         assert "replied" not in status  # RTIR's open is teiten's sent
+
+
+@pytest.mark.parametrize(("word", "state"), [
+    ("Open", "new"), ("stalled", "coordinating"), ("InProgress", "coordinating"), ("Resolved", "resolved"),
+    ("done", "resolved"), ("rejected", "closed"), ("Closed", "closed"), ("proposed", "proposed")])
+def test_incident_status_in_a_trackers_words(word: str, state: str) -> None:
+    assert incident_state(word) == state
+
+
+def test_incident_status_words_import_and_an_unknown_one_is_refused_by_name(db: IncidentDB, tmp_path: Path) -> None:
+    lines = [_line("r1", "open"), _line("r2", "closed"), _line("r3", "open")]
+    lines[0]["incidents"][0]["status"] = "Open"
+    lines[1]["incidents"][0]["status"] = "Resolved"
+    lines[2]["incidents"][0]["status"] = "Escalated"
+    got = import_jsonl(db, _write(tmp_path / "a.jsonl", lines))
+    assert got.imported == 2 and len(got.errors) == 1 and "'Escalated'" in got.errors[0][1]
+    with db.session() as s:
+        assert sorted(s.scalars(select(Incident.status))) == ["new", "resolved"]
