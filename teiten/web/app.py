@@ -297,7 +297,8 @@ def _incident_json(inc: Incident) -> dict[str, Any]:
                         for r in sorted(inc.reports, key=lambda r: r.received_at)],
             "coordinations": [{"id": c.id, "party": c.party, "domestic": c.domestic, "method": c.method,
                                "sent_at": _iso(c.sent_at), "replied_at": _iso(c.replied_at), "status": c.status,
-                               "ticket": c.ticket, "note": c.note} for c in inc.coordinations]}
+                               "raw_status": c.raw_status, "ticket": c.ticket, "note": c.note}
+                              for c in inc.coordinations]}
 
 
 def _report_json(rep: Report) -> dict[str, Any]:

@@ -157,3 +157,22 @@ def test_api_tokens(server: tuple[str, dict[str, str]]) -> None:
     st = httpx.get(f"{base}/api/stats", params={"period": "2017Q4", "tz": "Asia/Tokyo"},
                    headers={"Authorization": f"Bearer {tokens['vic']}"}).json()
     assert st["reports"]["months"]["2017-11"] == 1 and st["categories"]["dos"]["total"] == 1
+
+
+def test_a_trackers_unknown_status_word_is_shown_escaped(server: tuple[str, dict[str, str]], browser: Browser) -> None:
+    """An imported coordination in state other keeps its word: the API returns it and the
+    incident page shows it as text."""
+    base, tokens = server
+    body = {"id": "api-raw", "received_at": "2017-11-03T00:00:00+09:00", "channel": "api",
+            "incidents": [{"ref": "R1", "category": "scan"}],
+            "coordinations": [{"incident_ref": "R1", "party": "isp", "domestic": True,
+                               "sent_at": "2017-11-03T01:00:00+09:00", "status": EVIL}]}
+    made = httpx.post(f"{base}/api/reports", headers={"Authorization": f"Bearer {tokens['root']}"}, json=body)
+    assert made.status_code == 201, made.text
+    iid = made.json()["incidents"][0]
+    got = httpx.get(f"{base}/api/incidents/{iid}", headers={"Authorization": f"Bearer {tokens['vic']}"}).json()
+    assert [(c["status"], c["raw_status"]) for c in got["coordinations"]] == [("other", EVIL)]
+    page = _login(browser, base, "vic")
+    page.goto(f"{base}/incidents/{iid}")
+    assert f"other ({EVIL})" in page.inner_text("body")
+    assert page.evaluate("window.__pwned") is None and page.locator("b", has_text="bold").count() == 0
