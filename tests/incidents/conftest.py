@@ -37,15 +37,20 @@ Q4 = ["2017-10", "2017-11", "2017-12"]
 SEED004_MONTHS = ("2016-10", "2016-11", "2016-12", "2017-07", "2017-08", "2017-09", *Q4)
 
 
-def new_database(backend: str, tmp: Path) -> tuple[str, object]:
-    """A URL of an empty database and how to drop it."""
+def new_database(backend: str, tmp: Path, template: str | None = None) -> tuple[str, Callable[[], None]]:
+    """A URL of a new database, empty or holding what the database at ``template`` holds,
+    and how to drop it."""
     if backend == "sqlite":
-        return f"sqlite:///{tmp / f'incidents-{uuid.uuid4().hex[:8]}.sqlite'}", lambda: None
+        target = tmp / f"incidents-{uuid.uuid4().hex[:8]}.sqlite"
+        if template is not None:
+            shutil.copyfile(template.removeprefix("sqlite:///"), target)
+        return f"sqlite:///{target}", lambda: None
     admin = make_url(os.environ["TEITEN_TEST_PG"])
     name = f"teiten_test_{uuid.uuid4().hex[:12]}"
     eng = create_engine(admin, isolation_level="AUTOCOMMIT")
+    like = f' TEMPLATE "{make_url(template).database}"' if template is not None else ""
     with eng.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
+        c.execute(text(f'CREATE DATABASE "{name}"{like}'))
 
     def drop() -> None:
         with eng.connect() as c:
@@ -57,22 +62,7 @@ def new_database(backend: str, tmp: Path) -> tuple[str, object]:
 
 def copy_database(backend: str, template: str, tmp: Path) -> tuple[str, Callable[[], None]]:
     """A new database holding what the database at ``template`` holds, and how to drop it."""
-    if backend == "sqlite":
-        target = tmp / f"incidents-{uuid.uuid4().hex[:8]}.sqlite"
-        shutil.copyfile(template.removeprefix("sqlite:///"), target)
-        return f"sqlite:///{target}", lambda: None
-    admin = make_url(os.environ["TEITEN_TEST_PG"])
-    name = f"teiten_test_{uuid.uuid4().hex[:12]}"
-    eng = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with eng.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template).database}"'))
-
-    def drop() -> None:
-        with eng.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        eng.dispose()
-
-    return admin.set(database=name).render_as_string(hide_password=False), drop
+    return new_database(backend, tmp, template)
 
 
 def run_cli(*args: str) -> Any:
@@ -108,7 +98,7 @@ def seed004_template(request: pytest.FixtureRequest, tmp_path_factory: pytest.Te
         with sqlite3.connect(url.removeprefix("sqlite:///")) as con:
             con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     yield request.param, url
-    drop()  # type: ignore[operator]
+    drop()
 
 
 @pytest.fixture
@@ -123,7 +113,7 @@ def seed004_db(seed004_template: tuple[str, str], tmp_path: Path) -> Iterator[st
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     url, drop = new_database(request.param, tmp_path)
     yield url
-    drop()  # type: ignore[operator]
+    drop()
 
 
 @pytest.fixture

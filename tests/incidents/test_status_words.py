@@ -156,7 +156,7 @@ def exported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     words = {"rtir": RTIR, "thehive": THEHIVE, "unknown": UNKNOWN}[vocabulary]
     summary = import_seed004(url, tmp, _in_words(words))
     yield vocabulary, url, summary
-    drop()  # type: ignore[operator]
+    drop()
 
 
 @pytest.mark.slow
