@@ -36,15 +36,15 @@ def ingest(paths: tuple[Path, ...], store: Path, sensor: str | None, as_json: bo
     duplicate (same content already ingested: nothing added) or error (not a
     capture). The exit status is 1 when any file is error or partial, else 0.
     """
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from teiten.report.console import output_console
     from teiten.store.ingest import expand_paths, ingest_paths
 
     files = expand_paths(list(paths))
     if not files:
         raise click.ClickException("no capture files found in " + ", ".join(map(str, paths)))
-    console = Console(stderr=True)
+    console = output_console(stderr=True)
     failed = False
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("{task.fields[packets]:,} packets"), TimeElapsedColumn(),

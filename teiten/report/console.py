@@ -17,14 +17,15 @@ __all__ = ["output_console", "print_ranking"]
 PIPE_WIDTH = 1000
 
 
-def output_console() -> Console:
-    """The console for standard output: the terminal's width on a terminal; elsewhere (a pipe,
-    a log file) ``COLUMNS`` when set, else wide enough that rows never wrap at 80 columns."""
-    if sys.stdout.isatty():
-        return Console()
+def output_console(stderr: bool = False) -> Console:
+    """The console for standard output (or error): the terminal's width on a terminal;
+    elsewhere (a pipe, a log file) ``COLUMNS`` when set, else wide enough that rows never
+    wrap at 80 columns."""
+    if (sys.stderr if stderr else sys.stdout).isatty():
+        return Console(stderr=stderr)
     cols = os.environ.get("COLUMNS", "")
     width = int(cols) if cols.isdigit() and int(cols) > 0 else PIPE_WIDTH
-    return Console(width=width)
+    return Console(stderr=stderr, width=width)
 
 
 def print_ranking(r: Ranking, limit: int = 10, lang: str = "en", show_all: bool = False,

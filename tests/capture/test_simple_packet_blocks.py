@@ -9,6 +9,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -143,3 +144,16 @@ def test_a_store_written_before_the_flag_reads_it_as_false(tmp_path: Path) -> No
     db = connect_store(store)
     assert db.execute("SELECT count(*), count(*) FILTER (WHERE ts_inferred), count(ip_flags) FROM packets"
                       ).fetchone() == (3 + len(want), 8, len(want))
+
+
+def test_the_result_line_is_whole_in_a_log(tmp_path: Path) -> None:
+    """stderr to a file (a log): each file's result is one line, not wrapped at 80 columns."""
+    folder = tmp_path / ("a-long-directory-name-" * 3)
+    folder.mkdir()
+    path, _ = _mixed(folder / "mixed.pcapng")
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    run = subprocess.run([sys.executable, "-m", "teiten.cli", "ingest", "--store", str(tmp_path / "s"), str(path)],
+                         capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr
+    line = next(ln for ln in run.stderr.splitlines() if str(path) in ln)
+    assert len(line) > 80 and line.endswith("8 with inferred timestamps (simple packet blocks)")
