@@ -22,6 +22,7 @@ demo: install
 lint: install
 	$(BIN)/ruff check teiten tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # every test, on all cores (pytest-xdist; the tests are independent)
 test: install lint
