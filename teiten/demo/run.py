@@ -18,7 +18,7 @@ from teiten.analyze.source import open_observation
 from teiten.demo.scenario import generate
 from teiten.errors import TeitenError
 from teiten.periods import parse_period
-from teiten.report.console import print_ranking
+from teiten.report.console import output_console, print_ranking
 from teiten.store.catalog import Sensor, add_sensor
 from teiten.store.engine import connect_store
 from teiten.store.ingest import ingest_paths, open_store
@@ -105,7 +105,7 @@ def _incidents(out: Path, console: Console) -> list[Path]:
 
 def run_demo(out: Path, *, scale: float = 1.0, seed: int = 0, console: Console | None = None,
              with_reports: bool = True, with_incidents: bool = True) -> DemoResult:
-    console = console or Console()
+    console = console or output_console()
     folder = _scenario(out, scale, seed, console)
     truth = json.loads((folder / "truth.json").read_text())
     store = out / "store"

@@ -105,8 +105,9 @@ def _parquet_view(paths: list[Path], legacy: str = "none") -> str:
     if legacy == "all":
         added = ", ".join(f"{v} AS {k}" for k, v in LATER_COLUMNS.items())
         return f"SELECT *, {added} FROM read_parquet([{files}], hive_partitioning = true)"
-    if legacy == "some":
-        return ("SELECT * REPLACE (COALESCE(ts_inferred, false) AS ts_inferred)"
+    if legacy == "some":  # the newer parts have the columns: the older ones' rows read as null there
+        filled = ", ".join(f"COALESCE({k}, {v}) AS {k}" for k, v in LATER_COLUMNS.items())
+        return (f"SELECT * REPLACE ({filled})"
                 f" FROM read_parquet([{files}], hive_partitioning = true, union_by_name = true)")
     return f"SELECT * FROM read_parquet([{files}], hive_partitioning = true)"
 
