@@ -28,6 +28,7 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
+from teiten.enrich.ranges import within6
 from teiten.errors import SettingError
 
 __all__ = ["DEFAULTS", "AddrSet", "PortSet", "RuleSkip", "address_set", "parse_var", "port_set", "variables"]
@@ -109,11 +110,7 @@ class AddrSet:
         """Whether each IPv6 address, as its high and low 64 bits, is in the set."""
         out = np.zeros(len(hi), bool)
         for a, b in self.v6:
-            ah, al = np.uint64(a >> 64), np.uint64(a & (2**64 - 1))
-            bh, bl = np.uint64(b >> 64), np.uint64(b & (2**64 - 1))
-            ge = (hi > ah) | ((hi == ah) & (lo >= al))
-            le = (hi < bh) | ((hi == bh) & (lo <= bl))
-            out |= ge & le
+            out |= within6(hi, lo, a, b)
         return out & present
 
     @property

@@ -28,6 +28,7 @@ from teiten.detect.content_match import payload_match, pcre_match
 from teiten.detect.rule_vars import V4_MAX, V6_MAX, AddrSet, PortSet
 from teiten.detect.rules_compile import CLASSES, Rule
 from teiten.enrich import country_name
+from teiten.enrich.ranges import halves6
 from teiten.periods import Period
 
 __all__ = ["BATCH_ROWS", "header_expr", "match_batch", "signature_alerts", "signature_findings",
@@ -127,13 +128,7 @@ class _Batch:
             col = self.batch.column(f"{side}6").fill_null(pa.scalar(bytes(16), pa.binary(16)))
             if col.type != pa.binary(16):
                 col = col.cast(pa.binary(16))
-            buf = col.buffers()[1]
-            if buf is None or not len(col):
-                hl = np.zeros((self.n, 2), np.uint64)
-            else:
-                raw = np.frombuffer(buf, np.uint8)[16 * col.offset:16 * (col.offset + self.n)]
-                hl = raw.view(">u8").reshape(-1, 2).astype(np.uint64)
-            self._full[f"{side}6hi"], self._full[f"{side}6lo"] = hl[:, 0], hl[:, 1]
+            self._full[f"{side}6hi"], self._full[f"{side}6lo"] = halves6(col)
 
     def rows(self, proto: int | None) -> tuple[npt.NDArray[np.int64], dict[str, npt.NDArray[Any]]]:
         """The row numbers of ``proto`` (None: all rows) and a cache of their fields."""

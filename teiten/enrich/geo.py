@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from teiten.enrich.mmdb import import_mmdb
-from teiten.enrich.ranges import Segments, bucket_index, compress, from_ranges, locate, locate4, overlay
+from teiten.enrich.ranges import Segments, bucket_index, compress, from_ranges, halves6, locate, locate4, overlay
 from teiten.enrich.tables import GeoSource, GeoTables, decode_cc, encode_cc, load_tables, save_tables
 from teiten.errors import GeoDataError
 
@@ -101,18 +101,16 @@ class GeoDB:
         if isinstance(addrs, pa.Array):
             if not pa.types.is_fixed_size_binary(addrs.type) or addrs.type.byte_width != 16:
                 raise TypeError(f"IPv6 lookups need 16-byte addresses, got {addrs.type}")
-            n = len(addrs)
-            buf = addrs.buffers()[1]
-            raw = (np.frombuffer(buf, dtype=np.uint8)[addrs.offset * 16 : (addrs.offset + n) * 16]
-                   if buf is not None else np.zeros(n * 16, np.uint8))
             if addrs.null_count:
                 valid = np.asarray(addrs.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+            hi, lo = halves6(addrs)
         else:
             raw = np.ascontiguousarray(addrs).view(np.uint8).reshape(-1)
-        if raw.size % 16:
-            raise TypeError("IPv6 lookups need 16-byte addresses")
-        halves = raw.view(">u8").astype(np.uint64).reshape(-1, 2)
-        seg = locate(self._t.v6, halves[:, 0].copy(), halves[:, 1].copy())
+            if raw.size % 16:
+                raise TypeError("IPv6 lookups need 16-byte addresses")
+            hi, lo = halves6(pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), raw.size // 16,
+                                                                   [None, pa.py_buffer(raw)]))
+        seg = locate(self._t.v6, hi, lo)
         code, asn = self._v6_code[seg], self._t.v6.asn[seg]
         if valid is not None:
             code = np.where(valid, code, -1).astype(np.int32)

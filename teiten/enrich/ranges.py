@@ -18,8 +18,9 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
-__all__ = ["Segments", "flatten_prefixes", "from_ranges", "locate", "overlay", "prefix_end"]
+__all__ = ["Segments", "flatten_prefixes", "from_ranges", "halves6", "locate", "overlay", "prefix_end", "within6"]
 
 U64 = npt.NDArray[np.uint64]
 U32 = npt.NDArray[np.uint32]
@@ -49,6 +50,27 @@ def prefix_end(hi: U64, lo: U64, depth: npt.NDArray[np.uint8]) -> tuple[U64, U64
     mask_hi = np.where(host_hi >= 64, _ONES, (np.uint64(1) << host_hi.astype(np.uint64)) - np.uint64(1))
     mask_lo = np.where(host_lo >= 64, _ONES, (np.uint64(1) << host_lo.astype(np.uint64)) - np.uint64(1))
     return hi | mask_hi.astype(np.uint64), lo | mask_lo.astype(np.uint64)
+
+
+def halves6(addrs: pa.Array) -> tuple[U64, U64]:
+    """16-byte IPv6 addresses (an Arrow ``fixed_size_binary(16)`` array; a null reads as
+    whatever its slot holds) as their high and low 64 bits, each a contiguous array."""
+    n = len(addrs)
+    buf = addrs.buffers()[1]
+    if buf is None or not n:
+        return np.zeros(n, np.uint64), np.zeros(n, np.uint64)
+    raw = np.frombuffer(buf, np.uint8)[addrs.offset * 16:(addrs.offset + n) * 16]
+    both = raw.view(">u8").astype(np.uint64).reshape(-1, 2)
+    return both[:, 0].copy(), both[:, 1].copy()
+
+
+def within6(hi: U64, lo: U64, first: int, last: int) -> npt.NDArray[np.bool_]:
+    """Whether each IPv6 address (its 64-bit halves) lies in [first, last] (128-bit ints)."""
+    f_hi, f_lo = np.uint64(first >> 64), np.uint64(first & 0xFFFF_FFFF_FFFF_FFFF)
+    l_hi, l_lo = np.uint64(last >> 64), np.uint64(last & 0xFFFF_FFFF_FFFF_FFFF)
+    out: npt.NDArray[np.bool_] = (((hi > f_hi) | ((hi == f_hi) & (lo >= f_lo)))
+                                  & ((hi < l_hi) | ((hi == l_hi) & (lo <= l_lo))))
+    return out
 
 
 def _next(hi: U64, lo: U64) -> tuple[U64, U64]:

@@ -16,13 +16,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from teiten.enrich.ranges import halves6, within6
 from teiten.errors import SettingError
 from teiten.store.manifest import transaction
 
 __all__ = ["Sensor", "SensorMap", "add_sensor", "list_sensors", "sensor_map"]
 
 KINDS = ("passive", "responder")
-_LO = (1 << 64) - 1
 
 
 @dataclass(frozen=True)
@@ -129,17 +129,11 @@ class SensorMap:
             if isinstance(dst6, pa.ChunkedArray):
                 dst6 = dst6.combine_chunks()
             if dst6.null_count < n:
-                # 16-byte addresses as (high, low) big-endian 64-bit halves; one pass per network
-                raw = np.frombuffer(dst6.buffers()[1], np.uint8)[dst6.offset * 16:(dst6.offset + n) * 16]
-                halves = raw.reshape(n, 2, 8)[:, :, ::-1].copy().view(np.uint64).reshape(n, 2)
-                hi, lo = halves[:, 0], halves[:, 1]
+                hi, lo = halves6(dst6)  # one pass per network
                 has6 = np.asarray(dst6.is_valid())
                 for net, name in self.v6:
-                    first, last = int(net.network_address), int(net.broadcast_address)
-                    f_hi, f_lo, l_hi, l_lo = first >> 64, first & _LO, last >> 64, last & _LO
-                    after_first = (hi > f_hi) | ((hi == f_hi) & (lo >= f_lo))
-                    before_last = (hi < l_hi) | ((hi == l_hi) & (lo <= l_lo))
-                    codes[has6 & (codes < 0) & after_first & before_last] = self.names.index(name)
+                    inside = within6(hi, lo, int(net.network_address), int(net.broadcast_address))
+                    codes[has6 & (codes < 0) & inside] = self.names.index(name)
         dictionary = pa.array(self.names, pa.string())
         arr = pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), dictionary)
         return arr
