@@ -4,9 +4,9 @@
                                      [--timing-only]
 
 Builds, in DIR (a temporary folder unless --keep; each step is skipped when --keep finds it done):
-  * DIR/scenario: ``teiten.demo.scenario.generate(seed, scale)``, two quarters (2026Q2, 2026Q3)
+  * DIR/scenario: ``teiten.synth.scenario.generate(seed, scale)``, two quarters (2026Q2, 2026Q3)
     of planted phenomena over background radiation, with truth.json;
-  * DIR/filler: one capture per day of ``teiten.demo.filler`` traffic to the scenario's sensor
+  * DIR/filler: one capture per day of ``teiten.synth.filler`` traffic to the scenario's sensor
     addresses, so that 2026Q3 holds --packets packets in all and 2026Q2 about half as many
     (the change detectors' baseline).  The filler's daily volume is one straight line over
     both quarters (no step at 1 July for the change detectors to flag);
@@ -17,7 +17,7 @@ Then it times ``teiten.detect.run.detect`` over 2026Q3 (seconds per detector, to
 against a baseline in the same run, one plain DuckDB ``SELECT count(*), count(DISTINCT src4)``
 over the quarter's packets, and prints the peak RSS of this process (the build runs in a
 child process, so this is the peak of the two detect runs and the baseline).  Finally it scores
-the findings of 2026Q2 and 2026Q3 with ``teiten.demo.accuracy.score`` against truth.json.
+the findings of 2026Q2 and 2026Q3 with ``teiten.synth.accuracy.score`` against truth.json.
 ``--timing-only`` times 2026Q3 alone in a cold process and skips the scoring.
 """
 
@@ -48,7 +48,7 @@ START = date(2026, 4, 1)
 
 
 def _scenario(work: Path, seed: int, scale: float) -> dict[str, Any]:
-    from teiten.demo.scenario import generate
+    from teiten.synth.scenario import generate
 
     truth_path = work / "scenario" / "truth.json"
     if truth_path.exists():
@@ -56,11 +56,12 @@ def _scenario(work: Path, seed: int, scale: float) -> dict[str, Any]:
         if (truth["seed"], truth["scale"]) != (seed, scale):
             sys.exit(f"{work} holds the scenario of seed {truth['seed']} scale {truth['scale']}: use another --keep")
         if "background" not in truth:
-            print(f"{truth_path} predates truth['background']: scan and concentration precision are judged by the"
-                  " older, looser rules (teiten.demo.accuracy); regenerate the scenario for the exact ones", flush=True)
+            print(f"{truth_path} predates truth['background']: scan and concentration precision are judged by"
+                  " the older, looser rules (teiten.synth.accuracy); regenerate the scenario for the exact ones",
+                  flush=True)
         elif "busy_sources" not in truth["background"]:
             print(f"{truth_path} predates truth['background']['busy_sources']: no surge, drop or rank jump counts"
-                  " as a background source's step (teiten.demo.accuracy); regenerate the scenario", flush=True)
+                  " as a background source's step (teiten.synth.accuracy); regenerate the scenario", flush=True)
         return truth
     t = time.perf_counter()
     s = generate(work / "scenario", seed=seed, scale=scale, start=START)
@@ -97,10 +98,10 @@ def filler_counts(truth: dict[str, Any], packets: int) -> dict[date, int]:
 
 
 def _filler(work: Path, truth: dict[str, Any], packets: int, seed: int) -> list[Path]:
-    from teiten.demo.filler import filler_day, source_pool
-    from teiten.demo.frames import CaptureWriter
-    from teiten.demo.sensors import telescope
+    from teiten.capture.writer import CaptureWriter
     from teiten.enrich.geo import load_geo
+    from teiten.synth.filler import filler_day, source_pool
+    from teiten.synth.sensors import telescope
 
     folder = work / "filler"
     folder.mkdir(parents=True, exist_ok=True)
@@ -130,8 +131,8 @@ def _filler(work: Path, truth: dict[str, Any], packets: int, seed: int) -> list[
 
 def build(work: str, seed: int, scale: float, packets: int, accuracy_only: bool) -> str:
     """Scenario, filler and store in ``work`` (each skipped when done); returns the store path."""
+    from teiten.ingest.pipeline import ingest_paths, open_store
     from teiten.store.catalog import Sensor, add_sensor
-    from teiten.store.ingest import ingest_paths, open_store
 
     w = Path(work)
     truth = _scenario(w, seed, scale)
@@ -163,8 +164,8 @@ def build(work: str, seed: int, scale: float, packets: int, accuracy_only: bool)
 
 def baseline_sql(store: Path, quarter: str) -> tuple[float, int, int]:
     """(seconds, packets, distinct IPv4 sources) of one plain DuckDB query over the quarter."""
+    from teiten.engine.duckdb import connect_store
     from teiten.periods import parse_period
-    from teiten.store.engine import connect_store
 
     p = parse_period(quarter)
     db = connect_store(store)
@@ -222,10 +223,10 @@ def main() -> None:
         store = Path(ex.submit(build, str(work), args.seed, args.scale, args.packets, args.accuracy_only).result())
     build_rss = _mib(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 
-    from teiten.analyze.source import open_observation
-    from teiten.demo.accuracy import score
     from teiten.detect.run import DETECTORS, detect
+    from teiten.engine.observation import open_observation
     from teiten.periods import parse_period
+    from teiten.synth.accuracy import score
 
     truth = json.loads((work / "scenario" / "truth.json").read_text())
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; duckdb {duckdb.__version__}")

@@ -27,8 +27,8 @@ from pathlib import Path
 import dpkt
 
 from teiten.capture.reader import CaptureReader
-from teiten.demo.frames import synthetic_capture
-from teiten.store.ingest import ingest_paths
+from teiten.ingest.pipeline import ingest_paths
+from teiten.synth.radiation import synthetic_capture
 
 TEITEN = [sys.executable, "-m", "teiten.cli"]
 

@@ -21,12 +21,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from teiten.capture.reader import CaptureReader
-from teiten.demo.frames import synthetic_capture
 from teiten.enrich import load_geo
+from teiten.ingest.pipeline import _enriched
 from teiten.schema import packet_schema
 from teiten.store.catalog import sensor_map
 from teiten.store.dataset import _OPTIONS, LAYOUT, PART_ROWS
-from teiten.store.ingest import _enriched
+from teiten.synth.radiation import synthetic_capture
 
 VARIANTS: dict[str, dict[str, object]] = {
     "plain/zstd": {"compression": "zstd", "use_dictionary": False},

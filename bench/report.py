@@ -27,14 +27,15 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from teiten.analyze.source import open_observation
-from teiten.demo.frames import BATCH, CaptureWriter, _bench_batch
+from teiten.capture.writer import BATCH, CaptureWriter
+from teiten.engine.duckdb import KEY_SQL
+from teiten.engine.observation import open_observation
+from teiten.ingest.pipeline import ingest_paths, open_store
 from teiten.periods import parse_period
 from teiten.report import charts
 from teiten.report.build import build_report, render_html
 from teiten.store.catalog import Sensor, add_sensor
-from teiten.store.engine import KEY_SQL
-from teiten.store.ingest import ingest_paths, open_store
+from teiten.synth.radiation import radiation_batch
 
 DAY_US = 86_400_000_000
 
@@ -57,7 +58,7 @@ def generate(folder: Path, q2: int, q3: int) -> list[Path]:
             with CaptureWriter(path) as w:
                 for s in range(0, n, BATCH):
                     m = min(BATCH, n - s)
-                    w.write(_bench_batch(m, t0 + DAY_US * s // n, t0 + DAY_US * (s + m) // n, rng))
+                    w.write(radiation_batch(m, t0 + DAY_US * s // n, t0 + DAY_US * (s + m) // n, rng))
     return files
 
 

@@ -50,15 +50,15 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from teiten.analyze.source import open_observation
-from teiten.demo.layout import ICMP, TCP, UDP, PacketColumns
-from teiten.demo.scenario import generate
+from teiten.capture.frames import ICMP, TCP, UDP, PacketColumns
 from teiten.detect.rule_vars import variables
 from teiten.detect.rules_compile import Rule, load_rules, load_ruleset, parse_rules
 from teiten.detect.signatures import _COLUMNS, match_batch, signature_alerts
+from teiten.engine.observation import open_observation
+from teiten.ingest.pipeline import ingest_paths, open_store
 from teiten.periods import Period
 from teiten.store.catalog import Sensor, add_sensor, list_sensors
-from teiten.store.ingest import ingest_paths, open_store
+from teiten.synth.scenario import generate
 
 WORDS = ("GET /", "POST /", "HEAD /", "admin", "login", "shell", "wget ", "curl ", "OPTIONS sip:", "REGISTER sip:",
          "SSH-2.0", "|00 01|", "HTTP/1.", "User-Agent:", "cmd.exe", "/bin/sh", "eval(", "passwd", "root", "M-SEARCH")
@@ -210,7 +210,7 @@ def naive_match(rules: list[Rule], batch: pa.RecordBatch) -> int:
 
 
 def address_lists(args: argparse.Namespace) -> None:
-    from teiten.demo.frames import CaptureWriter
+    from teiten.capture.writer import CaptureWriter
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="teiten-sig-lists-"))
     work.mkdir(parents=True, exist_ok=True)

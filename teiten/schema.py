@@ -110,7 +110,7 @@ QUARANTINE_COLUMNS: tuple[Column, ...] = (
 
 
 #: Packets counted per UTC hour, port key, IP version, country and sensor: one roll-up per
-#: capture file and UTC day, written at ingest next to the packets (``teiten.store.slots``).
+#: capture file and UTC day, written at ingest next to the packets (``teiten.store.rollups``).
 SLOT_COLUMNS: tuple[Column, ...] = (
     Column("slot", pa.int32(), "UTC hour: hours since 1970-01-01 00:00 UTC", False),
     Column("kc", pa.int32(), "port key as an integer: proto << 16 | port (or ICMP type), (256 + proto) << 16"

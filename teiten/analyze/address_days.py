@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from datetime import date
 
-from teiten.analyze.source import Observation, day_of, local_day
+from teiten.engine.observation import Observation, day_of, local_day
 from teiten.periods import Period
 from teiten.store.catalog import Sensor
 

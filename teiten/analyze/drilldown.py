@@ -7,7 +7,7 @@ from typing import Any
 
 from teiten.analyze.rankings import DIMENSIONS
 from teiten.analyze.shares import _shares
-from teiten.analyze.source import Observation, day_of, local_day, local_hour
+from teiten.engine.observation import Observation, day_of, local_day, local_hour
 from teiten.periods import Period
 
 __all__ = ["drill", "source_text"]

@@ -12,7 +12,7 @@ from typing import Any
 
 from teiten.analyze.address_days import address_days
 from teiten.analyze.compare import compare_counts
-from teiten.analyze.source import Observation
+from teiten.engine.observation import Observation
 from teiten.enrich import country_name, key_label
 from teiten.errors import SettingError
 from teiten.periods import Period

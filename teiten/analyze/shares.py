@@ -7,7 +7,7 @@ from typing import Any
 
 from teiten.analyze.rankings import DIMENSIONS
 from teiten.analyze.series import top_keys
-from teiten.analyze.source import Observation
+from teiten.engine.observation import Observation
 from teiten.errors import SettingError
 from teiten.periods import Period
 

@@ -160,7 +160,7 @@ def incidents_stats(period: str, db_url: str | None, store: Path, tz: str, fmt: 
 @user_errors
 def incidents_report(period: str, lang: str, out: Path, db_url: str | None, store: Path, tz: str) -> None:
     """The incident handling report of a period (seed 004): tables 1-4, figures, text."""
-    from teiten.report.incidents import write_incident_report
+    from teiten.report.incident_report import write_incident_report
 
     p, st = _stats(period, tz, db_url, store)
     click.echo(str(write_incident_report(st, p, out, lang)))
@@ -251,7 +251,7 @@ def notify(period: str, country: str | None, group: str | None, smtp_host: str |
     never sent (CSV and JSON attached), recorded as a coordination. Prints a JSON summary;
     the exit status is 1 when a notice could not be sent.
     """
-    from teiten.analyze.source import open_observation
+    from teiten.engine.observation import open_observation
     from teiten.errors import SettingError
     from teiten.incidents.coordination import Smtp
     from teiten.incidents.notify import evidence

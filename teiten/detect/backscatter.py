@@ -20,7 +20,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from teiten.analyze.address_days import sensor_weight
-from teiten.analyze.source import Observation
+from teiten.engine.observation import Observation
 from teiten.enrich import country_name, load_geo
 from teiten.periods import Period
 

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 from teiten.analyze.drilldown import source_text
 from teiten.analyze.rankings import DIMENSIONS, ranking
-from teiten.analyze.source import Observation, day_number, day_of, key_codes, key_text, local_day, region_key
+from teiten.engine.observation import Observation, day_number, day_of, key_codes, key_text, local_day, region_key
 from teiten.periods import Period
 from teiten.settings import zone
 

@@ -20,7 +20,7 @@ from typing import Any
 import ibis
 
 from teiten.analyze.series import top_keys
-from teiten.analyze.source import (
+from teiten.engine.observation import (
     UNKNOWN_REGION,
     Observation,
     day_number,

@@ -16,7 +16,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from teiten.analyze.source import Observation
+from teiten.engine.observation import Observation
 from teiten.errors import SettingError
 from teiten.periods import Period
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import ibis
 
-from teiten.analyze.source import Observation
+from teiten.engine.observation import Observation
 from teiten.periods import Period
 
 __all__ = ["HEADERS", "payload_tool_findings", "payload_tools"]

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from teiten.analyze.source import Observation
+from teiten.engine.observation import Observation
 from teiten.periods import Period
 
 __all__ = ["DETECTORS", "detect"]
@@ -28,12 +28,12 @@ def _runners(obs: Observation, period: Period, group: str | None, top: int, rule
     from teiten.detect.changes import change_findings
     from teiten.detect.concentration import concentration_findings
     from teiten.detect.diurnal import diurnal_findings
-    from teiten.detect.fingerprinted import fingerprint_findings
     from teiten.detect.fingerprints import load_fingerprints
     from teiten.detect.payloads import payload_tool_findings
     from teiten.detect.rules_compile import load_rules
     from teiten.detect.scans import scan_findings
     from teiten.detect.signatures import signature_findings
+    from teiten.detect.tools import fingerprint_findings
 
     # one cube (packets per day, key and region) over the period and the one before serves the
     # change detection's baseline and every ranking the other detectors take

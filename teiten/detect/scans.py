@@ -17,8 +17,8 @@ import ibis
 import ibis.expr.types as ir
 
 from teiten.analyze.drilldown import source_text
-from teiten.analyze.source import Observation, key_name
 from teiten.detect.backscatter import iso_utc, monitored_addresses
+from teiten.engine.observation import Observation, key_name
 from teiten.periods import Period
 
 __all__ = ["ScanRules", "scan_findings", "scans"]

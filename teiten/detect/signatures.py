@@ -23,10 +23,10 @@ import pyarrow as pa
 
 from teiten.analyze.address_days import address_days
 from teiten.analyze.compare import compare_counts
-from teiten.analyze.source import Observation
 from teiten.detect.content_match import payload_match, pcre_match
 from teiten.detect.rule_vars import V4_MAX, V6_MAX, AddrSet, PortSet
 from teiten.detect.rules_compile import CLASSES, Rule
+from teiten.engine.observation import Observation
 from teiten.enrich import country_name
 from teiten.enrich.ranges import halves6
 from teiten.periods import Period

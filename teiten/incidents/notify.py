@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from teiten.analyze.drilldown import source_text
-from teiten.analyze.source import Observation, key_text
+from teiten.engine.observation import Observation, key_text
 from teiten.incidents.coordination import ContactIndex, Smtp, send
 from teiten.incidents.models import (
     Contact,

@@ -17,7 +17,7 @@ from typing import Any
 
 from teiten.analyze.drilldown import drill
 from teiten.analyze.series import breakdown
-from teiten.analyze.source import Observation
+from teiten.engine.observation import Observation
 from teiten.enrich import country_name
 from teiten.periods import Period
 from teiten.report import charts

@@ -3,7 +3,7 @@
 Layout of a store directory::
 
     packets/date=YYYY-MM-DD/f<file_id>-<n>.parquet  parts of a capture, by UTC day
-    slots/date=YYYY-MM-DD/f<file_id>.parquet     its packets counted per hour (teiten.store.slots)
+    slots/date=YYYY-MM-DD/f<file_id>.parquet     its packets counted per hour (teiten.store.rollups)
     quarantine/f<file_id>.parquet                undecodable records, with the reason
     quarantine/f<file_id>.tail                   the bytes after damage, as they were
     staging/f<file_id>/...                       files being written (never read)
@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from teiten.schema import packet_schema, quarantine_schema
 from teiten.store.manifest import transaction
-from teiten.store.slots import merge_slots, slot_counts, slot_path, write_slots
+from teiten.store.rollups import merge_slots, slot_counts, slot_path, write_slots
 
 __all__ = ["StagedFile", "commit", "recover"]
 

@@ -70,7 +70,7 @@ _ADDED = (("ts_inferred", "INTEGER DEFAULT 0"),)
 
 
 #: meta key: files with a lower id were stored before packet parts had ``ts_inferred``,
-#: ``ip_flags``, ``icmp_id`` and ``icmp_seq`` (teiten.store.engine.LATER_COLUMNS)
+#: ``ip_flags``, ``icmp_id`` and ``icmp_seq`` (teiten.engine.duckdb.LATER_COLUMNS)
 LEGACY_PARTS_BELOW = "packets_without_ts_inferred_below"
 
 

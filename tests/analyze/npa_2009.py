@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from teiten.demo.frames import CaptureWriter
-from teiten.demo.layout import ICMP, TCP, UDP, PacketColumns
+from teiten.capture.frames import ICMP, TCP, UDP, PacketColumns
+from teiten.capture.writer import CaptureWriter
 
 #: 64 + 32 + 4 = 100 addresses
 SENSOR_ADDRESSES = ("192.0.2.0/26", "192.0.2.64/27", "192.0.2.96/30")

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from teiten.capture.reader import read_capture
 from teiten.cli import commands  # noqa: F401 - registers the commands
 from teiten.cli.main import cli
-from teiten.store.engine import connect_store
+from teiten.engine.duckdb import connect_store
 from tests.capture.builders import PcapngBlocks, tcp_syn, udp
 
 T0 = Fraction(1_700_000_000)

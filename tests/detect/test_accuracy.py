@@ -1,5 +1,5 @@
 """Recall and precision of ``teiten detect`` on two small generated scenarios (scale 0.05), scored
-with ``teiten.demo.accuracy``; and ``score`` itself on hand-written findings.
+with ``teiten.synth.accuracy``; and ``score`` itself on hand-written findings.
 
 Pinned (≥ 0.95 recall, ≥ 0.9 precision) only where the detectors reach it at this scale:
 fingerprints (packets), DoS victims, scanners (recall, and ≥ 0.95 precision against the
@@ -23,13 +23,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from teiten.analyze.source import open_observation
-from teiten.demo.accuracy import Activity, score
-from teiten.demo.scenario import generate
 from teiten.detect.run import detect
+from teiten.engine.observation import open_observation
+from teiten.ingest.pipeline import ingest_paths, open_store
 from teiten.periods import parse_period
 from teiten.store.catalog import Sensor, add_sensor
-from teiten.store.ingest import ingest_paths, open_store
+from teiten.synth.accuracy import Activity, score
+from teiten.synth.scenario import generate
 
 QUARTERS = ("2026Q2", "2026Q3")
 RECALL, PRECISION = 0.95, 0.9

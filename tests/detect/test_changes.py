@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from teiten.analyze.source import Observation, open_observation
+from teiten.capture.frames import ICMP, TCP, PacketColumns
+from teiten.capture.writer import CaptureWriter
 from teiten.cli import commands  # noqa: F401 - registers the commands
 from teiten.cli.main import cli
-from teiten.demo.frames import CaptureWriter
-from teiten.demo.layout import ICMP, TCP, PacketColumns
 from teiten.detect.changes import ChangeRules, _runs, change_findings, peak_sources, robust_z
+from teiten.engine.observation import Observation, open_observation
 from teiten.periods import period_between
 
 

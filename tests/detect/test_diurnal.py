@@ -10,12 +10,12 @@ import numpy.typing as npt
 import pytest
 from click.testing import CliRunner
 
-from teiten.analyze.source import open_observation
+from teiten.capture.frames import ICMP, TCP, PacketColumns
+from teiten.capture.writer import CaptureWriter
 from teiten.cli import commands  # noqa: F401 - registers the commands
 from teiten.cli.main import cli
-from teiten.demo.frames import CaptureWriter
-from teiten.demo.layout import ICMP, TCP, PacketColumns
 from teiten.detect.diurnal import DiurnalRules, diurnal_findings, rhythm
+from teiten.engine.observation import open_observation
 from teiten.periods import period_between
 
 

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from teiten.analyze.source import open_observation
+from teiten.capture.frames import OPT_LINUX, OPT_MSS, OPT_NONE, TCP, PacketColumns
+from teiten.capture.writer import CaptureWriter
 from teiten.cli import commands  # noqa: F401 - registers the commands
 from teiten.cli.main import cli
-from teiten.demo.frames import CaptureWriter
-from teiten.demo.layout import OPT_LINUX, OPT_MSS, OPT_NONE, TCP, PacketColumns
-from teiten.detect.fingerprinted import region_comparison
 from teiten.detect.fingerprints import fingerprint_packets, load_fingerprints
+from teiten.detect.tools import region_comparison
+from teiten.engine.observation import open_observation
 from teiten.errors import SettingError
 from teiten.periods import period_between
 
@@ -127,7 +127,7 @@ def test_one_pass_summaries_equal_each_fingerprints_packets(tmp_path: Path,
                                                             store: tuple[Path, list[tuple[int, ...]]]) -> None:
     """The summaries of all fingerprints, counted in one pass under a mask, give each
     fingerprint exactly its own packets per source, also for a packet carrying two."""
-    from teiten.detect.fingerprinted import fingerprint_summaries
+    from teiten.detect.tools import fingerprint_summaries
 
     path = tmp_path / "store"
     shutil.copytree(store[0], path)  # the module's store, plus one packet

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 from click.testing import CliRunner
 
-from teiten.analyze.source import open_observation
+from teiten.capture.frames import UDP, PacketColumns
+from teiten.capture.writer import CaptureWriter
 from teiten.cli import commands  # noqa: F401 - registers the commands
 from teiten.cli.main import cli
-from teiten.demo.frames import CaptureWriter
-from teiten.demo.layout import UDP, PacketColumns
 from teiten.detect.payloads import payload_tool_findings, payload_tools
+from teiten.engine.observation import open_observation
 from teiten.periods import period_between
 
 

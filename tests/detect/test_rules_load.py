@@ -15,18 +15,18 @@ import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 
-from teiten.analyze.source import open_observation
+from teiten.capture.frames import ICMP, TCP, UDP, PacketColumns
+from teiten.capture.writer import CaptureWriter
 from teiten.cli import commands  # noqa: F401 - registers the commands
 from teiten.cli.main import cli
-from teiten.demo.frames import CaptureWriter
-from teiten.demo.layout import ICMP, TCP, UDP, PacketColumns
 from teiten.detect.rule_vars import RuleSkip, address_set, parse_var, port_set, variables
 from teiten.detect.rules_compile import compile_rules, load_ruleset, parse_rules
 from teiten.detect.signatures import _COLUMNS, match_batch, signature_alerts
+from teiten.engine.observation import open_observation
 from teiten.errors import SettingError
+from teiten.ingest.pipeline import open_store
 from teiten.periods import period_between
 from teiten.store.catalog import Sensor, add_sensor
-from teiten.store.ingest import open_store
 
 RULES = Path(__file__).parent / "rules"
 HOME = ["203.0.113.0/24", "2001:db8:5e::/48"]

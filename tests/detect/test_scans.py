@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from teiten.analyze.source import open_observation
+from teiten.capture.frames import TCP, PacketColumns
+from teiten.capture.writer import CaptureWriter
 from teiten.cli import commands  # noqa: F401 - registers the commands
 from teiten.cli.main import cli
-from teiten.demo.frames import CaptureWriter
-from teiten.demo.layout import TCP, PacketColumns
 from teiten.detect.scans import ScanRules, scan_findings, scans
+from teiten.engine.observation import open_observation
 from teiten.periods import period_between
 
 T0 = 1_783_000_000_000_000  # 2026-07-02

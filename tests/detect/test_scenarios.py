@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from teiten.analyze.source import open_observation
-from teiten.demo.scenario import generate
 from teiten.detect.backscatter import dos_attacks, dos_findings
+from teiten.engine.observation import open_observation
+from teiten.ingest.pipeline import ingest_paths, open_store
 from teiten.periods import period_between
 from teiten.store.catalog import Sensor, add_sensor
-from teiten.store.ingest import ingest_paths, open_store
+from teiten.synth.scenario import generate
 
 
 @pytest.fixture(scope="module", params=[3, 11], ids=["seed3", "seed11"])
@@ -131,8 +131,8 @@ def test_bucketed_busiest_sources_and_ports_equal_the_exact_count(scenario: tupl
     """Concentration's busy sources and source ports per key, found through hashed buckets,
     are exactly the values whose count per (key, value) reaches the share."""
     from teiten.analyze.rankings import counts
-    from teiten.analyze.source import key_codes, key_name
     from teiten.detect.concentration import _busiest
+    from teiten.engine.observation import key_codes, key_name
     from teiten.periods import parse_period
 
     store, _ = scenario

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from teiten.analyze.source import open_observation
+from teiten.capture.frames import ICMP, TCP, UDP, PacketColumns
+from teiten.capture.writer import CaptureWriter
 from teiten.cli import commands  # noqa: F401 - registers the commands
 from teiten.cli.main import cli
-from teiten.demo.frames import CaptureWriter
-from teiten.demo.layout import ICMP, TCP, UDP, PacketColumns
 from teiten.detect.rules_compile import load_rules, parse_rules
 from teiten.detect.signatures import _apply_threshold, signature_alerts, signature_ranking
+from teiten.engine.observation import open_observation
 from teiten.errors import SettingError
 from teiten.periods import period_between
 

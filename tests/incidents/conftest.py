@@ -3,7 +3,7 @@ names a PostgreSQL server's admin database (``.ci/run`` starts one with
 ``scripts/start-test-postgres.sh``), a new database on it too: every test of this folder
 runs on both.
 
-The seed-004 data set (``teiten.demo.incidents``) is imported once per backend per session
+The seed-004 data set (``teiten.synth.incident_reports``) is imported once per backend per session
 (:func:`seed004_template`, through ``teiten incidents import``); each test that asks for
 :func:`seed004_db` gets its own copy of it (SQLite: a copy of the file; PostgreSQL: a database
 made from it as a template), so a test may write to its copy. Names come from
@@ -27,9 +27,9 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from teiten.demo.incidents import seed004_reports, write_jsonl
 from teiten.incidents.coordination import Smtp
 from teiten.incidents.db import IncidentDB, open_db
+from teiten.synth.incident_reports import seed004_reports, write_jsonl
 
 BACKENDS = ["sqlite", *(["postgresql"] if os.environ.get("TEITEN_TEST_PG") else [])]
 Q4 = ["2017-10", "2017-11", "2017-12"]

@@ -147,7 +147,7 @@ def test_every_change_is_audited_with_its_actor(db: IncidentDB, tmp_path: Path) 
 def test_attacker_text_is_escaped_in_the_report(db: IncidentDB, tmp_path: Path) -> None:
     from teiten.incidents.stats import incident_stats
     from teiten.periods import parse_period
-    from teiten.report.incidents import write_incident_report
+    from teiten.report.incident_report import write_incident_report
 
     evil = "<script>alert(1)</script>"
     f = _write(tmp_path / "a.jsonl", [_report("r1", "2017-10-02T01:00:00Z", [

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from teiten.capture.frames import TCP, PacketColumns
+from teiten.capture.writer import CaptureWriter
 from teiten.cli import commands, incidents  # noqa: F401 - registers the commands
 from teiten.cli.main import cli
-from teiten.demo.frames import CaptureWriter
-from teiten.demo.layout import TCP, PacketColumns
 from teiten.incidents.coordination import Smtp, add_organisation
 from teiten.incidents.db import open_db
 from teiten.incidents.stats import incident_stats

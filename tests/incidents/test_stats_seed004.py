@@ -1,4 +1,4 @@
-"""Seed 004's tables 1-4 from a data set built for them (``teiten.demo.incidents``),
+"""Seed 004's tables 1-4 from a data set built for them (``teiten.synth.incident_reports``),
 imported through ``teiten incidents import`` and counted by ``teiten incidents stats``."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from teiten.cli.main import cli
-from teiten.demo.incidents import CATEGORY_ORDER, SCAN_PORTS_Q4, SEED004
+from teiten.synth.incident_reports import CATEGORY_ORDER, SCAN_PORTS_Q4, SEED004
 
 from .conftest import Q4, run_cli
 

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from teiten.demo.incidents import seed004_reports
 from teiten.errors import SettingError
 from teiten.incidents.db import IncidentDB
 from teiten.incidents.intake import Reading
@@ -22,6 +21,7 @@ from teiten.incidents.models import Coordination, Incident, Report
 from teiten.incidents.status_words import STATUS_WORDS, StatusMap, incident_state, normal_word, parse_status_map
 from teiten.incidents.taxonomy import COORDINATION_STATES
 from teiten.settings import zone
+from teiten.synth.incident_reports import seed004_reports
 
 from . import test_stats_seed004 as seed
 from .conftest import BACKENDS, SEED004_MONTHS, import_seed004, new_database, run_cli

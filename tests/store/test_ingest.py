@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from teiten.engine.duckdb import connect_store
+from teiten.ingest.pipeline import ingest_paths
 from teiten.store import dataset
-from teiten.store.engine import connect_store
-from teiten.store.ingest import ingest_paths
 from tests.store.synth import syn_pcap
 
 TEITEN = [sys.executable, "-m", "teiten.cli"]

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from teiten.demo.layout import ICMP, ICMP6, OPT_LINUX, OPT_MACOS, OPT_NONE, OPT_WINDOWS, TCP, UDP, PacketColumns
-from teiten.demo.sensors import Telescope
+from teiten.capture.frames import ICMP, ICMP6, OPT_LINUX, OPT_MACOS, OPT_NONE, OPT_WINDOWS, TCP, UDP, PacketColumns
 from teiten.enrich.geo import GeoDB
+from teiten.synth.sensors import Telescope
 
 __all__ = ["COUNTRIES", "DAY_US", "KEYS", "Traffic", "background", "sample_sources", "unmark"]
 

@@ -7,7 +7,7 @@
                  DESIGN §2) and ``day`` (UTC date)
 ``files``        the manifest of ingested files
 ``sensors``      the sensor catalog
-``slots_raw``    the hourly roll-ups (``teiten.store.slots``), only when every committed
+``slots_raw``    the hourly roll-ups (``teiten.store.rollups``), only when every committed
                  file has them (a store from before them gets them at its next ingest)
 """
 
@@ -25,7 +25,7 @@ import pyarrow as pa
 from teiten.errors import StoreError
 from teiten.schema import packet_schema, slot_schema
 from teiten.store.manifest import COMMITTED, LEGACY_PARTS_BELOW, connect
-from teiten.store.slots import files_without_slots
+from teiten.store.rollups import files_without_slots
 
 __all__ = ["KEY_SQL", "connect_store", "memory_limit"]
 

@@ -1,4 +1,4 @@
-"""Hourly roll-ups (teiten.store.slots): what ingest writes equals what the packets say, they
+"""Hourly roll-ups (teiten.store.rollups): what ingest writes equals what the packets say, they
 commit with their file, old stores get them, and the analyses read the same from them."""
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from teiten.analyze.source import key_code, open_observation
 from teiten.detect.diurnal import DiurnalRules, diurnal_findings
-from teiten.detect.fingerprinted import ipv4_packets
+from teiten.detect.tools import ipv4_packets
+from teiten.engine.duckdb import connect_store
+from teiten.engine.observation import key_code, open_observation
+from teiten.ingest.pipeline import ingest_paths
 from teiten.periods import Period, parse_period
-from teiten.store.engine import connect_store
-from teiten.store.ingest import ingest_paths
-from teiten.store.slots import key_codes_of, slot_counts
+from teiten.store.rollups import key_codes_of, slot_counts
 from tests.store.synth import syn_pcap
 
 BY_HOUR = ("SELECT CAST(epoch_us(ts) // 3600000000 AS INTEGER) AS slot, {kc} AS kc, ip_version, country, sensor,"
@@ -132,8 +132,8 @@ def test_half_hour_zones_count_the_packets(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("cidr", ["203.0.113.0/24", "203.0.113.0/25"])
 def test_the_catalog_test_is_skipped_only_when_every_packet_passes_it(tmp_path: Path, cidr: str) -> None:
+    from teiten.ingest.pipeline import open_store
     from teiten.store.catalog import Sensor, add_sensor
-    from teiten.store.ingest import open_store
 
     store = tmp_path / "store"
     with open_store(store, lock=False) as con:

@@ -5,11 +5,11 @@ or pcapng), ``sensors.json`` (the sensor catalog) and ``truth.json`` (the plante
 phenomena and the exact per-day counts by port key, site, source country and
 fingerprint, all days in UTC).  Under ``"background"`` truth.json also records what all
 the traffic, the background radiation's included, really does per quarter
-(:func:`teiten.demo.truth.background_truth`): ``"scanners"``, every (source, port key)
+(:func:`teiten.synth.truth.background_truth`): ``"scanners"``, every (source, port key)
 with a scan by the DESIGN §4 definition, ``"single_source_keys"``, every port key of
 at least 500 packets of which one source sent at least half, and ``"busy_sources"``,
 the packets per day of every source on each port key and in its country where it sent
-20 packets or more on some day (:func:`teiten.demo.truth.busy_sources`: the sources
+20 packets or more on some day (:func:`teiten.synth.truth.busy_sources`: the sources
 whose start or stop is a real step in a daily series).  The same seed and scale give
 the same bytes.
 """
@@ -28,12 +28,13 @@ import numpy as np
 import numpy.typing as npt
 import zstandard
 
-from teiten.demo import phenomena as ph
-from teiten.demo.frames import write_pcap, write_pcapng
-from teiten.demo.layout import PacketColumns
-from teiten.demo.population import DAY_US, Traffic, background
-from teiten.demo.sensors import SITES, Site, telescope
-from teiten.demo.truth import (
+from teiten.capture.frames import PacketColumns
+from teiten.capture.writer import write_pcap, write_pcapng
+from teiten.enrich.geo import load_geo
+from teiten.synth import phenomena as ph
+from teiten.synth.population import DAY_US, Traffic, background
+from teiten.synth.sensors import SITES, Site, telescope
+from teiten.synth.truth import (
     background_truth,
     busy_sources,
     count_by_day,
@@ -43,7 +44,6 @@ from teiten.demo.truth import (
     port_keys,
     source_countries,
 )
-from teiten.enrich.geo import load_geo
 
 __all__ = ["Scenario", "generate", "quarter_days"]
 

@@ -1,4 +1,4 @@
-"""How well the detectors find what a generated scenario planted (:mod:`teiten.demo.scenario`).
+"""How well the detectors find what a generated scenario planted (:mod:`teiten.synth.scenario`).
 
 ``score(findings, truth, quarter)`` compares the findings of :func:`teiten.detect.run.detect`
 over one quarter (``"2026Q2"``) with the scenario's ``truth.json`` and returns per finding
@@ -25,7 +25,7 @@ scan
     ``truth["background"]["scanners"]``: every (source, key) of the scenario's traffic,
     whichever generator sent it (background sources with many packets to random sensor
     addresses, Mirai bots and SIP scanners scan too), that really scans by the DESIGN §4
-    definition, computed from the generated packets (:func:`teiten.demo.truth.background_truth`).
+    definition, computed from the generated packets (:func:`teiten.synth.truth.background_truth`).
     A truth without ``"background"`` (written before it was recorded, or by hand): true
     when its source is a source of any planted phenomenon.
 surge
@@ -49,7 +49,7 @@ step (surge, drop, new_key, rank_jump)
     sent them (the background's included: one host beginning on its private high port, or
     in a small country).  Judged with ``truth["background"]["busy_sources"]`` (each source's
     packets per day on each port key and in its country, recorded where it sent 20 or more
-    on some day: :func:`teiten.demo.truth.busy_sources`) and truth.json's own daily counts
+    on some day: :func:`teiten.synth.truth.busy_sources`) and truth.json's own daily counts
     (``by_day_key``, ``by_day_country``; the finding gives only its key, ``dimension`` and
     days, never the size of the change).  Surge or drop: on its ``evidence.peak_day`` (else
     its first day), the key's change is its packets that day minus their median over the
@@ -99,12 +99,12 @@ from typing import Any
 
 import numpy as np
 
-from teiten.demo import phenomena as ph
-from teiten.demo.population import DAY_US, Traffic
-from teiten.demo.sensors import telescope
-from teiten.demo.truth import key_names, port_keys, source_countries
 from teiten.enrich.geo import load_geo
 from teiten.periods import Period, parse_period
+from teiten.synth import phenomena as ph
+from teiten.synth.population import DAY_US, Traffic
+from teiten.synth.sensors import telescope
+from teiten.synth.truth import key_names, port_keys, source_countries
 
 __all__ = ["FINGERPRINTS", "KINDS", "Activity", "describe", "replay", "score"]
 
@@ -117,14 +117,14 @@ FINGERPRINTS = ("mirai", "zmap", "masscan", "nmap", "unicornscan")
 KINDS = (*FINGERPRINTS, "dos_victim", "scan", "surge", "drop", "new_key", "rank_jump", "concentration",
          "diurnal", "payload_tool", "signature")
 SCANNERS = ("icmp_sweeper", "zmap", "masscan")
-ORACLE_SOURCE_PORT = 6000  # teiten.demo.phenomena.oracle_surge
+ORACLE_SOURCE_PORT = 6000  # teiten.synth.phenomena.oracle_surge
 JOIN_DAYS = 10  # oracle_surge's late sources join on late_day .. late_day + 9
 BASELINE_DAYS = 28  # teiten.detect.changes.ChangeRules.baseline
 STEP_SOURCES = 3  # a step: so few sources carry at least half of a change
-UNKNOWN_REGION = "--"  # teiten.analyze.source.UNKNOWN_REGION
+UNKNOWN_REGION = "--"  # teiten.engine.observation.UNKNOWN_REGION
 PEAK_SLACK_H = 1.5
 #: Generators replayed for per-source detail: their index among the scenario's random
-#: streams (``SeedSequence(seed).spawn(9)`` in ``teiten.demo.scenario._traffic``).
+#: streams (``SeedSequence(seed).spawn(9)`` in ``teiten.synth.scenario._traffic``).
 STREAMS = {"sip": 6, "zmap": 7, "masscan": 8}
 SIP_AGENTS = {name: agent for name, _method, agent, _share in ph.SIP_TOOLS}
 
@@ -403,7 +403,7 @@ class _Steps:
         key = str(f["key"])
         dim = str(f.get("dimension") or ("ports" if "/" in key or key == "FRAG" else "regions"))
         if dim == "regions" and key == UNKNOWN_REGION:
-            key = "??"  # teiten.demo.truth.source_countries
+            key = "??"  # teiten.synth.truth.source_countries
         if (dim, key) not in self._series:
             total = np.zeros(self.days)
             for d, counts in self._by_day[dim].items():

@@ -1,6 +1,6 @@
 """Planted phenomena with known ground truth (seeds 001–003 and DESIGN §4).
 
-Each generator returns a :class:`~teiten.demo.population.Traffic` and a truth dict
+Each generator returns a :class:`~teiten.synth.population.Traffic` and a truth dict
 (kind, keys, sources, countries, window, packets).  ``day`` arguments count from the
 scenario's first day; times are µs since the epoch.
 """
@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from teiten.demo.layout import ICMP, OPT_MSS, OPT_NONE, OPT_WINDOWS, TCP, UDP, PacketColumns
-from teiten.demo.population import DAY_US, Traffic, sample_sources, unmark
-from teiten.demo.sensors import Telescope
+from teiten.capture.frames import ICMP, OPT_MSS, OPT_NONE, OPT_WINDOWS, TCP, UDP, PacketColumns
 from teiten.enrich.geo import GeoDB
+from teiten.synth.population import DAY_US, Traffic, sample_sources, unmark
+from teiten.synth.sensors import Telescope
 
 __all__ = ["backscatter", "diurnal", "icmp_sweeper", "mirai", "oracle_surge", "sip_scans", "tool_scans"]
 

@@ -38,7 +38,7 @@ _OTHER = 256
 
 
 def key_codes_of(t: pa.Table) -> np.ndarray:
-    """The port key code of each packet (``teiten.analyze.source.key_code``), in numpy."""
+    """The port key code of each packet (``teiten.engine.observation.key_code``), in numpy."""
     proto = np.asarray(t.column("proto").to_numpy(zero_copy_only=False), np.int64)
     frag = np.asarray(t.column("frag").to_numpy(zero_copy_only=False), np.int64)
 

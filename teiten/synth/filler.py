@@ -1,8 +1,8 @@
 """Background radiation for big benchmark stores: one fixed, heavy-tailed population of sources.
 
 ``source_pool(geo, tel, size, rng)`` draws ``size`` sources once: a country by the weights of
-:data:`~teiten.demo.population.COUNTRIES`, an address there, one or two port keys by that
-country's key mix (``_key_probs``), an "OS" of :data:`~teiten.demo.population.OSES` (initial
+:data:`~teiten.synth.population.COUNTRIES`, an address there, one or two port keys by that
+country's key mix (``_key_probs``), an "OS" of :data:`~teiten.synth.population.OSES` (initial
 TTL, TCP options, window, ephemeral ports) and a lognormal(0, 1.5) activity weight, and a
 fixed set of one to :data:`MAX_ADDRESSES` sensor addresses it sends to.
 ``filler_day(n, t0_us, pool, rng)`` draws the ``n`` packets of one day: each packet's source
@@ -15,7 +15,7 @@ TCP packets are SYNs with an ordinary OS's options (never the lone MSS option of
 packets echo requests, UDP datagrams empty, nothing carries a payload, ``unmark`` removes
 chance fingerprints, times are flat over the day (no rhythm), and every day is drawn from
 the same population (no change but the volume the caller asks for).  The key "port 0" of
-:data:`~teiten.demo.population.KEYS` is a random high port per packet, so no key belongs to
+:data:`~teiten.synth.population.KEYS` is a random high port per packet, so no key belongs to
 one source.  IPv4 only; vectorised, no Python loop per packet or per source.
 """
 
@@ -26,10 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from teiten.demo.layout import ICMP, TCP, PacketColumns
-from teiten.demo.population import COUNTRIES, DAY_US, KEYS, OSES, _key_probs, sample_sources, unmark
-from teiten.demo.sensors import Telescope
+from teiten.capture.frames import ICMP, TCP, PacketColumns
 from teiten.enrich.geo import GeoDB
+from teiten.synth.population import COUNTRIES, DAY_US, KEYS, OSES, _key_probs, sample_sources, unmark
+from teiten.synth.sensors import Telescope
 
 __all__ = ["MAX_ADDRESSES", "SourcePool", "filler_day", "source_pool"]
 

@@ -9,8 +9,8 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from teiten.analyze.source import Observation, day_of, key_text, local_day, region_key
 from teiten.detect.fingerprints import Fingerprint, FingerprintTable, fingerprint_packets, fingerprint_test
+from teiten.engine.observation import Observation, day_of, key_text, local_day, region_key
 from teiten.enrich import country_name
 from teiten.periods import Period
 

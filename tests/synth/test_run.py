@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from teiten.demo.run import run_demo
-from teiten.store.engine import connect_store
+from teiten.cli.demo import run_demo
+from teiten.engine.duckdb import connect_store
 
 
 @pytest.mark.slow

@@ -14,14 +14,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from teiten.analyze.rankings import ranking
-from teiten.analyze.source import open_observation
-from teiten.demo.scenario import generate
+from teiten.engine.duckdb import connect_store
+from teiten.engine.observation import open_observation
 from teiten.errors import TeitenError
+from teiten.ingest.pipeline import ingest_paths, open_store
 from teiten.periods import parse_period
 from teiten.report.console import output_console, print_ranking
 from teiten.store.catalog import Sensor, add_sensor
-from teiten.store.engine import connect_store
-from teiten.store.ingest import ingest_paths, open_store
+from teiten.synth.scenario import generate
 
 __all__ = ["DemoResult", "run_demo"]
 
@@ -67,11 +67,11 @@ def _quarters(first: date, last: date) -> list[str]:
 def _incidents(out: Path, console: Console) -> list[Path]:
     """Seed 004's incident data set imported into ``out/incidents.sqlite``, its 2017Q4
     statistics printed and its report written."""
-    from teiten.demo.incidents import seed004_reports, write_jsonl
     from teiten.incidents.db import open_db
     from teiten.incidents.jsonl import import_jsonl
     from teiten.incidents.stats import incident_stats
-    from teiten.report.incidents import write_incident_report
+    from teiten.report.incident_report import write_incident_report
+    from teiten.synth.incident_reports import seed004_reports, write_jsonl
 
     folder = out / "incidents"
     folder.mkdir(parents=True, exist_ok=True)

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from teiten.demo.frames import synthetic_capture, write_pcap, write_pcapng
-from teiten.demo.layout import ICMP, ICMP6, OPTION_LAYOUTS, TCP, UDP, PacketColumns
+from teiten.capture.frames import ICMP, ICMP6, OPTION_LAYOUTS, TCP, UDP, PacketColumns
+from teiten.capture.writer import write_pcap, write_pcapng
+from teiten.synth.radiation import synthetic_capture
 from tests.demo.dpkt_read import rows
 
 N = 600

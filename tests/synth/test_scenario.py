@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from teiten.demo.scenario import Scenario, generate
 from teiten.enrich.geo import load_geo
+from teiten.synth.scenario import Scenario, generate
 from tests.demo.dpkt_read import rows
 
 SCALE = 0.02

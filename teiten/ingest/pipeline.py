@@ -27,7 +27,7 @@ from teiten.errors import CaptureError, StoreError
 from teiten.store.catalog import SensorMap, list_sensors, sensor_map
 from teiten.store.dataset import StagedFile, commit, recover
 from teiten.store.manifest import COMMITTED, connect, transaction
-from teiten.store.slots import backfill_slots
+from teiten.store.rollups import backfill_slots
 
 __all__ = ["CAPTURE_SUFFIXES", "IngestResult", "expand_paths", "ingest_paths", "iso_us", "open_store"]
 

@@ -1,7 +1,7 @@
 """Write :class:`PacketColumns` as classic pcap or pcapng, vectorised.
 
 Packets are grouped by frame layout; each group becomes one byte matrix (record
-header, frame, trailer) built by :func:`teiten.demo.layout.build_group`.  The rows are
+header, frame, trailer) built by :func:`teiten.capture.frames.build_group`.  The rows are
 put back in packet order in a padded matrix that is compressed with a length mask, and
 each batch of records reaches the file in one ``write``.
 """
@@ -17,21 +17,14 @@ from typing import BinaryIO
 import numpy as np
 import numpy.typing as npt
 
-from teiten.demo.layout import (
-    ICMP,
-    OPT_LINUX,
-    OPT_MSS,
-    OPT_NONE,
-    OPT_WINDOWS,
-    TCP,
-    UDP,
+from teiten.capture.frames import (
     PacketColumns,
     build_group,
     frame_length,
     layout_keys,
 )
 
-__all__ = ["BATCH", "CaptureWriter", "PacketColumns", "encode_records", "synthetic_capture", "write_pcap",
+__all__ = ["BATCH", "CaptureWriter", "PacketColumns", "encode_records", "write_pcap",
            "write_pcapng"]
 
 #: Packets encoded per batch (small enough for the padded record matrix to stay in cache).
@@ -158,37 +151,3 @@ def write_pcapng(path: Path | str, packets: PacketColumns, *, nanosecond: bool =
     with CaptureWriter(path, pcapng=True, nanosecond=nanosecond, big_endian=big_endian, linktype=linktype) as w:
         w.write(packets)
     return len(packets)
-
-
-#: (destination port, protocol, weight) of the benchmark traffic.
-_BENCH_PORTS = np.array([(23, TCP, 20), (445, TCP, 12), (22, TCP, 9), (1433, TCP, 7), (6379, TCP, 6),
-                         (80, TCP, 6), (0, ICMP, 6), (3389, TCP, 5), (8080, TCP, 4), (5060, UDP, 2),
-                         (53, UDP, 2), (443, TCP, 3), (8443, TCP, 2), (5555, TCP, 2)], dtype=np.int64)
-
-
-def _bench_batch(n: int, t0: int, t1: int, rng: np.random.Generator) -> PacketColumns:
-    w = _BENCH_PORTS[:, 2] / _BENCH_PORTS[:, 2].sum()
-    k = rng.choice(len(w), size=n, p=w)
-    proto = _BENCH_PORTS[k, 1]
-    opts = rng.choice(np.array([OPT_NONE, OPT_MSS, OPT_LINUX, OPT_WINDOWS]), size=n)
-    return PacketColumns.make(
-        n, ts=np.sort(rng.integers(t0, t1, size=n)), src=rng.integers(0x01000000, 0xDF000000, size=n),
-        dst=0x9DFF0000 + rng.integers(0, 256, size=n), proto=proto, sport=rng.integers(1024, 65536, size=n),
-        dport=_BENCH_PORTS[k, 0], flags=np.where(proto == TCP, 2, 0), seq=rng.integers(0, 1 << 32, size=n),
-        window=rng.choice(np.array([1024, 5840, 29200, 64240, 65535]), size=n), ip_id=rng.integers(0, 1 << 16, size=n),
-        ttl=rng.integers(30, 250, size=n), icmp_type=np.where(proto == ICMP, 8, 0), tcp_opts=opts, mss=1460,
-        wscale=7, tsval=rng.integers(0, 1 << 32, size=n))
-
-
-def synthetic_capture(path: Path | str, n_packets: int, seed: int = 0) -> Path:
-    """A pcap of ``n_packets`` of background radiation (TCP SYNs with mixed option layouts,
-    ICMP echo requests, UDP) to one /24, one day from 2026-04-01 UTC; for benchmarks."""
-    rng = np.random.default_rng(seed)
-    t0 = 1_775_001_600_000_000  # 2026-04-01T00:00:00Z in µs
-    day = 86_400_000_000
-    with CaptureWriter(path) as w:
-        for start in range(0, n_packets, BATCH):
-            m = min(BATCH, n_packets - start)
-            a = t0 + day * start // max(n_packets, 1)
-            w.write(_bench_batch(m, a, t0 + day * (start + m) // max(n_packets, 1), rng))
-    return Path(path)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from teiten.demo.layout import ICMP, ICMP6, TCP, UDP, PacketColumns
+from teiten.capture.frames import ICMP, ICMP6, TCP, UDP, PacketColumns
 from teiten.enrich.geo import GeoDB
 
 __all__ = ["background_truth", "busy_sources", "count_by_day", "fingerprints", "iso", "key_names", "port_keys",
@@ -248,7 +248,7 @@ def busy_sources(c: PacketColumns, day: I64, country: I64, countries: list[str],
     0 on the days between without any}``, sorted by dimension, key and source.  ``day``:
     each packet's day since ``start``; ``country``: each packet's index into ``countries``
     (:func:`source_countries`).  The sources that start or stop sending change a key's
-    daily series: :mod:`teiten.demo.accuracy` tells such real steps from false surges and
+    daily series: :mod:`teiten.synth.accuracy` tells such real steps from false surges and
     drops with these.
 
     Vectorised: one int64 code per packet and day, counted by sorting."""

@@ -20,11 +20,11 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from teiten.engine.duckdb import connect_store
 from teiten.errors import SettingError
 from teiten.periods import Period
 from teiten.settings import zone
 from teiten.store.catalog import Sensor, list_sensors
-from teiten.store.engine import connect_store
 from teiten.store.manifest import connect
 
 __all__ = ["Cube", "Observation", "day_number", "day_of", "key_code", "key_codes", "key_name", "key_text",
@@ -187,7 +187,7 @@ class Observation:
     meta: dict[str, Any] = field(default_factory=dict)
     backend: Any = None
     cube: Cube | None = None
-    slots: ir.Table | None = None  # the hourly roll-ups (teiten.store.slots), when the store has them
+    slots: ir.Table | None = None  # the hourly roll-ups (teiten.store.rollups), when the store has them
     memo: dict[str, Any] = field(default_factory=dict)  # facts of the whole store, computed once
 
     def tally(self, period: Period, group: str | None = None) -> tuple[ir.Table, Measure]:
