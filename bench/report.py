@@ -28,9 +28,9 @@ import duckdb
 import numpy as np
 
 from teiten.capture.writer import BATCH, CaptureWriter
-from teiten.engine.duckdb import KEY_SQL
 from teiten.engine.observation import open_observation
 from teiten.ingest.pipeline import ingest_paths, open_store
+from teiten.keys import KEY_SQL
 from teiten.periods import parse_period
 from teiten.report import charts
 from teiten.report.build import build_report, render_html

@@ -13,7 +13,8 @@ import ibis.expr.types as ir
 
 from teiten.analyze.drilldown import source_text
 from teiten.analyze.rankings import counts
-from teiten.engine.observation import Observation, key_codes, key_name
+from teiten.engine.observation import Observation
+from teiten.keys import key_codes, key_name
 from teiten.periods import Period
 
 __all__ = ["ConcentrationRules", "concentration_findings"]

@@ -18,7 +18,8 @@ import ibis.expr.types as ir
 
 from teiten.analyze.drilldown import source_text
 from teiten.detect.backscatter import iso_utc, monitored_addresses
-from teiten.engine.observation import Observation, key_name
+from teiten.engine.observation import Observation
+from teiten.keys import key_name
 from teiten.periods import Period
 
 __all__ = ["ScanRules", "scan_findings", "scans"]

@@ -10,8 +10,9 @@ import ibis
 import ibis.expr.types as ir
 
 from teiten.detect.fingerprints import Fingerprint, FingerprintTable, fingerprint_packets, fingerprint_test
-from teiten.engine.observation import Observation, day_of, key_text, local_day, region_key
+from teiten.engine.observation import Observation, day_of, local_day, region_key
 from teiten.enrich import country_name
+from teiten.keys import key_text
 from teiten.periods import Period
 
 __all__ = ["daily_counts", "fingerprint_finding", "fingerprint_findings", "fingerprint_summaries",

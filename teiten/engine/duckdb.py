@@ -23,22 +23,12 @@ import duckdb
 import pyarrow as pa
 
 from teiten.errors import StoreError
+from teiten.keys import KEY_SQL
 from teiten.schema import packet_schema, slot_schema
 from teiten.store.manifest import COMMITTED, LEGACY_PARTS_BELOW, connect
 from teiten.store.rollups import files_without_slots
 
-__all__ = ["KEY_SQL", "connect_store", "memory_limit"]
-
-#: The port key of a packet (DESIGN §2), as a DuckDB expression over stored columns.
-KEY_SQL = """CASE
-    WHEN frag = 2 THEN 'FRAG'
-    WHEN proto = 6 AND dport IS NOT NULL THEN CAST(dport AS VARCHAR) || '/TCP'
-    WHEN proto = 17 AND dport IS NOT NULL THEN CAST(dport AS VARCHAR) || '/UDP'
-    WHEN proto = 132 AND dport IS NOT NULL THEN CAST(dport AS VARCHAR) || '/SCTP'
-    WHEN proto = 1 AND icmp_type IS NOT NULL THEN CAST(icmp_type AS VARCHAR) || '/ICMP'
-    WHEN proto = 58 AND icmp_type IS NOT NULL THEN CAST(icmp_type AS VARCHAR) || '/ICMPv6'
-    ELSE CAST(proto AS VARCHAR) || '/OTHER'
-END"""
+__all__ = ["connect_store", "memory_limit"]
 
 _V4_TEXT = ("CAST(({c} >> 24) AS VARCHAR) || '.' || CAST((({c} >> 16) & 255) AS VARCHAR) || '.' || "
             "CAST((({c} >> 8) & 255) AS VARCHAR) || '.' || CAST(({c} & 255) AS VARCHAR)")

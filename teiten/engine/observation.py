@@ -22,80 +22,17 @@ import pyarrow as pa
 
 from teiten.engine.duckdb import connect_store
 from teiten.errors import SettingError
+from teiten.keys import key_code, key_text, port_key
 from teiten.periods import Period
 from teiten.settings import zone
 from teiten.store.catalog import Sensor, list_sensors
 from teiten.store.manifest import connect
 
-__all__ = ["Cube", "Observation", "day_number", "day_of", "key_code", "key_codes", "key_name", "key_text",
-           "local_day", "local_hour", "local_seconds", "open_observation", "packets_table", "port_key", "region_key"]
+__all__ = ["Cube", "Observation", "day_number", "day_of", "local_day", "local_hour", "local_seconds", "open_observation",
+           "packets_table", "region_key"]
 
 UNKNOWN_REGION = "--"
 _CUBES = itertools.count(1)
-
-
-def port_key(t: ir.Table) -> ir.StringValue:
-    """The port key of DESIGN §2 (``445/TCP``, ``8/ICMP``, ``47/OTHER``, ``FRAG``)."""
-    def num(c: ir.IntegerValue, suffix: str) -> ir.StringValue:
-        return c.cast("string") + suffix
-
-    return ibis.cases(
-        (t.frag == 2, "FRAG"),
-        ((t.proto == 6) & t.dport.notnull(), num(t.dport, "/TCP")),
-        ((t.proto == 17) & t.dport.notnull(), num(t.dport, "/UDP")),
-        ((t.proto == 132) & t.dport.notnull(), num(t.dport, "/SCTP")),
-        ((t.proto == 1) & t.icmp_type.notnull(), num(t.icmp_type, "/ICMP")),
-        ((t.proto == 58) & t.icmp_type.notnull(), num(t.icmp_type, "/ICMPv6")),
-        else_=num(t.proto, "/OTHER"),
-    )
-
-
-#: The protocols whose key is a number and a name (``445/TCP``), by protocol number.
-KEYED = {6: "TCP", 17: "UDP", 132: "SCTP", 1: "ICMP", 58: "ICMPv6"}
-_OTHER = 256  # key code of ``N/OTHER``: (256 + N) << 16; FRAG is 0
-
-
-def key_code(t: ir.Table) -> ir.IntegerValue:
-    """The port key as an integer, ``proto << 16 | port`` (or ICMP type), ``(256 + proto) << 16``
-    for ``N/OTHER`` and 0 for ``FRAG``: what the big aggregations group on (an integer
-    costs far less to build and hash per packet than the text of :func:`port_key`), the
-    text being made for the aggregated rows only (:func:`key_text`, :func:`key_name`)."""
-    proto = t.proto.cast("int64")
-    return ibis.cases(
-        (t.frag == 2, 0),
-        (t.proto.isin([6, 17, 132]) & t.dport.notnull(), proto * 65536 + t.dport.cast("int64")),
-        (t.proto.isin([1, 58]) & t.icmp_type.notnull(), proto * 65536 + t.icmp_type.cast("int64")),
-        else_=(proto + _OTHER) * 65536,
-    ).cast("int64")
-
-
-def key_name(code: int) -> str:
-    """The port key text of a :func:`key_code`."""
-    if code == 0:
-        return "FRAG"
-    proto, port = code >> 16, code & 0xFFFF
-    return f"{proto - _OTHER}/OTHER" if proto >= _OTHER else f"{port}/{KEYED[proto]}"
-
-
-def key_text(code: ir.IntegerValue) -> ir.StringValue:
-    """:func:`key_name` as an engine expression, for aggregated rows."""
-    proto, port = code // 65536, (code % 65536).cast("string")
-    return ibis.cases((code == 0, "FRAG"), (proto >= _OTHER, (proto - _OTHER).cast("string") + "/OTHER"),
-                      *((proto == n, port + f"/{name}") for n, name in KEYED.items()),
-                      else_=ibis.null("string"))
-
-
-def key_codes(keys: list[str]) -> list[int]:
-    """The :func:`key_code` of port key texts (the inverse of :func:`key_name`)."""
-    by_name = {v: k for k, v in KEYED.items()}
-    out = []
-    for k in keys:
-        if k == "FRAG":
-            out.append(0)
-            continue
-        num, _, name = k.partition("/")
-        out.append((int(num) + _OTHER) << 16 if name == "OTHER" else by_name[name] << 16 | int(num))
-    return out
 
 
 def region_key(t: ir.Table) -> ir.StringValue:

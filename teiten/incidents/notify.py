@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from teiten.analyze.drilldown import source_text
-from teiten.engine.observation import Observation, key_text
+from teiten.engine.observation import Observation
 from teiten.incidents.coordination import ContactIndex, Smtp, send
 from teiten.incidents.models import (
     Contact,
@@ -40,6 +40,7 @@ from teiten.incidents.models import (
     Target,
     utc_now,
 )
+from teiten.keys import key_text
 from teiten.periods import Period
 
 __all__ = ["COLUMNS", "Notice", "evidence", "notify"]

@@ -23,38 +23,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from teiten.keys import key_codes_of
 from teiten.schema import slot_schema
 from teiten.store.manifest import COMMITTED, transaction
 
-__all__ = ["SLOT_US", "backfill_slots", "files_without_slots", "key_codes_of", "merge_slots", "slot_counts",
+__all__ = ["SLOT_US", "backfill_slots", "files_without_slots", "merge_slots", "slot_counts",
            "slot_path", "write_slots"]
 
 #: One slot is one UTC hour.
 SLOT_US = 3_600_000_000
 _KEYS = ["slot", "kc", "ip_version", "country", "sensor"]
-_PORTED = (6, 17, 132)
-_TYPED = (1, 58)
-_OTHER = 256
-
-
-def key_codes_of(t: pa.Table) -> np.ndarray:
-    """The port key code of each packet (``teiten.engine.observation.key_code``), in numpy."""
-    proto = np.asarray(t.column("proto").to_numpy(zero_copy_only=False), np.int64)
-    frag = np.asarray(t.column("frag").to_numpy(zero_copy_only=False), np.int64)
-
-    def filled(name: str) -> tuple[np.ndarray, np.ndarray]:
-        c = t.column(name)
-        valid = np.asarray(c.is_valid().to_numpy(zero_copy_only=False), bool)
-        return np.asarray(c.fill_null(0).to_numpy(zero_copy_only=False), np.int64), valid
-
-    dport, has_port = filled("dport")
-    itype, has_type = filled("icmp_type")
-    code = (proto + _OTHER) << 16
-    ported = np.isin(proto, _PORTED) & has_port
-    typed = np.isin(proto, _TYPED) & has_type
-    code = np.where(ported, proto << 16 | dport, code)
-    code = np.where(typed, proto << 16 | itype, code)
-    return np.where(frag == 2, 0, code)
 
 
 def slot_counts(packets: pa.Table) -> pa.Table:

@@ -156,7 +156,7 @@ def test_breakdown_parts_add_up_to_the_key(npa_store: Path) -> None:
 def test_key_codes_name_the_same_keys_as_the_text() -> None:
     """The integer key code that big aggregations group on gives back the port key's text,
     in the engine (key_text) and in Python (key_name, key_codes), for every kind of key."""
-    from teiten.engine.observation import key_code, key_codes, key_name, key_text, port_key
+    from teiten.keys import key_code, key_codes, key_name, key_text, port_key
 
     t = ibis.memtable({"proto": [6, 17, 132, 1, 58, 47, 6, 1, 17, 0, 6],
                        "dport": [445, 53, 2905, None, None, None, None, None, 0, None, 65535],

@@ -132,7 +132,7 @@ def test_bucketed_busiest_sources_and_ports_equal_the_exact_count(scenario: tupl
     are exactly the values whose count per (key, value) reaches the share."""
     from teiten.analyze.rankings import counts
     from teiten.detect.concentration import _busiest
-    from teiten.engine.observation import key_codes, key_name
+    from teiten.keys import key_codes, key_name
     from teiten.periods import parse_period
 
     store, _ = scenario

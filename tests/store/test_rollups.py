@@ -15,10 +15,11 @@ import pytest
 from teiten.detect.diurnal import DiurnalRules, diurnal_findings
 from teiten.detect.tools import ipv4_packets
 from teiten.engine.duckdb import connect_store
-from teiten.engine.observation import key_code, open_observation
+from teiten.engine.observation import open_observation
 from teiten.ingest.pipeline import ingest_paths
+from teiten.keys import key_code, key_codes_of
 from teiten.periods import Period, parse_period
-from teiten.store.rollups import key_codes_of, slot_counts
+from teiten.store.rollups import slot_counts
 from tests.store.synth import syn_pcap
 
 BY_HOUR = ("SELECT CAST(epoch_us(ts) // 3600000000 AS INTEGER) AS slot, {kc} AS kc, ip_version, country, sensor,"

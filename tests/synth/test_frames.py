@@ -13,7 +13,7 @@ import pytest
 from teiten.capture.frames import ICMP, ICMP6, OPTION_LAYOUTS, TCP, UDP, PacketColumns
 from teiten.capture.writer import write_pcap, write_pcapng
 from teiten.synth.radiation import synthetic_capture
-from tests.demo.dpkt_read import rows
+from tests.synth.dpkt_read import rows
 
 N = 600
 

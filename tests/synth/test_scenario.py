@@ -17,7 +17,7 @@ import pytest
 
 from teiten.enrich.geo import load_geo
 from teiten.synth.scenario import Scenario, generate
-from tests.demo.dpkt_read import rows
+from tests.synth.dpkt_read import rows
 
 SCALE = 0.02
 
