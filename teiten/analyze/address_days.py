@@ -10,7 +10,8 @@ from __future__ import annotations
 import ipaddress
 from datetime import date
 
-from teiten.engine.observation import Observation, day_of, local_day
+from teiten.engine.local_time import day_of, local_day
+from teiten.engine.observation import Observation
 from teiten.periods import Period
 from teiten.store.catalog import Sensor
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from teiten.analyze.rankings import DIMENSIONS
 from teiten.analyze.shares import _shares
-from teiten.engine.observation import Observation, day_of, local_day, local_hour
+from teiten.engine.local_time import day_of, local_day, local_hour
+from teiten.engine.observation import Observation
 from teiten.periods import Period
 
 __all__ = ["drill", "source_text"]

@@ -14,7 +14,8 @@ import ibis
 
 from teiten.analyze.address_days import address_days, addresses_by_day
 from teiten.analyze.rankings import DIMENSIONS, counts
-from teiten.engine.observation import Observation, day_of, local_day, local_hour
+from teiten.engine.local_time import day_of, local_day, local_hour
+from teiten.engine.observation import Observation
 from teiten.periods import Period
 
 __all__ = ["MOVING_DAYS", "breakdown", "daily", "hourly", "monthly", "top_keys"]

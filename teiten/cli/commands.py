@@ -93,9 +93,9 @@ def sql(query: str, store: Path, fmt: str) -> None:
     """
     import duckdb
 
-    from teiten.engine.duckdb import connect_store
+    from teiten.engine.duckdb import connect_sql
 
-    db = connect_store(store)
+    db = connect_sql(store)
     try:
         rel = db.execute(query)
     except duckdb.Error as e:
@@ -172,7 +172,7 @@ def top(what: str, store: Path, period: str | None, first: str | None, last: str
     as in NPA Table 3-1. JSON numbers are unrounded.
     """
     from teiten.analyze.rankings import ranking
-    from teiten.engine.observation import open_observation
+    from teiten.engine import open_observation
     from teiten.report.tables import table_rows
 
     obs = open_observation(store)
@@ -218,8 +218,8 @@ def sensors_add(name: str, more: tuple[str, ...], addresses: tuple[str, ...], co
                 group: str | None, kind: str, operator: str | None, active_from: str | None,
                 active_to: str | None, store: Path) -> None:
     """Add (or replace) a sensor: teiten sensors add NAME --addresses CIDR... [--country JP]"""
-    from teiten.ingest.pipeline import open_store
     from teiten.store.catalog import Sensor, add_sensor
+    from teiten.store.open import open_store
 
     addrs = tuple(a for item in (*addresses, *more) for a in item.split(",") if a.strip())
     with open_store(store, lock=False) as con:
@@ -234,8 +234,8 @@ def sensors_add(name: str, more: tuple[str, ...], addresses: tuple[str, ...], co
 @user_errors
 def sensors_list(store: Path, fmt: str) -> None:
     """List the sensors."""
-    from teiten.ingest.pipeline import open_store
     from teiten.store.catalog import list_sensors
+    from teiten.store.open import open_store
 
     with open_store(store, lock=False) as con:
         rows = [s.to_json() for s in list_sensors(con)]
@@ -319,7 +319,7 @@ def series(what: str, store: Path, period: str | None, first: str | None, last: 
     """Time series of port keys or regions: per day per sensor address with 7-day averages
     (ma7: the day and the six before), per hour, or per month."""
     from teiten.analyze.series import daily, hourly, monthly, top_keys
-    from teiten.engine.observation import open_observation
+    from teiten.engine import open_observation
 
     obs = open_observation(store)
     p = resolve_period(obs, period, first, last, tz)
@@ -356,7 +356,7 @@ def shares(what: str, store: Path, period: str | None, first: str | None, last: 
     """Shares of port keys or regions: of all packets, within one key of the other
     dimension, or (--by) for each top region's ports / each top port's regions."""
     from teiten.analyze.shares import mix, mix_by
-    from teiten.engine.observation import open_observation
+    from teiten.engine import open_observation
 
     obs = open_observation(store)
     p = resolve_period(obs, period, first, last, tz)
@@ -392,7 +392,7 @@ def drill(key: str, store: Path, period: str | None, first: str | None, last: st
     """Drill into one port key (1521/TCP) or region (CN): source regions or ports, source
     ports, packets and distinct sources per day, top source addresses, hour-of-day profile."""
     from teiten.analyze.drilldown import drill as drill_down
-    from teiten.engine.observation import open_observation
+    from teiten.engine import open_observation
 
     obs = open_observation(store)
     p = resolve_period(obs, period, first, last, tz)
@@ -439,7 +439,7 @@ def report(store: Path, period: str | None, first: str | None, last: str | None,
     works offline) or PDF, with every table also as CSV. Its notable phenomena are written from
     the findings of the detectors (see teiten detect); the npa style also has the signature
     alerts by class and by source region (NPA Tables 4-1 and 4-2)."""
-    from teiten.engine.observation import open_observation
+    from teiten.engine import open_observation
     from teiten.report.build import write_report
 
     p = resolve_period(open_observation(store), period, first, last, tz)
@@ -484,7 +484,7 @@ def detect(store: Path, period: str | None, first: str | None, last: str | None,
     from one region that recurs in most weeks."""
     from teiten.detect.fingerprints import load_fingerprints
     from teiten.detect.run import detect as run_detect
-    from teiten.engine.observation import open_observation
+    from teiten.engine import open_observation
 
     obs = open_observation(store)
     p = resolve_period(obs, period, first, last, tz)
@@ -527,7 +527,7 @@ def signatures(store: Path, period: str | None, first: str | None, last: str | N
     from teiten.detect.rule_vars import parse_var, variables
     from teiten.detect.rules_compile import load_ruleset
     from teiten.detect.signatures import signature_ranking
-    from teiten.engine.observation import open_observation
+    from teiten.engine import open_observation
 
     overrides = dict(parse_var(v) for v in rule_vars)
     obs = open_observation(store) if not check or (store / "manifest.sqlite").exists() else None

@@ -14,13 +14,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from teiten.analyze.rankings import ranking
-from teiten.engine.duckdb import connect_store
-from teiten.engine.observation import open_observation
+from teiten.engine import open_observation
+from teiten.engine.duckdb import connect_sql
 from teiten.errors import TeitenError
-from teiten.ingest.pipeline import ingest_paths, open_store
+from teiten.ingest.pipeline import ingest_paths
 from teiten.periods import parse_period
 from teiten.report.console import output_console, print_ranking
 from teiten.store.catalog import Sensor, add_sensor
+from teiten.store.open import open_store
 from teiten.synth.scenario import generate
 
 __all__ = ["DemoResult", "run_demo"]
@@ -130,7 +131,7 @@ def run_demo(out: Path, *, scale: float = 1.0, seed: int = 0, console: Console |
     seconds = time.perf_counter() - t0
     console.print(f"ingested {len(files)} files, {packets:,} packets in {seconds:.1f} s"
                   f" ({packets / seconds:,.0f} packets/s) into {store}")
-    db = connect_store(store)
+    db = connect_sql(store)
     stored = {name: int(db.execute(f"SELECT count(*) FROM packets_raw WHERE {name}").fetchone()[0])  # type: ignore[index]
               for name in truth["fingerprints"]}
     fingerprints = {k: (stored[k], int(v)) for k, v in truth["fingerprints"].items()}

@@ -251,7 +251,7 @@ def notify(period: str, country: str | None, group: str | None, smtp_host: str |
     never sent (CSV and JSON attached), recorded as a coordination. Prints a JSON summary;
     the exit status is 1 when a notice could not be sent.
     """
-    from teiten.engine.observation import open_observation
+    from teiten.engine import open_observation
     from teiten.errors import SettingError
     from teiten.incidents.coordination import Smtp
     from teiten.incidents.notify import evidence

@@ -25,7 +25,8 @@ import pyarrow.compute as pc
 
 from teiten.analyze.drilldown import source_text
 from teiten.analyze.rankings import DIMENSIONS, ranking
-from teiten.engine.observation import Observation, day_number, day_of, local_day, region_key
+from teiten.engine.local_time import day_number, day_of, local_day
+from teiten.engine.observation import Observation, region_key
 from teiten.keys import key_codes, key_text
 from teiten.periods import Period
 from teiten.settings import zone

@@ -20,7 +20,8 @@ from typing import Any
 import ibis
 
 from teiten.analyze.series import top_keys
-from teiten.engine.observation import UNKNOWN_REGION, Observation, day_number, local_day, local_hour
+from teiten.engine.local_time import day_number, local_day, local_hour
+from teiten.engine.observation import UNKNOWN_REGION, Observation
 from teiten.keys import key_codes, key_name
 from teiten.periods import Period
 

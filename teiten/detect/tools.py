@@ -10,7 +10,8 @@ import ibis
 import ibis.expr.types as ir
 
 from teiten.detect.fingerprints import Fingerprint, FingerprintTable, fingerprint_packets, fingerprint_test
-from teiten.engine.observation import Observation, day_of, local_day, region_key
+from teiten.engine.local_time import day_of, local_day
+from teiten.engine.observation import Observation, region_key
 from teiten.enrich import country_name
 from teiten.keys import key_text
 from teiten.periods import Period

@@ -1,10 +1,11 @@
 """The embedded engine: DuckDB over the committed Parquet parts of a store.
 
-``connect_store`` returns a DuckDB connection with these views:
+``open_duckdb`` opens a store's :class:`~teiten.engine.observation.Observation` on it;
+``connect_sql`` returns a DuckDB connection with these views (``teiten sql``):
 
 ``packets_raw``  the stored columns, exactly as in ``teiten.schema``
 ``packets``      the same plus ``src_ip``/``dst_ip`` (text), ``key`` (port key,
-                 DESIGN §2) and ``day`` (UTC date)
+                 teiten.keys) and ``day`` (UTC date)
 ``files``        the manifest of ingested files
 ``sensors``      the sensor catalog
 ``slots_raw``    the hourly roll-ups (``teiten.store.rollups``), only when every committed
@@ -14,21 +15,26 @@
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import ibis
+import ibis.expr.types as ir
 import pyarrow as pa
 
+from teiten.engine.observation import Observation, packets_table
 from teiten.errors import StoreError
 from teiten.keys import KEY_SQL
 from teiten.schema import packet_schema, slot_schema
-from teiten.store.manifest import COMMITTED, LEGACY_PARTS_BELOW, connect
-from teiten.store.rollups import files_without_slots
+from teiten.store.open import StoreState, read_state
 
-__all__ = ["connect_store", "memory_limit"]
+__all__ = ["LATER_COLUMNS", "DuckDBEngine", "connect_sql", "memory_limit", "open_duckdb"]
 
 _V4_TEXT = ("CAST(({c} >> 24) AS VARCHAR) || '.' || CAST((({c} >> 16) & 255) AS VARCHAR) || '.' || "
             "CAST((({c} >> 8) & 255) AS VARCHAR) || '.' || CAST(({c} & 255) AS VARCHAR)")
@@ -46,40 +52,6 @@ def _ip6_text(col: pa.Array) -> pa.Array:
             s = cache[b] = str(ipaddress.IPv6Address(b))
         out.append(s)
     return pa.array(out, pa.string())
-
-
-def _visible(store: Path) -> tuple[dict[str, list[Path] | None], str]:
-    """The committed packet parts and roll-up parts, read in one transaction (a file
-    committed meanwhile is in both or neither); roll-ups None when some committed file with
-    packets has none.  The word says whether "none", "some" or "all" packet parts predate
-    :data:`LATER_COLUMNS`."""
-    if not (store / "manifest.sqlite").exists():
-        raise StoreError(f"no store at {store} (run teiten ingest first)")
-    con = connect(store)
-    marks = ",".join("?" * len(COMMITTED))
-    try:
-        con.execute("BEGIN")
-        rows = con.execute(
-            "SELECT p.kind, p.path FROM parts p JOIN files f ON f.id = p.file_id"
-            f" WHERE p.kind IN ('packets', 'slots') AND f.status IN ({marks}) ORDER BY p.path",
-            COMMITTED).fetchall()
-        missing = files_without_slots(con)
-        below = con.execute("SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?",
-                            (LEGACY_PARTS_BELOW,)).fetchone()
-        legacy = "none"
-        if below is not None:
-            old, new = con.execute(
-                "SELECT COALESCE(SUM(f.id < ?), 0), COALESCE(SUM(f.id >= ?), 0) FROM files f"
-                f" WHERE f.status IN ({marks}) AND f.packets > 0", (below[0], below[0], *COMMITTED)).fetchone()
-            legacy = "none" if not old else "all" if not new else "some"
-        con.execute("COMMIT")
-    finally:
-        con.close()
-    out: dict[str, list[Path] | None] = {"packets": [store / r[1] for r in rows if r[0] == "packets"],
-                                         "slots": [store / r[1] for r in rows if r[0] == "slots"]}
-    if missing:
-        out["slots"] = None
-    return out, legacy
 
 
 #: packet columns that parts written before them lack, and what such parts read as: their
@@ -119,10 +91,10 @@ def _spill_dir() -> str:
     return str(path).replace("'", "''")
 
 
-def connect_store(store: Path, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with the store's views (see the module docstring)."""
-    visible, legacy = _visible(store)
-    parts = visible["packets"] or []
+def _connection(state: StoreState, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the views of the module docstring over ``state``'s parts
+    (all but ``files`` and ``sensors``)."""
+    parts = state.packets
     db = duckdb.connect()
     db.execute("SET TimeZone = 'UTC'")
     db.execute("SET parquet_metadata_cache = true")  # each part's footer read once per connection
@@ -135,7 +107,7 @@ def connect_store(store: Path, *, threads: int | None = None) -> duckdb.DuckDBPy
     db.create_function("ip6_text", _ip6_text, [duckdb.sqltype("BLOB")], duckdb.sqltype("VARCHAR"),  # type: ignore[call-overload]
                        type="arrow", null_handling="special")
     if parts:
-        db.execute(f"CREATE VIEW _packets_parts AS {_parquet_view(parts, legacy)}")
+        db.execute(f"CREATE VIEW _packets_parts AS {_parquet_view(parts, state.legacy)}")
     else:
         db.register("_empty_packets", packet_schema().empty_table())
         db.execute("CREATE VIEW _packets_parts AS SELECT *, CAST(NULL AS DATE) AS date FROM _empty_packets")
@@ -146,16 +118,74 @@ def connect_store(store: Path, *, threads: int | None = None) -> duckdb.DuckDBPy
     dst = "CASE WHEN ip_version = 4 THEN " + _V4_TEXT.format(c="dst4") + " ELSE ip6_text(dst6) END"
     db.execute(f"CREATE VIEW packets AS SELECT *, {src} AS src_ip, {dst} AS dst_ip, {KEY_SQL} AS key,"
                " CAST(ts AS DATE) AS day FROM packets_raw")
-    slots = visible["slots"]
-    if slots is not None:
-        if slots:
-            db.execute(f"CREATE VIEW slots_raw AS {_parquet_view(slots)}")
+    rollups = state.rollups
+    if rollups is not None:
+        if rollups:
+            db.execute(f"CREATE VIEW slots_raw AS {_parquet_view(rollups)}")
         else:
             db.register("_empty_slots", slot_schema().empty_table())
             db.execute("CREATE VIEW slots_raw AS SELECT *, CAST(NULL AS DATE) AS date FROM _empty_slots")
-    sq = str(store / "manifest.sqlite").replace("'", "''")
-    _attach_manifest(db, sq)
     return db
+
+
+def connect_sql(store: Path) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with every view of the module docstring: what ``teiten sql`` queries."""
+    db = _connection(read_state(store))
+    _attach_manifest(db, str(store / "manifest.sqlite").replace("'", "''"))
+    return db
+
+
+class DuckDBEngine:
+    """The embedded engine: one DuckDB connection and its Ibis backend."""
+
+    name = "duckdb"
+
+    def __init__(self, db: duckdb.DuckDBPyConnection) -> None:
+        self.db = db
+        self.backend = ibis.duckdb.from_connection(db)
+        self._tables = itertools.count(1)
+
+    def table(self, name: str) -> ir.Table:
+        return self.backend.table(name)
+
+    def materialize(self, expr: ir.Table, what: str) -> ir.Table:
+        return self.backend.create_table(f"teiten_{what}_{next(self._tables)}", expr, temp=True)
+
+    def batches(self, expr: ir.Table, rows: int) -> Iterator[pa.RecordBatch]:
+        # ibis 12's own streaming calls a DuckDB method that DuckDB 2 removed; a cursor (a
+        # second connection to the same database) keeps the main connection free for queries
+        # while the stream is read (the stream cannot see temporary tables)
+        yield from self.db.cursor().sql(str(self.backend.compile(expr))).to_arrow_reader(rows)
+
+    @contextmanager
+    def hinted(self, hint: str) -> Iterator[None]:
+        # small_build_side: DuckDB's estimate of a filtered Parquet scan can make it hash the
+        # big side of a join (the packets tested against a few (bucket, window) pairs: 1.6×
+        # slower); without the build/probe side optimizer, the plan's order stands
+        self.db.execute("SET disabled_optimizers = 'build_side_probe_side'")
+        try:
+            yield
+        finally:
+            self.db.execute("RESET disabled_optimizers")
+
+
+def open_duckdb(store: Path, *, threads: int | None = None) -> Observation:
+    """The store's observation on the embedded DuckDB engine (the manifest read once)."""
+    state = read_state(store)
+    db = _connection(state, threads=threads)
+    engine = DuckDBEngine(db)
+    # the analyses read the stored columns plus ts_us (µs since the epoch, an integer: day and
+    # hour arithmetic on it is engine-neutral and cheap) and part_day, the UTC day of the part
+    # a packet is stored in, for in_period to skip files
+    db.execute("CREATE VIEW teiten_packets AS SELECT * EXCLUDE (date), date AS part_day, epoch_us(ts) AS ts_us"
+               " FROM _packets_parts")
+    rollups = None
+    if state.rollups is not None:
+        db.execute("CREATE VIEW teiten_slots AS SELECT * EXCLUDE (date, slot, kc), date AS part_day,"
+                   " CAST(slot AS BIGINT) * 3600000000 AS ts_us, CAST(kc AS BIGINT) AS kc FROM slots_raw")
+        rollups = engine.table("teiten_slots")
+    return Observation(packets_table(engine.table("teiten_packets")), state.sensors,
+                       {"geo_sources": state.geo_sources, "store": store}, engine, rollups=rollups)
 
 
 def _attach_manifest(db: duckdb.DuckDBPyConnection, path: str) -> None:

@@ -1,38 +1,53 @@
-"""What every analysis reads: the stored packets as an Ibis table, and the sensor catalog.
+"""What every analysis reads: an :class:`Observation`, the stored packets of a store as an
+Ibis table, its sensor catalog and hourly roll-ups, on some :class:`Engine`.
 
 The analyses are Ibis expressions over :func:`packets_table` (the stored columns plus
-``ts_us``, the capture time in µs since the epoch), so one definition runs on
-the embedded DuckDB engine (:func:`open_observation`) and on any other Ibis backend
-that can read the same Parquet dataset (PySpark for scale-out).
+``ts_us``, the capture time in µs since the epoch, and the port key and region), so one
+definition runs on every engine; what differs between engines (materialising a result,
+streaming one, planner hints) is behind :class:`Engine`, whose implementations live in
+``teiten.engine`` alone (``duckdb.py``). ``teiten.engine.open_observation`` opens a store.
 """
 
 from __future__ import annotations
 
-import itertools
-import json
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from teiten.engine.duckdb import connect_store
+from teiten.engine.local_time import day_number, epoch_us, local_day, whole_hours
 from teiten.errors import SettingError
 from teiten.keys import key_code, key_text, port_key
 from teiten.periods import Period
-from teiten.settings import zone
-from teiten.store.catalog import Sensor, list_sensors
-from teiten.store.manifest import connect
+from teiten.store.catalog import Sensor
 
-__all__ = ["Cube", "Observation", "day_number", "day_of", "local_day", "local_hour", "local_seconds", "open_observation",
-           "packets_table", "region_key"]
+__all__ = ["HINTS", "UNKNOWN_REGION", "Cube", "Engine", "Observation", "packets_table", "region_key"]
 
+#: The source region of packets whose country is unknown.
 UNKNOWN_REGION = "--"
-_CUBES = itertools.count(1)
+#: Planner hints: ``small_build_side`` keeps a join's hash table on its small side (the
+#: side the query names second) whatever the engine estimates.
+HINTS = ("small_build_side",)
+
+
+class Engine(Protocol):
+    """What an analysis needs of an engine beyond Ibis expressions."""
+
+    name: str
+
+    def materialize(self, expr: ir.Table, what: str) -> ir.Table:
+        """``expr`` computed once into a table of the engine, for the session."""
+
+    def batches(self, expr: ir.Table, rows: int) -> Iterator[pa.RecordBatch]:
+        """``expr``'s rows streamed as Arrow batches, without holding the whole result."""
+
+    def hinted(self, hint: str) -> AbstractContextManager[None]:
+        """A context within which the engine plans with ``hint`` (one of :data:`HINTS`)."""
 
 
 def region_key(t: ir.Table) -> ir.StringValue:
@@ -41,61 +56,8 @@ def region_key(t: ir.Table) -> ir.StringValue:
 
 
 def packets_table(raw: ir.Table) -> ir.Table:
-    """The stored packet columns plus ``key`` (port key), ``kc`` (its :func:`key_code`) and ``region``."""
+    """The stored packet columns plus ``key`` (port key), ``kc`` (its code) and ``region``."""
     return raw.mutate(key=port_key(raw), kc=key_code(raw), region=region_key(raw))
-
-
-def _utc_offsets(period: Period) -> list[tuple[int, int]]:
-    """(epoch second from which, UTC offset in seconds) over the period, at 15-minute resolution."""
-    z = zone(period.tz)
-    t, end = period.start, period.end
-    out: list[tuple[int, int]] = []
-    while t < end:
-        off = int(t.astimezone(z).utcoffset().total_seconds())  # type: ignore[union-attr]
-        if not out or out[-1][1] != off:
-            out.append((int(t.timestamp()), off))
-        t += timedelta(minutes=15)
-    return out or [(int(period.start.timestamp()), 0)]
-
-
-def local_seconds(t: ir.Table, period: Period) -> ir.IntegerValue:
-    """Seconds since 1970-01-01 00:00 local time of each packet, in the period's time zone
-    (the UTC offset changes at most at the zone's transitions within the period)."""
-    sec = t.ts_us // 1_000_000
-    offsets = _utc_offsets(period)
-    off: ir.IntegerValue = ibis.literal(offsets[-1][1])
-    if len(offsets) > 1:
-        off = ibis.cases(*((sec < nxt, o) for (_, o), (nxt, _) in itertools.pairwise(offsets)),
-                         else_=offsets[-1][1])
-    return (sec + off).cast("int64")
-
-
-def local_day(t: ir.Table, period: Period) -> ir.IntegerValue:
-    """Days since 1970-01-01 of each packet's local date."""
-    return local_seconds(t, period) // 86400
-
-
-def local_hour(t: ir.Table, period: Period) -> ir.IntegerValue:
-    """Each packet's local hour of day, 0-23."""
-    return (local_seconds(t, period) % 86400) // 3600
-
-
-def _us(t: datetime) -> int:
-    return int(t.timestamp()) * 1_000_000 + t.microsecond
-
-
-def _whole_hours(period: Period) -> bool:
-    """Whether the period starts and ends on UTC hours and its zone's offsets are whole hours."""
-    return (_us(period.start) % 3_600_000_000 == 0 and _us(period.end) % 3_600_000_000 == 0
-            and all(off % 3600 == 0 for _, off in _utc_offsets(period)))
-
-
-def day_of(number: int) -> date:
-    return date(1970, 1, 1) + timedelta(days=int(number))
-
-
-def day_number(d: date) -> int:
-    return (d - date(1970, 1, 1)).days
 
 
 Measure = Callable[[ir.Table], ir.IntegerScalar]
@@ -122,9 +84,9 @@ class Observation:
     packets: ir.Table
     sensors: list[Sensor]
     meta: dict[str, Any] = field(default_factory=dict)
-    backend: Any = None
+    engine: Engine | None = None  # None: plain Ibis expressions, nothing materialised
     cube: Cube | None = None
-    slots: ir.Table | None = None  # the hourly roll-ups (teiten.store.rollups), when the store has them
+    rollups: ir.Table | None = None  # the hourly roll-ups (teiten.store.rollups), when the store has them
     memo: dict[str, Any] = field(default_factory=dict)  # facts of the whole store, computed once
 
     def tally(self, period: Period, group: str | None = None) -> tuple[ir.Table, Measure]:
@@ -145,9 +107,9 @@ class Observation:
         the hourly roll-ups (``ts_us`` the start of the UTC hour, a sum of ``packets``) when the
         store has them and every UTC offset of the period's zone is a whole number of hours
         (so that no hour straddles a local day or hour), else the packets themselves."""
-        s = self.slots
-        if s is not None and _whole_hours(period):
-            s = s.filter((s.ts_us >= _us(period.start)) & (s.ts_us < _us(period.end)))
+        s = self.rollups
+        if s is not None and whole_hours(period):
+            s = s.filter((s.ts_us >= epoch_us(period.start)) & (s.ts_us < epoch_us(period.end)))
             return self._parts_and_sensors(s, period, group), lambda x: x.packets.sum()
         return self.in_period(period, group), lambda x: x.count()
 
@@ -161,24 +123,25 @@ class Observation:
 
     def batches(self, expr: ir.Table, rows: int = 1 << 20) -> Iterator[pa.RecordBatch]:
         """Stream a table expression as Arrow record batches of at most ``rows`` rows."""
-        if getattr(self.backend, "name", None) == "duckdb":
-            # ibis 12's own streaming calls a DuckDB method that DuckDB 2 removed; a cursor
-            # (a second connection to the same database) keeps the main connection free for
-            # queries while the stream is read (the stream cannot see temporary tables)
-            yield from self.backend.con.cursor().sql(str(self.backend.compile(expr))).to_arrow_reader(rows)
-        else:
+        if self.engine is None:
             yield from expr.to_pyarrow_batches(chunk_size=rows)
+        else:
+            yield from self.engine.batches(expr, rows)
 
     def with_cube(self, window: Period, group: str | None = None) -> Observation:
         """This observation with a cube over ``window`` (one pass over the packets)."""
         return replace(self, cube=Cube(self.materialize(self._cube_expr(window, group), "cube"), window, group))
 
     def materialize(self, expr: ir.Table, what: str = "table") -> ir.Table:
-        """``expr`` computed once into a temporary table of the engine (on an engine
-        without one, the expression itself), for results that several queries read."""
-        if self.backend is None:
-            return expr
-        return self.backend.create_table(f"teiten_{what}_{next(_CUBES)}", expr, temp=True)
+        """``expr`` computed once into a temporary table of the engine (without an engine, the
+        expression itself), for results that several queries read."""
+        return expr if self.engine is None else self.engine.materialize(expr, what)
+
+    def hinted(self, hint: str) -> AbstractContextManager[None]:
+        """A planner hint of :data:`HINTS` for the queries run within (engines without it ignore it)."""
+        if hint not in HINTS:
+            raise ValueError(f"unknown engine hint {hint!r}")
+        return nullcontext() if self.engine is None else self.engine.hinted(hint)
 
     def in_period(self, period: Period, group: str | None = None) -> ir.Table:
         """Packets within ``period`` ([start, end) in UTC), seen by the sensors of ``group``
@@ -211,10 +174,10 @@ class Observation:
     def stored_sensors(self) -> set[str | None] | None:
         """The sensor values the store's packets carry (None among them: unknown), read from
         the hourly roll-ups; None when the store has none."""
-        if self.slots is None:
+        if self.rollups is None:
             return None
         if "sensors" not in self.memo:
-            col = self.slots.select(s=self.slots.sensor.cast("string")).distinct().to_pyarrow().column("s")
+            col = self.rollups.select(s=self.rollups.sensor.cast("string")).distinct().to_pyarrow().column("s")
             self.memo["sensors"] = set(col.to_pylist())
         return set(self.memo["sensors"])
 
@@ -240,28 +203,3 @@ class Observation:
         if r["lo"] is None:
             return None
         return r["lo"].astimezone(UTC), r["hi"].astimezone(UTC)
-
-
-def open_observation(store: Path, *, threads: int | None = None) -> Observation:
-    """The store on the embedded DuckDB engine."""
-    db = connect_store(store, threads=threads)
-    backend = ibis.duckdb.from_connection(db)
-    con = connect(store)
-    try:
-        sensors = list_sensors(con)
-        meta = {r["key"]: r["value"] for r in con.execute("SELECT key, value FROM meta")}
-    finally:
-        con.close()
-    geo = json.loads(meta.get("geo_sources", "[]"))
-    # the analyses read the stored columns plus ts_us (µs since the epoch, an integer: day and
-    # hour arithmetic on it is engine-neutral and cheap); a Spark backend adds unix_micros(ts)
-    # and part_day, the UTC day of the part a packet is stored in, for in_period to skip files
-    db.execute("CREATE VIEW teiten_packets AS SELECT * EXCLUDE (date), date AS part_day, epoch_us(ts) AS ts_us"
-               " FROM _packets_parts")
-    slots = None
-    if db.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'slots_raw'").fetchall()[0][0]:
-        db.execute("CREATE VIEW teiten_slots AS SELECT * EXCLUDE (date, slot, kc), date AS part_day,"
-                   " CAST(slot AS BIGINT) * 3600000000 AS ts_us, CAST(kc AS BIGINT) AS kc FROM slots_raw")
-        slots = backend.table("teiten_slots")
-    return Observation(packets_table(backend.table("teiten_packets")), sensors, {"geo_sources": geo, "store": store},
-                       backend, slots=slots)

@@ -7,13 +7,10 @@ committed: nothing is added) or ``error`` (not a capture; nothing is added).
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
-import os
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,13 +20,13 @@ import pyarrow as pa
 
 from teiten.capture.reader import CaptureReader
 from teiten.enrich import GeoDB, enrich, load_geo
-from teiten.errors import CaptureError, StoreError
+from teiten.errors import CaptureError
 from teiten.store.catalog import SensorMap, list_sensors, sensor_map
-from teiten.store.dataset import StagedFile, commit, recover
-from teiten.store.manifest import COMMITTED, connect, transaction
-from teiten.store.rollups import backfill_slots
+from teiten.store.dataset import StagedFile, commit
+from teiten.store.manifest import COMMITTED, transaction
+from teiten.store.open import open_store
 
-__all__ = ["CAPTURE_SUFFIXES", "IngestResult", "expand_paths", "ingest_paths", "iso_us", "open_store"]
+__all__ = ["CAPTURE_SUFFIXES", "IngestResult", "expand_paths", "ingest_paths", "iso_us"]
 
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".dmp", ".ntar")
 COMPRESSED_SUFFIXES = ("", ".gz", ".zst", ".zstd")
@@ -80,34 +77,6 @@ def expand_paths(paths: list[Path]) -> list[Path]:
         else:
             out.append(p)
     return out
-
-
-@contextmanager
-def open_store(store: Path, *, create: bool = True, lock: bool = True) -> Iterator[sqlite3.Connection]:
-    """Open (and create) a store; hold its ingest lock and recover from crashes."""
-    if not store.exists():
-        if not create:
-            raise StoreError(f"no store at {store}")
-        store.mkdir(parents=True)
-    con = connect(store)
-    if not lock:
-        try:
-            yield con
-        finally:
-            con.close()
-        return
-    fd = os.open(store / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise StoreError(f"another ingest holds the store {store}") from None
-        recover(con, store)
-        backfill_slots(con, store)  # a store from before the hourly roll-ups gets them once
-        yield con
-    finally:
-        os.close(fd)
-        con.close()
 
 
 def _sha256(path: Path) -> tuple[str, int]:

@@ -21,7 +21,8 @@ from teiten import __version__
 from teiten.analyze.rankings import Ranking, ranking
 from teiten.analyze.series import MOVING_DAYS, breakdown, daily, monthly
 from teiten.analyze.shares import OTHER, mix, mix_by
-from teiten.engine.observation import Observation, open_observation
+from teiten.engine import open_observation
+from teiten.engine.observation import Observation
 from teiten.errors import SettingError
 from teiten.periods import Period
 from teiten.report import charts, narrative

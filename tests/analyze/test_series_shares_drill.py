@@ -17,14 +17,15 @@ from teiten.analyze.drilldown import drill
 from teiten.analyze.series import daily, hourly, monthly
 from teiten.analyze.shares import OTHER, mix, mix_by
 from teiten.cli.main import cli
-from teiten.engine.duckdb import connect_store
-from teiten.engine.observation import local_day, local_hour, open_observation
+from teiten.engine import open_observation
+from teiten.engine.duckdb import connect_sql
+from teiten.engine.local_time import local_day, local_hour
 from teiten.periods import parse_period
 from tests.analyze.npa_2009 import JULY_DAYS, table
 
 
 def _sql(store: Path, q: str) -> list[tuple[Any, ...]]:
-    return connect_store(store).execute(q).fetchall()
+    return connect_sql(store).execute(q).fetchall()
 
 
 def test_daily_series_and_moving_average(npa_store: Path) -> None:

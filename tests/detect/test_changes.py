@@ -15,7 +15,8 @@ from teiten.capture.writer import CaptureWriter
 from teiten.cli import commands  # noqa: F401 - registers the commands
 from teiten.cli.main import cli
 from teiten.detect.changes import ChangeRules, _runs, change_findings, peak_sources, robust_z
-from teiten.engine.observation import Observation, open_observation
+from teiten.engine import open_observation
+from teiten.engine.observation import Observation
 from teiten.periods import period_between
 
 

@@ -15,7 +15,7 @@ from teiten.capture.writer import CaptureWriter
 from teiten.cli import commands  # noqa: F401 - registers the commands
 from teiten.cli.main import cli
 from teiten.detect.diurnal import DiurnalRules, diurnal_findings, rhythm
-from teiten.engine.observation import open_observation
+from teiten.engine import open_observation
 from teiten.periods import period_between
 
 

@@ -16,7 +16,7 @@ from teiten.cli import commands  # noqa: F401 - registers the commands
 from teiten.cli.main import cli
 from teiten.detect.fingerprints import fingerprint_packets, load_fingerprints
 from teiten.detect.tools import region_comparison
-from teiten.engine.observation import open_observation
+from teiten.engine import open_observation
 from teiten.errors import SettingError
 from teiten.periods import period_between
 

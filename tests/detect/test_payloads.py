@@ -12,7 +12,7 @@ from teiten.capture.writer import CaptureWriter
 from teiten.cli import commands  # noqa: F401 - registers the commands
 from teiten.cli.main import cli
 from teiten.detect.payloads import payload_tool_findings, payload_tools
-from teiten.engine.observation import open_observation
+from teiten.engine import open_observation
 from teiten.periods import period_between
 
 

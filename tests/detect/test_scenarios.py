@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from teiten.detect.backscatter import dos_attacks, dos_findings
-from teiten.engine.observation import open_observation
-from teiten.ingest.pipeline import ingest_paths, open_store
+from teiten.engine import open_observation
+from teiten.ingest.pipeline import ingest_paths
 from teiten.periods import period_between
 from teiten.store.catalog import Sensor, add_sensor
+from teiten.store.open import open_store
 from teiten.synth.scenario import generate
 
 

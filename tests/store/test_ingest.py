@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from teiten.engine.duckdb import connect_store
+from teiten.engine.duckdb import connect_sql
 from teiten.ingest.pipeline import ingest_paths
 from teiten.store import dataset
 from tests.store.synth import syn_pcap
@@ -23,7 +23,7 @@ TEITEN = [sys.executable, "-m", "teiten.cli"]
 
 
 def _count(store: Path, sql: str = "SELECT count(*) FROM packets") -> int:
-    return int(connect_store(store).execute(sql).fetchone()[0])  # type: ignore[index]
+    return int(connect_sql(store).execute(sql).fetchone()[0])  # type: ignore[index]
 
 
 def test_ingest_counts_and_duplicates(tmp_path: Path) -> None:

@@ -14,8 +14,8 @@ import pytest
 
 from teiten.detect.diurnal import DiurnalRules, diurnal_findings
 from teiten.detect.tools import ipv4_packets
-from teiten.engine.duckdb import connect_store
-from teiten.engine.observation import open_observation
+from teiten.engine import open_observation
+from teiten.engine.duckdb import connect_sql
 from teiten.ingest.pipeline import ingest_paths
 from teiten.keys import key_code, key_codes_of
 from teiten.periods import Period, parse_period
@@ -30,7 +30,7 @@ KC_SQL = ("CASE WHEN frag = 2 THEN 0 WHEN proto IN (6, 17, 132) AND dport IS NOT
 
 
 def _rows(store: Path, sql: str) -> list[tuple[object, ...]]:
-    return connect_store(store).execute(sql).fetchall()
+    return connect_sql(store).execute(sql).fetchall()
 
 
 def test_key_codes_of_equal_the_engine_key_code() -> None:
@@ -89,9 +89,9 @@ def test_a_store_without_roll_ups_gets_them(tmp_path: Path) -> None:
     one = con.execute("SELECT min(file_id) FROM parts").fetchone()[0]
     con.execute("DELETE FROM parts WHERE kind = 'slots' AND file_id = ?", (one,))  # as before roll-ups existed
     con.commit()
-    db = connect_store(store)
+    db = connect_sql(store)
     assert not db.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'slots_raw'").fetchone()[0]  # type: ignore[index]
-    assert open_observation(store).slots is None  # the analyses count the packets
+    assert open_observation(store).rollups is None  # the analyses count the packets
     assert list(ingest_paths(store, [])) == []  # opening the store for writing fills them in
     assert _rows(store, "SELECT slot, kc, country, sum(packets) FROM slots_raw GROUP BY ALL ORDER BY ALL") == want
     assert con.execute("SELECT count(*) FROM parts WHERE kind = 'slots' AND file_id = ?", (one,)).fetchone()[0] >= 1
@@ -101,8 +101,8 @@ def test_a_store_without_roll_ups_gets_them(tmp_path: Path) -> None:
 def test_analyses_read_the_same_from_roll_ups(tmp_path: Path, tz: str) -> None:
     store = _ingested(tmp_path)
     obs = open_observation(store)
-    assert obs.slots is not None
-    plain = replace(obs, slots=None)
+    assert obs.rollups is not None
+    plain = replace(obs, rollups=None)
     p = Period("range", parse_period("2023-11").first, parse_period("2023-11").last, tz)
     rows = []
     for o in (obs, plain):
@@ -133,8 +133,8 @@ def test_half_hour_zones_count_the_packets(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("cidr", ["203.0.113.0/24", "203.0.113.0/25"])
 def test_the_catalog_test_is_skipped_only_when_every_packet_passes_it(tmp_path: Path, cidr: str) -> None:
-    from teiten.ingest.pipeline import open_store
     from teiten.store.catalog import Sensor, add_sensor
+    from teiten.store.open import open_store
 
     store = tmp_path / "store"
     with open_store(store, lock=False) as con:

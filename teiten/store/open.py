@@ -1,0 +1,106 @@
+"""Opening a store: for writing (the ingest lock, crash recovery) or for reading (what is
+committed, in one read transaction).
+
+A store is a folder: ``manifest.sqlite`` (the files ingested, their parts, the sensor
+catalog, meta) and the Parquet parts it names (docs/architecture.md, "The store").
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from teiten.errors import StoreError
+from teiten.store.catalog import Sensor, list_sensors
+from teiten.store.dataset import recover
+from teiten.store.manifest import COMMITTED, LEGACY_PARTS_BELOW, connect
+from teiten.store.rollups import backfill_slots, files_without_slots
+
+__all__ = ["StoreState", "open_store", "read_state"]
+
+
+@contextmanager
+def open_store(store: Path, *, create: bool = True, lock: bool = True) -> Iterator[sqlite3.Connection]:
+    """The store's manifest for writing (created when ``create``); with ``lock``, holding its
+    ingest lock after recovering from a crashed ingest."""
+    if not store.exists():
+        if not create:
+            raise StoreError(f"no store at {store}")
+        store.mkdir(parents=True)
+    con = connect(store)
+    if not lock:
+        try:
+            yield con
+        finally:
+            con.close()
+        return
+    fd = os.open(store / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StoreError(f"another ingest holds the store {store}") from None
+        recover(con, store)
+        backfill_slots(con, store)  # a store from before the hourly roll-ups gets them once
+        yield con
+    finally:
+        os.close(fd)
+        con.close()
+
+
+@dataclass(frozen=True)
+class StoreState:
+    """What a reader of the store sees: the committed packet parts, the hourly roll-up parts
+    (None when some committed file with packets has none), whether the packet parts predate
+    the later columns (``legacy``: "none", "some" or "all"; teiten.store.manifest), the
+    sensor catalog and the meta values."""
+
+    store: Path
+    packets: list[Path]
+    rollups: list[Path] | None
+    legacy: str
+    sensors: list[Sensor]
+    meta: dict[str, str]
+
+    @property
+    def geo_sources(self) -> list[Any]:
+        """The geolocation sources the store's packets were enriched with."""
+        return list(json.loads(self.meta.get("geo_sources", "[]")))
+
+
+def read_state(store: Path) -> StoreState:
+    """The store as committed, read in one transaction (a file committed meanwhile is in
+    every part of the answer or in none)."""
+    if not (store / "manifest.sqlite").exists():
+        raise StoreError(f"no store at {store} (run teiten ingest first)")
+    con = connect(store)
+    marks = ",".join("?" * len(COMMITTED))
+    try:
+        con.execute("BEGIN")
+        rows = con.execute(
+            "SELECT p.kind, p.path FROM parts p JOIN files f ON f.id = p.file_id"
+            f" WHERE p.kind IN ('packets', 'slots') AND f.status IN ({marks}) ORDER BY p.path",
+            COMMITTED).fetchall()
+        missing = files_without_slots(con)
+        below = con.execute("SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?",
+                            (LEGACY_PARTS_BELOW,)).fetchone()
+        legacy = "none"
+        if below is not None:
+            old, new = con.execute(
+                "SELECT COALESCE(SUM(f.id < ?), 0), COALESCE(SUM(f.id >= ?), 0) FROM files f"
+                f" WHERE f.status IN ({marks}) AND f.packets > 0", (below[0], below[0], *COMMITTED)).fetchone()
+            legacy = "none" if not old else "all" if not new else "some"
+        sensors = list_sensors(con)
+        meta = {r["key"]: r["value"] for r in con.execute("SELECT key, value FROM meta")}
+        con.execute("COMMIT")
+    finally:
+        con.close()
+    return StoreState(store, [store / r[1] for r in rows if r[0] == "packets"],
+                      None if missing else [store / r[1] for r in rows if r[0] == "slots"], legacy, sensors, meta)
