@@ -1,0 +1,39 @@
+"""What every request of the web app reads: the incident database, the server's zone and
+the templates (one :class:`WebContext` on ``app.state.web``, set by ``create_app``), and
+``render``, which shows a template with the signed-in user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from teiten.incidents.db import IncidentDB
+from teiten.incidents.models import User
+
+__all__ = ["WebContext", "render", "web"]
+
+
+@dataclass(frozen=True)
+class WebContext:
+    """The state of one app: ``tz`` is the zone of times entered without one and of the
+    statistics when a request names none (``teiten serve --tz``)."""
+
+    db: IncidentDB
+    tz: str
+    templates: Jinja2Templates
+
+
+def web(request: Request) -> WebContext:
+    """The app's context (a dependency: ``ctx: WebContext = Depends(web)``)."""
+    ctx: WebContext = request.app.state.web
+    return ctx
+
+
+def render(request: Request, name: str, user: User | None, status: int = 200, **values: Any) -> HTMLResponse:
+    """The page ``name`` for ``user`` (``None``: signed out); the templates' context
+    processor adds the session's CSRF token (:func:`teiten.web.auth.csrf_context`)."""
+    return web(request).templates.TemplateResponse(request, name, {"user": user, **values}, status_code=status)

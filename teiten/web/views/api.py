@@ -1,0 +1,62 @@
+"""The JSON API (``Authorization: Bearer <token>``, ``teiten incidents token NAME``):
+``POST /api/reports`` takes a report in the JSON of an import line (docs/incidents.md);
+``GET /api/incidents/{id}``; ``GET /api/stats?period=2017Q4&tz=Asia/Tokyo``. Errors are
+``{"error": ...}`` with the status (``teiten.web.app``'s handler)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from teiten.errors import InputError, TeitenError
+from teiten.incidents.intake import parse_report, record
+from teiten.incidents.models import Incident, User
+from teiten.incidents.stats import period_stats
+from teiten.web.auth import api_user, can_edit
+from teiten.web.context import WebContext, web
+from teiten.web.views import incident_json
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+@router.post("/api/reports", status_code=201)
+async def api_report(request: Request, user: User = Depends(api_user), ctx: WebContext = Depends(web)) -> JSONResponse:
+    if not can_edit(user):
+        raise HTTPException(403, "viewer tokens cannot file reports")
+    try:
+        obj = await request.json()
+    except ValueError:
+        raise HTTPException(400, "the body is not JSON") from None
+    try:
+        r = parse_report(obj)
+        with ctx.db.session(user.name) as s:
+            out = record(s, r)
+    except InputError as e:
+        raise HTTPException(422, str(e)) from None
+    code = 200 if out.status == "duplicate" else 201
+    return JSONResponse({"status": out.status, "report": out.report_id, "incidents": out.new_incidents,
+                         "linked": out.linked_incidents, "coordinations": out.coordinations,
+                         "proposals": [{"incident": a, "candidate": b} for a, b in out.proposals]}, code)
+
+
+@router.get("/api/incidents/{iid}")
+def api_incident(iid: int, user: User = Depends(api_user), ctx: WebContext = Depends(web)) -> dict[str, Any]:
+    with ctx.db.session() as s:
+        inc = s.get(Incident, iid)
+        if inc is None:
+            raise HTTPException(404, f"no incident {iid}")
+        return incident_json(inc)
+
+
+@router.get("/api/stats")
+def api_stats(period: str, tz: str | None = None, user: User = Depends(api_user),
+              ctx: WebContext = Depends(web)) -> dict[str, Any]:
+    # without tz, the server's zone (teiten serve --tz); no docstring: it would be the OpenAPI description
+    try:
+        return period_stats(ctx.db, period, ctx.tz if tz is None else tz)[1]
+    except TeitenError as e:
+        raise HTTPException(400, str(e)) from None
