@@ -9,13 +9,30 @@ year-earlier period is the same one a year before.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from teiten.errors import SettingError
-from teiten.settings import parse_day, zone
 
-__all__ = ["Period", "parse_period", "period_between"]
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA time zone ``name`` (a clear error for an unknown one)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingError(f"unknown time zone {name!r} (use an IANA name such as Asia/Tokyo)") from None
+
+
+def parse_day(text: str) -> date:
+    """A YYYY-MM-DD date."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise SettingError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+__all__ = ["Period", "parse_day", "parse_period", "period_between", "resolve", "zone"]
 
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _QUARTER = re.compile(r"^(\d{4})[Qq]([1-4])$")
@@ -119,3 +136,21 @@ def period_between(first: str | date, last: str | date, tz: str = "UTC") -> Peri
     if b < a:
         raise SettingError(f"--to {b} is before --from {a}")
     return Period("range", a, b, tz)
+
+
+def resolve(period: str | None, first: str | None, last: str | None, tz: str,
+            span: Callable[[], tuple[datetime, datetime] | None]) -> Period:
+    """The period a command asks about: ``period`` (a month or quarter), else the days
+    ``first`` .. ``last`` where an open end is the first or last day of the data (``span``,
+    asked only then: the first and last packet time), else all the data."""
+    if period is not None:
+        if first or last:
+            raise SettingError("give a period or a range of days, not both")
+        return parse_period(period, tz)
+    if first and last:
+        return period_between(first, last, tz)
+    s = span()
+    if s is None:
+        raise SettingError("the store holds no packets yet (teiten ingest)")
+    z = zone(tz)
+    return period_between(first or s[0].astimezone(z).date(), last or s[1].astimezone(z).date(), tz)

@@ -1,44 +1,69 @@
-"""Settings, declared once: each can be given as an option or as TEITEN_<NAME>.
-
-| setting | variable      | default          | meaning                                   |
-|---------|---------------|------------------|-------------------------------------------|
-| store   | TEITEN_STORE  | ./teiten-store   | the store directory                       |
-| tz      | TEITEN_TZ     | UTC              | time zone of day and month boundaries     |
-| memory  | TEITEN_MEMORY_LIMIT | 40 % of RAM | engine memory bound (variable only)        |
-| status_map | TEITEN_STATUS_MAP | built in   | tracker status words → coordination states (incidents import) |
+"""Settings, declared once: each can be given as an option (where the command has one) or
+as its ``TEITEN_*`` variable. Nothing else in teiten reads a ``TEITEN_*`` variable: the
+options take their variable, default and help from :data:`SETTINGS`, and library code
+asks :func:`setting`. ``python -m teiten.settings`` prints the table (docs/settings.md).
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+import os
+from dataclasses import dataclass
 
-from teiten.errors import SettingError
-
-__all__ = ["DEFAULT_STORE", "day_bounds", "parse_day", "zone"]
+__all__ = ["DEFAULT_STORE", "SETTINGS", "Setting", "setting", "settings_table"]
 
 DEFAULT_STORE = "teiten-store"
 
 
-def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise SettingError(f"unknown time zone {name!r} (use an IANA name such as Asia/Tokyo)") from None
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its ``TEITEN_*`` variable, its default (None: none, or computed where it
+    is used, as ``default_note`` says) and what it means."""
+
+    name: str
+    help: str
+    default: str | None = None
+    default_note: str = ""
+    secret: bool = False
+
+    @property
+    def var(self) -> str:
+        return "TEITEN_" + self.name.upper()
 
 
-def parse_day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise SettingError(f"not a date (YYYY-MM-DD): {text!r}") from None
+SETTINGS: dict[str, Setting] = {s.name: s for s in (
+    Setting("store", "Store directory.", DEFAULT_STORE),
+    Setting("tz", "Time zone of day boundaries (IANA name, e.g. Asia/Tokyo).", "UTC"),
+    Setting("memory_limit", "Engine memory bound, a size such as 8GB (DuckDB spills to disk past it).",
+            default_note="40 % of the physical memory"),
+    Setting("geo_dir", "Folder of the geolocation tables (teiten.enrich).",
+            default_note="teiten/data/geo if writable, else ~/.cache/teiten/geo"),
+    Setting("db", "Incident database URL (SQLAlchemy: sqlite:///… or postgresql+psycopg://…).",
+            default_note="incidents.sqlite in the store"),
+    Setting("status_map", "Other trackers' status words as WORD=STATE,… over the built-in mapping"
+            " (teiten incidents import; docs/incidents.md)."),
+    Setting("password", "Password of a new web user (asked for when not given).", secret=True),
+    Setting("web_secret", "Key that signs web sessions.", default_note="random per server start",
+            secret=True),
+    Setting("smtp_host", "SMTP server the notices go through."),
+    Setting("smtp_port", "SMTP port of --smtp-host.", "25"),
+    Setting("sender", "From address of notices.", "csirt@localhost"),
+)}
 
 
-def day_bounds(first: date | None, last: date | None, tz: str) -> tuple[datetime | None, datetime | None]:
-    """[start, end) instants of the days first..last (inclusive) in time zone ``tz``."""
-    z = zone(tz)
-    start = datetime.combine(first, time(0), z) if first else None
-    end = datetime.combine(last + timedelta(days=1), time(0), z) if last else None
-    if start and end and end <= start:
-        raise SettingError("--to is before --from")
-    return start, end
+def setting(name: str) -> str | None:
+    """The setting's value: its variable when set and not empty, else its default."""
+    s = SETTINGS[name]
+    return os.environ.get(s.var) or s.default
+
+
+def settings_table() -> str:
+    """Every setting as a Markdown table."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for s in SETTINGS.values():
+        default = f"`{s.default}`" if s.default is not None else (s.default_note or "none")
+        rows.append(f"| `{s.var}` | {default} | {s.help} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    print(settings_table(), end="")

@@ -36,7 +36,6 @@ def artifacts() -> Path:
 @pytest.fixture(scope="session")
 def npa_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store holding June and July 2009 built to reproduce NPA Table 3-1."""
-    from teiten.cli import commands  # noqa: F401 - registers the commands
     from teiten.cli.main import cli
     from tests.analyze.npa_2009 import SENSOR_ADDRESSES, write_captures
 

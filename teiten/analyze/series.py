@@ -98,8 +98,7 @@ def monthly(obs: Observation, dimension: str, keys: list[str], *, tz: str = "UTC
     span = obs.data_span()
     if span is None:
         return {"keys": keys, "rows": []}
-    from teiten.periods import parse_period
-    from teiten.settings import zone
+    from teiten.periods import parse_period, zone
 
     z = zone(tz)
     first, last = span[0].astimezone(z).date(), span[1].astimezone(z).date()

@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from teiten.analyze.rankings import ranking
+from teiten.cli.options import user_errors
 from teiten.engine import open_observation
 from teiten.engine.duckdb import connect_sql
 from teiten.errors import TeitenError
@@ -24,7 +26,7 @@ from teiten.store.catalog import Sensor, add_sensor
 from teiten.store.open import open_store
 from teiten.synth.scenario import generate
 
-__all__ = ["DemoResult", "run_demo"]
+__all__ = ["COMMANDS", "DemoResult", "run_demo"]
 
 
 @dataclass
@@ -149,6 +151,7 @@ def run_demo(out: Path, *, scale: float = 1.0, seed: int = 0, console: Console |
     quarters = _quarters(first, last)
     reports: list[Path] = []
     if with_reports and len(quarters) > 1:
+        from teiten.detect.finding import findings_document
         from teiten.detect.run import detect
         from teiten.report.build import write_report
 
@@ -156,9 +159,9 @@ def run_demo(out: Path, *, scale: float = 1.0, seed: int = 0, console: Console |
         with console.status(f"detecting what is notable in {quarters[1]}…"):
             findings = detect(obs, period)
         found = out / f"findings-{quarters[1]}.json"
-        found.write_text(json.dumps({"period": period.to_json(), "findings": findings}, ensure_ascii=False,
-                                    default=str, indent=1), encoding="utf-8")
-        kinds = Counter(f["kind"] for f in findings)
+        found.write_text(json.dumps(findings_document(period, findings), ensure_ascii=False, default=str, indent=1),
+                         encoding="utf-8")
+        kinds = Counter(f.kind for f in findings)
         console.print(f"\nfindings in {quarters[1]}: " + ", ".join(f"{k} {n}" for k, n in kinds.items())
                       + f" ({found})", markup=False, highlight=False)
         with console.status(f"writing the reports for {quarters[1]}…"):
@@ -166,7 +169,7 @@ def run_demo(out: Path, *, scale: float = 1.0, seed: int = 0, console: Console |
                 for lang, suffixes in (("ja", (".html", ".pdf")), ("en", (".html",))):
                     for suffix in suffixes:
                         out_path = out / "reports" / f"{quarters[1]}-{style}-{lang}{suffix}"
-                        reports.append(write_report(store, out_path, period, style=style, lang=lang,
+                        reports.append(write_report(obs, out_path, period, style=style, lang=lang,
                                                     findings=findings)[0])
         console.print(f"\nreports for {quarters[1]}:")
         for path in reports:
@@ -178,3 +181,19 @@ def run_demo(out: Path, *, scale: float = 1.0, seed: int = 0, console: Console |
     if not ok:
         raise TeitenError("the demo's counts differ from the scenario's ground truth")
     return DemoResult(folder, store, packets, len(files), seconds, fingerprints, reports)
+
+
+@click.command()
+@click.option("--out", type=click.Path(path_type=Path), default=Path("demo-out"), show_default=True,
+              help="Folder for the captures and the store.")
+@click.option("--scale", type=float, default=1.0, show_default=True, help="Size of the scenario (1.0 ≈ millions"
+              " of packets).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@user_errors
+def demo(out: Path, scale: float, seed: int) -> None:
+    """Generate a synthetic darknet scenario, ingest it, and print the top ports and regions."""
+    run_demo(out, scale=scale, seed=seed)
+
+
+#: The commands of this module, registered by teiten.cli.main.
+COMMANDS = [demo]

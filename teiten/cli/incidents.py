@@ -1,65 +1,38 @@
-"""``teiten incidents ...``: the incident database (import, statistics)."""
+"""``teiten incidents …``: the incident database (import, statistics, report, users, tokens,
+contacts, replies)."""
 
 from __future__ import annotations
 
 import csv
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 import click
 
-from teiten.cli.main import cli, store_option, tz_option, user_errors
+from teiten.cli.options import (
+    db_option,
+    incident_db,
+    incident_session,
+    setting_option,
+    store_option,
+    tz_option,
+    user_errors,
+)
+from teiten.periods import Period
 
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from teiten.incidents.db import IncidentDB
-    from teiten.periods import Period
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def db_option(f: F) -> F:
-    return click.option("--db", "db_url", envvar="TEITEN_DB", show_envvar=True, metavar="URL",
-                        help="Incident database, an SQLAlchemy URL (sqlite:///FILE, postgresql+psycopg://...);"
-                             " default: incidents.sqlite in the store directory.")(f)
-
-
-def _open(db_url: str | None, store: Path) -> IncidentDB:
-    from teiten.incidents.db import default_url, open_db
-
-    return open_db(db_url or default_url(store))
-
-
-@contextmanager
-def _db(db_url: str | None, store: Path) -> Iterator[IncidentDB]:
-    """The incident database of ``--db`` (default: incidents.sqlite in the store directory), closed after."""
-    db = _open(db_url, store)
-    try:
-        yield db
-    finally:
-        db.close()
-
-
-@contextmanager
-def _session(db_url: str | None, store: Path, actor: str) -> Iterator[Session]:
-    """A session of ``actor`` on the incident database, committed at the end."""
-    with _db(db_url, store) as db, db.session(actor) as s:
-        yield s
+__all__ = ["COMMANDS"]
 
 
 def _stats(period: str, tz: str, db_url: str | None, store: Path) -> tuple[Period, dict[str, Any]]:
     from teiten.incidents.stats import period_stats
 
-    with _db(db_url, store) as db:
+    with incident_db(db_url, store) as db:
         return period_stats(db, period, tz)
 
 
-@cli.group()
+@click.group()
 def incidents() -> None:
     """Incident reports, incidents and coordinations (seed 004's statistics)."""
 
@@ -71,12 +44,12 @@ def incidents() -> None:
 @db_option
 @store_option
 @click.option("--actor", default="import", show_default=True, help="Who the audit trail names for these changes.")
-@click.option("--tz", envvar="TEITEN_TZ", show_envvar=True, metavar="ZONE",
-              help="Time zone of times without a UTC offset (IANA name, e.g. Asia/Tokyo); without it such a time"
-                   " refuses its line.")
-@click.option("--status-map", envvar="TEITEN_STATUS_MAP", show_envvar=True, metavar="WORD=STATE,...",
-              help="Tracker status words to read as teiten's states, over the built-in mapping"
-                   " (e.g. closed=resolved,escalated=sent).")
+@setting_option("tz", "--tz", default=None, metavar="ZONE",
+                help="Time zone of times without a UTC offset (IANA name, e.g. Asia/Tokyo); without it such a time"
+                     " refuses its line.")
+@setting_option("status_map", "--status-map", metavar="WORD=STATE,...",
+                help="Tracker status words to read as teiten's states, over the built-in mapping"
+                     " (e.g. closed=resolved,escalated=sent).")
 @user_errors
 def incidents_import(file: Path, fmt: str | None, db_url: str | None, store: Path, actor: str, tz: str | None,
                      status_map: str | None) -> None:
@@ -98,14 +71,14 @@ def incidents_import(file: Path, fmt: str | None, db_url: str | None, store: Pat
     from teiten.incidents.jsonl import import_jsonl
     from teiten.incidents.mail import import_mail
     from teiten.incidents.status_words import StatusMap, parse_status_map
-    from teiten.settings import zone
+    from teiten.periods import zone
 
     kind = fmt or {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".eml": "eml", ".mbox": "mbox",
                    ".mbx": "mbox"}.get(file.suffix.lower())
     if kind is None:
         raise SettingError(f"{file.name}: say what it holds with --format jsonl|eml|mbox")
     how = Reading(StatusMap(parse_status_map(status_map)), zone(tz) if tz else None)
-    with _db(db_url, store) as db:
+    with incident_db(db_url, store) as db:
         if kind == "jsonl":
             summary = import_jsonl(db, file, actor=actor, how=how)
         else:
@@ -169,8 +142,8 @@ def incidents_report(period: str, lang: str, out: Path, db_url: str | None, stor
 @incidents.command("user")
 @click.argument("name")
 @click.option("--role", type=click.Choice(["admin", "handler", "viewer"]), required=True)
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, envvar="TEITEN_PASSWORD",
-              help="At least 8 characters (asked for when not given).")
+@setting_option("password", "--password", prompt=True, hide_input=True, confirmation_prompt=True,
+                help="At least 8 characters (asked for when not given).")
 @db_option
 @store_option
 @user_errors
@@ -178,7 +151,7 @@ def incidents_user(name: str, role: str, password: str, db_url: str | None, stor
     """Add a user of the web UI (admin, handler or viewer)."""
     from teiten.incidents.users import add_user
 
-    with _session(db_url, store, "cli") as s:
+    with incident_session(db_url, store, "cli") as s:
         add_user(s, name, role, password)
     click.echo(f"user {name} ({role}) added")
 
@@ -197,83 +170,11 @@ def incidents_token(name: str, label: str | None, db_url: str | None, store: Pat
     from teiten.incidents.models import User
     from teiten.incidents.users import new_token
 
-    with _session(db_url, store, "cli") as s:
+    with incident_session(db_url, store, "cli") as s:
         u = s.scalar(select(User).where(User.name == name))
         if u is None:
             raise SettingError(f"no user {name!r} (add one with teiten incidents user)")
         click.echo(new_token(s, u, label))
-
-
-@cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=int)
-@db_option
-@store_option
-@tz_option
-@user_errors
-def serve(host: str, port: int, db_url: str | None, store: Path, tz: str) -> None:
-    """Serve the incident web UI and JSON API (sign in with a user of teiten incidents user).
-
-    Sessions are signed with TEITEN_WEB_SECRET when set (else a random key: they end when
-    the server does). Put a TLS reverse proxy in front of it in production.
-    """
-    import os
-
-    import uvicorn
-
-    from teiten.web.app import create_app
-
-    app = create_app(_open(db_url, store), secret=os.environ.get("TEITEN_WEB_SECRET"), tz=tz)
-    uvicorn.run(app, host=host, port=port, log_level="info")
-
-
-@cli.command()
-@click.option("--period", required=True, metavar="YYYYQn|YYYY-MM", help="A quarter or a month.")
-@click.option("--country", metavar="CC", help="Only sources of this country (ISO alpha-2), e.g. JP.")
-@click.option("--sensor-group", "group", metavar="GROUP", help="Only what the sensors of this group saw.")
-@click.option("--smtp-host", envvar="TEITEN_SMTP_HOST", show_envvar=True, help="SMTP server the notices go through.")
-@click.option("--smtp-port", envvar="TEITEN_SMTP_PORT", type=int, default=25, show_default=True)
-@click.option("--sender", envvar="TEITEN_SENDER", default="csirt@localhost", show_default=True, help="From address.")
-@click.option("--dry-run", is_flag=True, help="Show the notices; send and record nothing.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Also write each notice's CSV and JSON"
-              " here (one folder per contact).")
-@db_option
-@store_option
-@tz_option
-@user_errors
-def notify(period: str, country: str | None, group: str | None, smtp_host: str | None, smtp_port: int, sender: str,
-           dry_run: bool, out: Path | None, db_url: str | None, store: Path, tz: str) -> None:
-    """Send the networks the sources seen by the sensors belong to a notice of them.
-
-    Sources whose packets carry a fingerprint (Mirai, ZMap, ...) or that scanned the
-    sensors are grouped by the contact of their network (CIDR block, else AS, from the
-    contact database); each contact gets one notice per its interval with the rows it was
-    never sent (CSV and JSON attached), recorded as a coordination. Prints a JSON summary;
-    the exit status is 1 when a notice could not be sent.
-    """
-    from teiten.engine import open_observation
-    from teiten.errors import SettingError
-    from teiten.incidents.coordination import Smtp
-    from teiten.incidents.notify import evidence
-    from teiten.incidents.notify import notify as send_notices
-    from teiten.periods import parse_period
-
-    if not dry_run and not smtp_host:
-        raise SettingError("give --smtp-host (or TEITEN_SMTP_HOST), or --dry-run")
-    p = parse_period(period, tz)
-    rows = evidence(open_observation(store), p, group, country)
-    with _session(db_url, store, "notify") as s:
-        notices, unmatched = send_notices(s, rows, p, None if dry_run else Smtp(smtp_host or "", smtp_port, sender))
-    if out is not None:
-        for n in notices:
-            folder = out / n.contact.replace("/", "_")
-            folder.mkdir(parents=True, exist_ok=True)
-            for name, data in n.attachments.items():
-                (folder / name).write_bytes(data)
-    click.echo(json.dumps({"period": p.label, "rows": len(rows), "notices": [n.to_json() for n in notices],
-                           "unmatched_sources": len({r["source"] for r in unmatched})}, ensure_ascii=False))
-    if any(n.status == "failed" for n in notices):
-        sys.exit(1)
 
 
 @incidents.command("contacts")
@@ -299,7 +200,7 @@ def incidents_contacts(file: Path, db_url: str | None, store: Path) -> None:
     if not isinstance(orgs, list) or not all(isinstance(o, dict) and o.get("name") for o in orgs):
         raise InputError(f"{file}: a list of organisations, each with a name")
     added, skipped = [], []
-    with _session(db_url, store, "contacts") as s:
+    with incident_session(db_url, store, "contacts") as s:
         for o in orgs:
             if s.scalar(select(Organisation.id).where(Organisation.name == o["name"])) is not None:
                 skipped.append(o["name"])
@@ -322,9 +223,13 @@ def incidents_replies(file: Path, db_url: str | None, store: Path) -> None:
     from teiten.incidents.mail import messages
 
     n, matched = 0, []
-    with _session(db_url, store, "replies") as s:
+    with incident_session(db_url, store, "replies") as s:
         for raw in messages(file):
             n += 1
             if (c := match_reply(s, raw)) is not None:
                 matched.append(c.id)
     click.echo(json.dumps({"messages": n, "matched": matched}))
+
+
+#: The commands of this module, registered by teiten.cli.main.
+COMMANDS = [incidents]

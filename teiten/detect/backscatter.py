@@ -20,6 +20,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from teiten.analyze.address_days import sensor_weight
+from teiten.detect.finding import Finding
 from teiten.engine.observation import Observation
 from teiten.enrich import country_name, load_geo
 from teiten.periods import Period
@@ -166,22 +167,19 @@ def dos_attacks(obs: Observation, period: Period, group: str | None = None,
     return out
 
 
-def dos_findings(obs: Observation, period: Period, group: str | None = None) -> list[dict[str, Any]]:
-    """One ``dos_victim`` finding per attack (teiten detect's JSON)."""
-    out = []
-    for a in dos_attacks(obs, period, group):
-        out.append({
-            "kind": "dos_victim", "key": a["type"], "victim": a["victim"],
-            "title_ja": f"{a['name_ja']}の{a['victim']}に対する{a['title_ja']}（跳ね返りパケット）",
-            "title_en": f"{a['title_en']} on {a['victim']} ({a['name_en']}), seen by its backscatter",
-            "start": a["start"], "end": a["end"],
-            # how far past the thresholds: 1.0 when every criterion is met twice over
-            "score": min(1.0, min(a["packets"] / 50, a["duration_s"] / 120, a["peak_pps"] * 60 / 60)),
-            "sources": 1, "top_sources": [{"source": a["victim"], "region": a["country"], "packets": a["packets"]}],
-            "evidence": {k: a[k] for k in ("packets", "duration_s", "peak_pps", "intensity_pps",
-                                           "monitored_addresses", "types", "victim_ports", "country", "asn")},
-        })
-    return out
+def dos_findings(obs: Observation, period: Period, group: str | None = None) -> list[Finding]:
+    """One ``dos_victim`` finding per attack."""
+    return [Finding(
+        "dos_victim", a["type"], victim=a["victim"],
+        title_ja=f"{a['name_ja']}の{a['victim']}に対する{a['title_ja']}（跳ね返りパケット）",
+        title_en=f"{a['title_en']} on {a['victim']} ({a['name_en']}), seen by its backscatter",
+        start=a["start"], end=a["end"],
+        # how far past the thresholds: 1.0 when every criterion is met twice over
+        score=min(1.0, min(a["packets"] / 50, a["duration_s"] / 120, a["peak_pps"] * 60 / 60)),
+        sources=1, top_sources=[{"source": a["victim"], "region": a["country"], "packets": a["packets"]}],
+        evidence={k: a[k] for k in ("packets", "duration_s", "peak_pps", "intensity_pps",
+                                    "monitored_addresses", "types", "victim_ports", "country", "asn")},
+    ) for a in dos_attacks(obs, period, group)]
 
 
 def iso_utc(sec: float) -> str:

@@ -25,11 +25,11 @@ import pyarrow.compute as pc
 
 from teiten.analyze.drilldown import source_text
 from teiten.analyze.rankings import DIMENSIONS, ranking
+from teiten.detect.finding import Finding
 from teiten.engine.local_time import day_number, day_of, local_day
 from teiten.engine.observation import Observation, region_key
 from teiten.keys import key_codes, key_text
-from teiten.periods import Period
-from teiten.settings import zone
+from teiten.periods import Period, zone
 
 __all__ = ["ChangeRules", "change_findings", "daily_matrix", "peak_sources", "robust_z"]
 
@@ -124,7 +124,7 @@ def peak_sources(obs: Observation, pairs: set[tuple[str, str, date]], tz: str, g
 
 
 def _rank_changes(obs: Observation, dim: str, period: Period, group: str | None,
-                  rules: ChangeRules) -> list[dict[str, Any]]:
+                  rules: ChangeRules) -> list[Finding]:
     """Keys new in the top ``within`` of the ranking, and keys that climbed ``jump`` places into it."""
     out = []
     for row in ranking(obs, dim, period, group=group).rows:
@@ -152,9 +152,9 @@ def _runs(flags: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
 
 
 def change_findings(obs: Observation, period: Period, group: str | None = None, rules: ChangeRules = ChangeRules(),
-                    dimensions: tuple[str, ...] = ("ports",)) -> list[dict[str, Any]]:
+                    dimensions: tuple[str, ...] = ("ports",)) -> list[Finding]:
     """Surges, drops, new keys and rank jumps of the period."""
-    out: list[dict[str, Any]] = []
+    out: list[Finding] = []
     window = Period("range", period.first - timedelta(days=rules.baseline), period.last, period.tz)
     span = obs.data_span()
     if span is None:
@@ -190,10 +190,9 @@ def change_findings(obs: Observation, period: Period, group: str | None = None, 
             "baseline_median": float(med_i[peak]), "peak_z": float(z_i[peak]),
             "days": b - a + 1, "packets": int(now_i[a:b + 1].sum()),
             "baseline_days": rules.baseline, "peak_sources": sources},
-            min(1.0, abs(float(z_i[peak])) / (2 * rules.z)))
-        f["sources"], f["top_sources"] = sources, top
+            min(1.0, abs(float(z_i[peak])) / (2 * rules.z)), sources, top)
         out.append(f)
-    out.sort(key=lambda f: (-f["score"], f["kind"], f["key"]))
+    out.sort(key=lambda f: (-f.score, f.kind, f.key))
     return out
 
 
@@ -206,7 +205,7 @@ _TITLES = {
 
 
 def _finding(kind: str, dim: str, key: str, start: str, end: str, evidence: dict[str, Any],
-             score: float) -> dict[str, Any]:
+             score: float, sources: int | None = None, top: list[dict[str, Any]] | None = None) -> Finding:
     ja, en = _TITLES[kind]
     if kind == "rank_jump":
         ja += f"（{evidence['prev_rank']}位→{evidence['rank']}位）"
@@ -214,6 +213,6 @@ def _finding(kind: str, dim: str, key: str, start: str, end: str, evidence: dict
     if kind in ("surge", "drop"):
         ja += f"（{evidence['peak_day']}）"
         en += f" ({evidence['peak_day']})"
-    return {"kind": kind, "key": key, "dimension": dim, "title_ja": ja.format(key=key), "title_en": en.format(key=key),
-            "start": start, "end": end, "score": score, "evidence": evidence, "sources": None, "top_sources": []}
+    return Finding(kind, key, ja.format(key=key), en.format(key=key), start, end, score, sources, top or [], evidence,
+                   dimension=dim)
 

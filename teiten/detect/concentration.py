@@ -13,6 +13,7 @@ import ibis.expr.types as ir
 
 from teiten.analyze.drilldown import source_text
 from teiten.analyze.rankings import counts
+from teiten.detect.finding import Finding
 from teiten.engine.observation import Observation
 from teiten.keys import key_codes, key_name
 from teiten.periods import Period
@@ -43,7 +44,7 @@ def _top_share(rows: list[dict[str, Any]], by: str) -> dict[str, tuple[Any, int,
 
 
 def concentration_findings(obs: Observation, period: Period, group: str | None = None,
-                           rules: ConcentrationRules = ConcentrationRules()) -> list[dict[str, Any]]:
+                           rules: ConcentrationRules = ConcentrationRules()) -> list[Finding]:
     per_key = counts(obs, "ports", period, group)
     keys = [k for k, n in sorted(per_key.items(), key=lambda kv: (-kv[1], kv[0]))[:rules.max_keys]
             if n >= rules.min_packets]
@@ -60,7 +61,7 @@ def concentration_findings(obs: Observation, period: Period, group: str | None =
     by_src, by_port = _busiest(raw, {"src4": rules.source, "sport": rules.source_port},
                                dict(zip(codes, (per_key[k] for k in keys), strict=True)))
     key_totals = {k: per_key[k] for k in keys}
-    out: list[dict[str, Any]] = []
+    out: list[Finding] = []
     for k, (value, n, _) in _top_share(by_region, "region").items():
         share, overall = n / key_totals[k], regions.get(value, 0) / total
         if value != "--" and share >= rules.country and share >= rules.country_lift * overall:
@@ -75,9 +76,9 @@ def concentration_findings(obs: Observation, period: Period, group: str | None =
             out.append(_finding(r["key"], "source", source_text(r["src4"], None), share, int(r["packets"]),
                                 key_totals[r["key"]], {}))
     # one source explains its key's country and source port: report the source alone
-    lone = {f["key"]: f["score"] for f in out if f["by"] == "source"}
-    out = [f for f in out if f["by"] == "source" or f["key"] not in lone or lone[f["key"]] < 0.9 * f["score"]]
-    out.sort(key=lambda f: (-f["score"], f["key"], f["by"]))
+    lone = {f.key: f.score for f in out if f.by == "source"}
+    out = [f for f in out if f.by == "source" or f.key not in lone or lone[f.key] < 0.9 * f.score]
+    out.sort(key=lambda f: (-f.score, f.key, str(f.by)))
     return out
 
 
@@ -126,10 +127,9 @@ _BY = {"country": ("発信元国・地域", "source country"), "source_port": ("
        "source": ("発信元アドレス", "source address")}
 
 
-def _finding(key: str, by: str, value: Any, share: float, n: int, of: int, extra: dict[str, Any]) -> dict[str, Any]:
+def _finding(key: str, by: str, value: Any, share: float, n: int, of: int, extra: dict[str, Any]) -> Finding:
     ja, en = _BY[by]
-    return {"kind": "concentration", "key": key, "by": by, "value": value,
-            "title_ja": f"{key}の{share:.0%}が{ja}{value}から", "title_en": f"{share:.0%} of {key} from {en} {value}",
-            "start": None, "end": None, "score": share, "sources": None,
-            "top_sources": [{"source": value, "packets": n}] if by == "source" else [],
-            "evidence": {"share": share, "packets": n, "key_packets": of, **extra}}
+    return Finding("concentration", key, f"{key}の{share:.0%}が{ja}{value}から",
+                   f"{share:.0%} of {key} from {en} {value}", None, None, share, None,
+                   [{"source": value, "packets": n}] if by == "source" else [],
+                   {"share": share, "packets": n, "key_packets": of, **extra}, by=by, value=value)

@@ -15,11 +15,11 @@ from __future__ import annotations
 import cmath
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import ibis
 
 from teiten.analyze.series import top_keys
+from teiten.detect.finding import Finding
 from teiten.engine.local_time import day_number, local_day, local_hour
 from teiten.engine.observation import UNKNOWN_REGION, Observation
 from teiten.keys import key_codes, key_name
@@ -54,7 +54,7 @@ def _shift(a: float, b: float) -> float:
 
 
 def diurnal_findings(obs: Observation, period: Period, group: str | None = None,
-                     rules: DiurnalRules = DiurnalRules()) -> list[dict[str, Any]]:
+                     rules: DiurnalRules = DiurnalRules()) -> list[Finding]:
     regions = top_keys(obs, "regions", period, rules.top, group)
     keys = top_keys(obs, "ports", period, rules.top, group)
     t, measure = obs.counted(period, group)  # the hourly roll-ups when the store has them
@@ -89,7 +89,7 @@ def diurnal_findings(obs: Observation, period: Period, group: str | None = None,
             add(("key", k), h, wk, n)
         if g and k:
             add(("pair", f"{k}@{g}"), h, wk, n)
-    out: list[dict[str, Any]] = []
+    out: list[Finding] = []
     half = weeks // 2
     for (kind, name), by_week in profiles.items():
         both = [sum(w[h] for w in by_week) for h in range(24)]
@@ -111,14 +111,13 @@ def diurnal_findings(obs: Observation, period: Period, group: str | None = None,
         if not busy or agree / len(busy) < rules.weeks_share:
             continue
         hour = round(peak) % 24
-        out.append({
-            "kind": "diurnal", "key": name, "dimension": kind,
-            "title_ja": f"{name}に日周型の変化（ピーク{hour}時 {period.tz}）",
-            "title_en": f"24-hour rhythm in {name} (peak {hour}:00 {period.tz})",
-            "start": period.start.isoformat(), "end": period.end.isoformat(), "score": min(1.0, amp),
-            "sources": None, "top_sources": [],
-            "evidence": {"amplitude": amp, "peak_hour": peak, "tz": period.tz, "packets": int(packets),
-                         "profile": [int(x) for x in both], "peak_hours_by_half": [p0, p1],
-                         "weeks_agreeing": agree, "weeks_with_traffic": len(busy)}})
-    out.sort(key=lambda f: (-f["score"], f["key"]))
+        out.append(Finding(
+            "diurnal", name, dimension=kind,
+            title_ja=f"{name}に日周型の変化（ピーク{hour}時 {period.tz}）",
+            title_en=f"24-hour rhythm in {name} (peak {hour}:00 {period.tz})",
+            start=period.start.isoformat(), end=period.end.isoformat(), score=min(1.0, amp),
+            evidence={"amplitude": amp, "peak_hour": peak, "tz": period.tz, "packets": int(packets),
+                      "profile": [int(x) for x in both], "peak_hours_by_half": [p0, p1],
+                      "weeks_agreeing": agree, "weeks_with_traffic": len(busy)}))
+    out.sort(key=lambda f: (-f.score, f.key))
     return out

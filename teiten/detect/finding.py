@@ -11,10 +11,15 @@ the ``tool`` of a payload, the scanning ``source``, the rule's ``sid``.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
-__all__ = ["FINDING_SCHEMA", "SUBJECTS", "Finding"]
+from teiten.errors import SettingError
+from teiten.periods import Period
+
+__all__ = ["FINDING_SCHEMA", "SUBJECTS", "Finding", "findings_document", "read_findings"]
 
 #: The optional subject fields, in the order they are written after ``key``.
 SUBJECTS = ("dimension", "by", "value", "victim", "tool", "source", "sid")
@@ -59,6 +64,28 @@ class Finding:
         return cls(**{k: v for k, v in d.items() if k in names})
 
 
+def findings_document(period: Period, findings: list[Finding], fingerprints_version: int | None = None
+                      ) -> dict[str, Any]:
+    """The findings of a period as ``teiten detect --json`` prints them (:data:`FINDING_SCHEMA`)."""
+    doc: dict[str, Any] = {"period": period.to_json()}
+    if fingerprints_version is not None:
+        doc["fingerprints_version"] = fingerprints_version
+    doc["findings"] = [f.to_json() for f in findings]
+    return doc
+
+
+def read_findings(path: Path, period: Period) -> list[Finding]:
+    """The findings of ``teiten detect --json`` written to ``path``, which must be of ``period``."""
+    try:
+        doc = json.loads(path.read_text("utf-8"))
+        findings = [Finding.from_json(f) for f in doc["findings"]]
+    except (ValueError, KeyError, TypeError):
+        raise SettingError(f"{path}: not the JSON of teiten detect --json") from None
+    if doc.get("period", {}).get("label") not in (None, period.label):
+        raise SettingError(f"{path}: findings of {doc['period'].get('label')}, not of {period.label}")
+    return findings
+
+
 _SPAN = {"type": ["string", "null"], "description": "ISO 8601 time (or date) of the first / last packet"}
 
 #: JSON Schema (2020-12) of ``teiten detect --json``.
@@ -69,7 +96,7 @@ FINDING_SCHEMA: dict[str, Any] = {
     "required": ["period", "findings"],
     "properties": {
         "period": {"type": "object"},
-        "fingerprints_version": {"type": "string"},
+        "fingerprints_version": {"type": "integer"},
         "findings": {"type": "array", "items": {"$ref": "#/$defs/finding"}},
     },
     "$defs": {"finding": {

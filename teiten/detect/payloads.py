@@ -11,6 +11,7 @@ from typing import Any
 
 import ibis
 
+from teiten.detect.finding import Finding
 from teiten.engine.observation import Observation
 from teiten.periods import Period
 
@@ -47,17 +48,16 @@ def payload_tools(obs: Observation, period: Period, group: str | None = None,
 
 
 def payload_tool_findings(obs: Observation, period: Period, group: str | None = None,
-                          min_sources: int = 3) -> list[dict[str, Any]]:
+                          min_sources: int = 3) -> list[Finding]:
     """One finding per (port key, tool) sent by at least ``min_sources`` sources."""
-    out = []
+    out: list[Finding] = []
     for r in payload_tools(obs, period, group):
         if r["sources"] < min_sources:
             continue
-        out.append({
-            "kind": "payload_tool", "key": r["key"], "tool": r["tool"],
-            "title_ja": f"{r['key']}へのパケットに「{r['tool']}」", "title_en": f"“{r['tool']}” in {r['key']} payloads",
-            "start": r["first"], "end": r["last"], "score": min(1.0, r["sources"] / (2 * min_sources)),
-            "sources": r["sources"], "top_sources": [],
-            "evidence": {"packets": r["packets"], "field": "User-Agent/Server header"},
-        })
+        out.append(Finding(
+            "payload_tool", r["key"], tool=r["tool"],
+            title_ja=f"{r['key']}へのパケットに「{r['tool']}」", title_en=f"“{r['tool']}” in {r['key']} payloads",
+            start=r["first"], end=r["last"], score=min(1.0, r["sources"] / (2 * min_sources)),
+            sources=r["sources"], evidence={"packets": r["packets"], "field": "User-Agent/Server header"},
+        ))
     return out

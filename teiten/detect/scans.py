@@ -18,6 +18,7 @@ import ibis.expr.types as ir
 
 from teiten.analyze.drilldown import source_text
 from teiten.detect.backscatter import iso_utc, monitored_addresses
+from teiten.detect.finding import Finding
 from teiten.engine.observation import Observation
 from teiten.keys import key_name
 from teiten.periods import Period
@@ -90,7 +91,7 @@ def _scans_of(t: ir.Table, src: str, dst: str, need: int, width: int) -> ir.Tabl
 
 
 def scan_findings(obs: Observation, period: Period, group: str | None = None, rules: ScanRules = ScanRules(),
-                  limit: int = 200) -> list[dict[str, Any]]:
+                  limit: int = 200) -> list[Finding]:
     """One ``scan`` finding per scanning source (its scans on every key), widest first."""
     found, monitored, need = scans(obs, period, group, rules)
     by_src: dict[str, list[dict[str, Any]]] = {}
@@ -100,16 +101,16 @@ def scan_findings(obs: Observation, period: Period, group: str | None = None, ru
     for src, ss in by_src.items():
         keys = sorted({s["key"] for s in ss})
         widest = max(s["addresses"] for s in ss)
-        out.append({
-            "kind": "scan", "key": keys[0] if len(keys) == 1 else ",".join(keys[:5]), "source": src,
-            "title_ja": f"{src}による{'、'.join(keys[:3])}のスキャン（{len(ss)}回）",
-            "title_en": f"{src} scanned {', '.join(keys[:3])} ({len(ss)} scans)",
-            "start": min(s["start"] for s in ss), "end": max(s["end"] for s in ss),
-            "score": min(1.0, widest / (2 * need)), "sources": 1,
-            "top_sources": [{"source": src, "region": ss[0]["region"], "packets": sum(s["packets"] for s in ss)}],
-            "evidence": {"scans": len(ss), "keys": keys, "widest": widest, "monitored_addresses": monitored,
-                         "min_addresses": need, "timeout_s": rules.timeout, "packets": sum(s["packets"] for s in ss),
-                         "detail": ss[:20]},
-        })
-    out.sort(key=lambda f: (-f["evidence"]["widest"], -f["evidence"]["packets"], f["source"]))
+        out.append(Finding(
+            "scan", keys[0] if len(keys) == 1 else ",".join(keys[:5]), source=src,
+            title_ja=f"{src}による{'、'.join(keys[:3])}のスキャン（{len(ss)}回）",
+            title_en=f"{src} scanned {', '.join(keys[:3])} ({len(ss)} scans)",
+            start=min(s["start"] for s in ss), end=max(s["end"] for s in ss),
+            score=min(1.0, widest / (2 * need)), sources=1,
+            top_sources=[{"source": src, "region": ss[0]["region"], "packets": sum(s["packets"] for s in ss)}],
+            evidence={"scans": len(ss), "keys": keys, "widest": widest, "monitored_addresses": monitored,
+                      "min_addresses": need, "timeout_s": rules.timeout, "packets": sum(s["packets"] for s in ss),
+                      "detail": ss[:20]},
+        ))
+    out.sort(key=lambda f: (-f.evidence["widest"], -f.evidence["packets"], str(f.source)))
     return out[:limit]

@@ -9,6 +9,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from teiten.detect.finding import Finding
 from teiten.detect.fingerprints import Fingerprint, FingerprintTable, fingerprint_packets, fingerprint_test
 from teiten.engine.local_time import day_of, local_day
 from teiten.engine.observation import Observation, region_key
@@ -63,7 +64,7 @@ def ipv4_packets(obs: Observation, period: Period, group: str | None = None) -> 
 
 
 def fingerprint_findings(obs: Observation, table: FingerprintTable, period: Period, group: str | None = None,
-                         top: int = 5) -> list[dict[str, Any]]:
+                         top: int = 5) -> list[Finding]:
     """The findings of every fingerprint of ``table`` seen in the period (one pass for all:
     :func:`fingerprint_summaries`)."""
     v4 = ipv4_packets(obs, period, group)
@@ -113,7 +114,7 @@ def _daily(s: ir.Table, period: Period) -> list[dict[str, Any]]:
 
 def fingerprint_finding(obs: Observation, fp: Fingerprint, period: Period, group: str | None = None,
                         top: int = 5, ipv4: int | None = None, summary: ir.Table | None = None
-                        ) -> dict[str, Any] | None:
+                        ) -> Finding | None:
     """The finding for ``fp`` in the period, or None when no packet carries it; ``ipv4``:
     the period's IPv4 packets, ``summary`` its :func:`fingerprint_summary`, when the caller
     has them."""
@@ -135,17 +136,16 @@ def fingerprint_finding(obs: Observation, fp: Fingerprint, period: Period, group
     peak = max(daily, key=lambda r: r["packets"])
     from teiten.analyze.drilldown import source_text
 
-    return {
-        "kind": fp.name, "key": fp.name, "title_ja": fp.title_ja, "title_en": fp.title_en,
-        "start": head["start"].isoformat(), "end": head["end"].isoformat(), "score": score,
-        "sources": sources,
-        "evidence": {"definition": fp.definition, "reference": fp.reference, "packets": n, "ipv4_packets": v4,
-                     "expected_by_chance": v4 * fp.chance, "peak_day": peak["day"], "peak_packets": peak["packets"],
-                     "keys": _counted(keys), "regions": _counted(regions.limit(top)), "daily": daily},
-        "top_sources": [{"source": source_text(r["src4"], r["src6"]), "region": r["region"],
-                         "packets": int(r["packets"]), "first": r["first"].isoformat(), "last": r["last"].isoformat()}
-                        for r in srcs],
-    }
+    return Finding(
+        fp.name, fp.name, fp.title_ja, fp.title_en, head["start"].isoformat(), head["end"].isoformat(), score,
+        sources=sources,
+        evidence={"definition": fp.definition, "reference": fp.reference, "packets": n, "ipv4_packets": v4,
+                  "expected_by_chance": v4 * fp.chance, "peak_day": peak["day"], "peak_packets": peak["packets"],
+                  "keys": _counted(keys), "regions": _counted(regions.limit(top)), "daily": daily},
+        top_sources=[{"source": source_text(r["src4"], r["src6"]), "region": r["region"],
+                      "packets": int(r["packets"]), "first": r["first"].isoformat(), "last": r["last"].isoformat()}
+                     for r in srcs],
+    )
 
 
 def _counted(t: ir.Table) -> list[dict[str, Any]]:

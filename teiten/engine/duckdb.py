@@ -32,6 +32,7 @@ from teiten.engine.observation import Observation, packets_table
 from teiten.errors import StoreError
 from teiten.keys import KEY_SQL
 from teiten.schema import packet_schema, slot_schema
+from teiten.settings import setting
 from teiten.store.open import StoreState, read_state
 
 __all__ = ["LATER_COLUMNS", "DuckDBEngine", "connect_sql", "memory_limit", "open_duckdb"]
@@ -76,7 +77,7 @@ def _parquet_view(paths: list[Path], legacy: str = "none") -> str:
 
 def memory_limit() -> str:
     """DuckDB's memory bound: TEITEN_MEMORY_LIMIT, else 40 % of the physical memory."""
-    given = os.environ.get("TEITEN_MEMORY_LIMIT")
+    given = setting("memory_limit")
     if given:
         if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", given.strip()):
             raise StoreError(f"TEITEN_MEMORY_LIMIT: a size such as 8GB, not {given!r}")

@@ -10,8 +10,7 @@ from datetime import date, datetime, timedelta
 import ibis
 import ibis.expr.types as ir
 
-from teiten.periods import Period
-from teiten.settings import zone
+from teiten.periods import Period, zone
 
 __all__ = ["day_number", "day_of", "epoch_us", "local_day", "local_hour", "local_seconds", "utc_offsets",
            "whole_hours"]

@@ -1,7 +1,8 @@
 """``teiten notify``: the sources the sensors saw (packets with a fingerprint, and scanners)
 sent to the networks that host them, one notice per contact per interval.
 
-Evidence rows have Shadowserver-like columns: ``time`` (first packet in the period),
+The evidence rows are handed in (``teiten.detect.evidence`` makes them from a store). They
+have Shadowserver-like columns: ``time`` (first packet in the period),
 ``source``, ``port`` (``23/tcp``), ``asn``, ``country``, ``tag`` (the fingerprint's name, or
 ``scan``) and ``count`` (packets). Each row goes to the contact of the source's network
 (:func:`teiten.incidents.coordination.abuse_contact`: the CIDR block holding the source,
@@ -17,18 +18,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import ipaddress
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import ibis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from teiten.analyze.drilldown import source_text
-from teiten.engine.observation import Observation
 from teiten.incidents.coordination import ContactIndex, Smtp, send
 from teiten.incidents.models import (
     Contact,
@@ -40,53 +37,11 @@ from teiten.incidents.models import (
     Target,
     utc_now,
 )
-from teiten.keys import key_text
 from teiten.periods import Period
 
-__all__ = ["COLUMNS", "Notice", "evidence", "notify"]
+__all__ = ["COLUMNS", "Notice", "notify"]
 
 COLUMNS = ("time", "source", "port", "asn", "country", "tag", "count")
-
-
-def _port(key: str) -> str:
-    num, _, proto = key.partition("/")
-    return f"{num}/{proto.lower()}" if proto else key
-
-
-def evidence(obs: Observation, period: Period, group: str | None = None, country: str | None = None
-             ) -> list[dict[str, Any]]:
-    """The evidence rows of the period: per source, port and tag (see the module docstring)."""
-    from teiten.detect.fingerprints import fingerprint_packets, load_fingerprints
-    from teiten.detect.scans import scans
-
-    rows: list[dict[str, Any]] = []
-    for fp in load_fingerprints().fingerprints:
-        t = fingerprint_packets(obs, fp, period, group)
-        if country:
-            t = t.filter(t.country.cast("string") == country)
-        agg = t.group_by(["src4", "src6", "kc"]).aggregate(count=t.count(), first=t.ts.min(), asn=t.asn.max(),
-                                                            country=t.country.cast("string").max())
-        agg = agg.mutate(key=key_text(agg.kc))
-        for r in agg.to_pyarrow().to_pylist():
-            rows.append({"time": r["first"], "source": source_text(r["src4"], r["src6"]), "port": _port(r["key"]),
-                         "asn": r["asn"], "country": r["country"], "tag": fp.name, "count": int(r["count"])})
-    found, _, _ = scans(obs, period, group)
-    if found:
-        v4 = sorted({int(ipaddress.ip_address(s["source"])) for s in found if ":" not in s["source"]})
-        t = obs.in_period(period, group)
-        t = t.filter(t.src4.isin(v4)) if v4 else t.filter(ibis.literal(False))
-        meta = {source_text(r["src4"], None): r for r in
-                t.group_by("src4").aggregate(asn=t.asn.max(), country=t.country.cast("string").max())
-                .to_pyarrow().to_pylist()}
-        for s in found:
-            m = meta.get(s["source"], {})
-            if country and m.get("country") != country:
-                continue
-            rows.append({"time": datetime.fromisoformat(s["start"].replace("Z", "+00:00")), "source": s["source"],
-                         "port": _port(s["key"]), "asn": m.get("asn"), "country": m.get("country"), "tag": "scan",
-                         "count": int(s["packets"])})
-    rows.sort(key=lambda r: (r["source"], r["port"], r["tag"], r["time"]))
-    return rows
 
 
 def _key(r: dict[str, Any], tz: Any) -> str:
@@ -123,7 +78,7 @@ def notify(session: Session, rows: list[dict[str, Any]], period: Period, smtp: S
            now: datetime | None = None) -> tuple[list[Notice], list[dict[str, Any]]]:
     """Send (``smtp``; None: a dry run that records nothing) one notice per contact of the rows
     not sent to it before; returns the notices and the rows no contact is known for."""
-    from teiten.settings import zone
+    from teiten.periods import zone
 
     tz = zone(period.tz)
     now = now or utc_now()

@@ -25,8 +25,7 @@ from sqlalchemy.orm import Session
 from teiten.incidents.db import IncidentDB
 from teiten.incidents.models import Coordination, Incident, IncidentPort, Report, report_incidents
 from teiten.incidents.taxonomy import BRAND_ORIGINS, CATEGORIES
-from teiten.periods import Period, parse_period
-from teiten.settings import zone
+from teiten.periods import Period, parse_period, zone
 
 __all__ = ["SCAN_PORTS", "incident_stats", "month_keys", "pct_change", "period_stats"]
 

@@ -21,7 +21,7 @@ from teiten import __version__
 from teiten.analyze.rankings import Ranking, ranking
 from teiten.analyze.series import MOVING_DAYS, breakdown, daily, monthly
 from teiten.analyze.shares import OTHER, mix, mix_by
-from teiten.engine import open_observation
+from teiten.detect.finding import Finding
 from teiten.engine.observation import Observation
 from teiten.errors import SettingError
 from teiten.periods import Period
@@ -107,7 +107,7 @@ def home_country(obs: Observation) -> str:
 
 
 def build_report(obs: Observation, period: Period, *, style: str = "npa", lang: str = "ja",
-                 group: str | None = None, top: int = 5, findings: list[dict[str, Any]] | None = None,
+                 group: str | None = None, top: int = 5, findings: list[Finding] | None = None,
                  rules: Path | None = None) -> Report:
     """The report of ``period``. Its notable phenomena are written from ``findings`` (as
     ``teiten detect --json`` lists them); None runs the detectors here. The npa style's
@@ -229,8 +229,7 @@ def build_report(obs: Observation, period: Period, *, style: str = "npa", lang: 
 def _signature_section(obs: Observation, period: Period, lang: str, top: int, group: str | None,
                        rules: Path | None, tables: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     """NPA Tables 4-1 (alerts by class) and 4-2 (by source region), and each class's top signatures."""
-    from teiten.detect.rules_compile import load_rules
-    from teiten.detect.signatures import signature_alerts, signature_ranking
+    from teiten.detect.signatures import load_rules, signature_alerts, signature_ranking
 
     loaded = load_rules(rules)
     both = (signature_alerts(obs, period, loaded, group), signature_alerts(obs, period.previous(), loaded, group))
@@ -316,12 +315,12 @@ def write_document(html: str, out: Path) -> Path:
     return out
 
 
-def write_report(store: Path, out: Path, period: Period, *, style: str = "npa", lang: str = "ja",
-                 group: str | None = None, top: int = 5, findings: list[dict[str, Any]] | None = None,
+def write_report(obs: Observation, out: Path, period: Period, *, style: str = "npa", lang: str = "ja",
+                 group: str | None = None, top: int = 5, findings: list[Finding] | None = None,
                  rules: Path | None = None) -> list[Path]:
     """Write the report (HTML or PDF by ``out``'s suffix) and its tables as CSV; return the paths."""
     check_out(out)
-    report = build_report(open_observation(store), period, style=style, lang=lang, group=group, top=top,
+    report = build_report(obs, period, style=style, lang=lang, group=group, top=top,
                           findings=findings, rules=rules)
     return [write_document(render_html(report), out),
             *_write_csv(out.with_name(out.stem + "_tables"), report.tables)]

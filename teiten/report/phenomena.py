@@ -17,6 +17,7 @@ from typing import Any
 
 from teiten.analyze.drilldown import drill
 from teiten.analyze.series import breakdown
+from teiten.detect.finding import Finding
 from teiten.engine.observation import Observation
 from teiten.enrich import country_name
 from teiten.periods import Period
@@ -46,44 +47,44 @@ def _region(code: str | None, lang: str) -> str:
     return country_name(None if code in (None, "--") else code, lang)
 
 
-def _key_sentence(f: dict[str, Any], lang: str) -> str:
-    e, ja = f["evidence"], lang == "ja"
-    k = f["kind"]
+def _key_sentence(f: Finding, lang: str) -> str:
+    e, ja = f.evidence, lang == "ja"
+    k = f.kind
     if k in ("surge", "drop"):
         up = k == "surge"
         if ja:
-            return (f"{f['start']}から{f['end']}にかけて、{f['key']}へのパケットが{'急増' if up else '急減'}した"
+            return (f"{f.start}から{f.end}にかけて、{f.key}へのパケットが{'急増' if up else '急減'}した"
                     f"（{e['peak_day']}に{e['peak_packets']:,}件、その前{e['baseline_days']}日間の中央値は"
                     f"{e['baseline_median']:,.0f}件）。")
-        return (f"Packets to {f['key']} {'surged' if up else 'dropped'} from {f['start']} to {f['end']} "
+        return (f"Packets to {f.key} {'surged' if up else 'dropped'} from {f.start} to {f.end} "
                 f"({e['peak_packets']:,} on {e['peak_day']} against a median of {e['baseline_median']:,.0f} over the "
                 f"{e['baseline_days']} days before).")
     if k == "new_key":
-        return (f"{f['key']}は前期に観測がなく、今期{e['rank']}位に入った。" if ja else
-                f"{f['key']}, not seen in the previous period, ranked {e['rank']}.")
+        return (f"{f.key}は前期に観測がなく、今期{e['rank']}位に入った。" if ja else
+                f"{f.key}, not seen in the previous period, ranked {e['rank']}.")
     if k == "rank_jump":
-        return (f"{f['key']}の順位が{e['prev_rank']}位から{e['rank']}位に上がった。" if ja else
-                f"{f['key']} climbed from rank {e['prev_rank']} to {e['rank']}.")
-    by, value, share = f["by"], f["value"], e["share"]
+        return (f"{f.key}の順位が{e['prev_rank']}位から{e['rank']}位に上がった。" if ja else
+                f"{f.key} climbed from rank {e['prev_rank']} to {e['rank']}.")
+    by, value, share = f.by, f.value, e["share"]
     if by == "country":
         name = _region(str(value), lang)
-        return (f"{f['key']}のパケットの{_pct(share)}は{name}からで、全体に占める{name}の割合"
+        return (f"{f.key}のパケットの{_pct(share)}は{name}からで、全体に占める{name}の割合"
                 f"（{_pct(e['overall_share'])}）を大きく上回る。" if ja else
-                f"{_pct(share)} of the packets to {f['key']} came from {name}, against {_pct(e['overall_share'])}"
+                f"{_pct(share)} of the packets to {f.key} came from {name}, against {_pct(e['overall_share'])}"
                 " of all packets.")
     if by == "source_port":
-        return (f"{f['key']}のパケットの{_pct(share)}が発信元ポート{value}から送られていた。" if ja else
-                f"{_pct(share)} of the packets to {f['key']} were sent from source port {value}.")
-    return (f"{f['key']}のパケットの{_pct(share)}が単一の発信元{value}からだった。" if ja else
-            f"{_pct(share)} of the packets to {f['key']} came from one source, {value}.")
+        return (f"{f.key}のパケットの{_pct(share)}が発信元ポート{value}から送られていた。" if ja else
+                f"{_pct(share)} of the packets to {f.key} were sent from source port {value}.")
+    return (f"{f.key}のパケットの{_pct(share)}が単一の発信元{value}からだった。" if ja else
+            f"{_pct(share)} of the packets to {f.key} came from one source, {value}.")
 
 
-def _runs_sentence(key: str, runs: list[dict[str, Any]], lang: str) -> str:
+def _runs_sentence(key: str, runs: list[Finding], lang: str) -> str:
     """Many surges (or drops) of one key: how many, on which days, and the largest."""
-    up = runs[0]["kind"] == "surge"
-    big = max(runs, key=lambda f: abs(float(f["evidence"]["peak_z"])))
-    e = big["evidence"]
-    days = sum(int(f["evidence"]["days"]) for f in runs)
+    up = runs[0].kind == "surge"
+    big = max(runs, key=lambda f: abs(float(f.evidence["peak_z"])))
+    e = big.evidence
+    days = sum(int(f.evidence["days"]) for f in runs)
     if lang == "ja":
         return (f"{key}へのパケットは期間中に{len(runs)}回（延べ{days}日）{'急増' if up else '急減'}した。最大は"
                 f"{e['peak_day']}の{e['peak_packets']:,}件（その前{e['baseline_days']}日間の中央値"
@@ -93,7 +94,7 @@ def _runs_sentence(key: str, runs: list[dict[str, Any]], lang: str) -> str:
             f"{e['baseline_days']} days before).")
 
 
-def _key_phenomenon(obs: Observation, period: Period, key: str, found: list[dict[str, Any]], lang: str,
+def _key_phenomenon(obs: Observation, period: Period, key: str, found: list[Finding], lang: str,
                     group: str | None) -> Phenomenon:
     w = words(lang)
     ja = lang == "ja"
@@ -117,7 +118,7 @@ def _key_phenomenon(obs: Observation, period: Period, key: str, found: list[dict
                                        ylabel=w["sources_day"], average_label=""))
     sentences = []
     for kind in KEY_KINDS:
-        same = [f for f in found if f["kind"] == kind]
+        same = [f for f in found if f.kind == kind]
         if kind in ("surge", "drop") and len(same) > 2:
             sentences.append(_runs_sentence(key, same, lang))
         else:
@@ -128,32 +129,32 @@ def _key_phenomenon(obs: Observation, period: Period, key: str, found: list[dict
     return Phenomenon(f"{key}", sentences, figs, rows)
 
 
-def _fingerprint_phenomenon(f: dict[str, Any], lang: str) -> Phenomenon:
-    e, ja, w = f["evidence"], lang == "ja", words(lang)
+def _fingerprint_phenomenon(f: Finding, lang: str) -> Phenomenon:
+    e, ja, w = f.evidence, lang == "ja", words(lang)
     regions = e.get("regions", [])
     top = "、".join(_region(r["region"], lang) for r in regions[:3]) if ja else \
         ", ".join(_region(r["region"], lang) for r in regions[:3])
     keys = ("、" if ja else ", ").join(str(k["key"]) for k in e.get("keys", [])[:3])
-    s = (f"{f['title_ja']}を{e['packets']:,}件（発信元{f['sources']:,}件）観測した。主な宛先は{keys}、"
-         f"発信元は{top}が多い。ピークは{e['peak_day']}の{e['peak_packets']:,}件。確からしさ{f['score']:.2f}"
+    s = (f"{f.title_ja}を{e['packets']:,}件（発信元{f.sources:,}件）観測した。主な宛先は{keys}、"
+         f"発信元は{top}が多い。ピークは{e['peak_day']}の{e['peak_packets']:,}件。確からしさ{f.score:.2f}"
          f"（偶然の一致の期待値{e['expected_by_chance']:.1f}件）。" if ja else
-         f"{f['title_en']}: {e['packets']:,} packets from {f['sources']:,} sources, mostly to {keys}, mostly from "
-         f"{top}; the peak was {e['peak_packets']:,} on {e['peak_day']}. Score {f['score']:.2f} "
+         f"{f.title_en}: {e['packets']:,} packets from {f.sources:,} sources, mostly to {keys}, mostly from "
+         f"{top}; the peak was {e['peak_packets']:,} on {e['peak_day']}. Score {f.score:.2f} "
          f"({e['expected_by_chance']:.1f} packets expected by chance).")
     daily = e.get("daily", [])
     figs = []
     if daily:
         figs.append(charts.daily_chart([r["day"] for r in daily], {w["sources_day"]: [float(r["sources"])
                                                                                      for r in daily]}, {},
-                                       title=(f"{f['title_ja']}の発信元アドレス数（日別）" if ja else
-                                              f"Distinct sources of {f['title_en']} per day"),
+                                       title=(f"{f.title_ja}の発信元アドレス数（日別）" if ja else
+                                              f"Distinct sources of {f.title_en} per day"),
                                        ylabel=w["sources_day"], average_label=""))
-    return Phenomenon(f["title_ja"] if ja else f["title_en"], [s], figs,
-                      [{"kind": f["kind"], **r} for r in daily])
+    return Phenomenon(f.title_ja if ja else f.title_en, [s], figs,
+                      [{"kind": f.kind, **r} for r in daily])
 
 
-def _dos_sentence(victim: str, attacks: list[dict[str, Any]], lang: str) -> str:
-    e = [f["evidence"] for f in attacks]
+def _dos_sentence(victim: str, attacks: list[Finding], lang: str) -> str:
+    e = [f.evidence for f in attacks]
     name = _region(e[0].get("country"), lang)
     packets = sum(int(x["packets"]) for x in e)
     peak = max(float(x["peak_pps"]) for x in e)
@@ -168,59 +169,59 @@ def _dos_sentence(victim: str, attacks: list[dict[str, Any]], lang: str) -> str:
 Tables = dict[str, list[dict[str, Any]]]
 
 
-def notable_section(obs: Observation, period: Period, findings: list[dict[str, Any]], lang: str,
+def notable_section(obs: Observation, period: Period, findings: list[Finding], lang: str,
                     group: str | None = None, keys: int = 3) -> tuple[list[Phenomenon], Tables]:
     """The phenomena to write about, most notable first, and their tables."""
     ja = lang == "ja"
     out: list[Phenomenon] = []
     tables: Tables = {}
-    by_key: dict[str, list[dict[str, Any]]] = {}
+    by_key: dict[str, list[Finding]] = {}
     for f in findings:
-        if f["kind"] in KEY_KINDS and "/" in str(f["key"]):
-            by_key.setdefault(str(f["key"]), []).append(f)
-    ranked = sorted(by_key.items(), key=lambda kv: (-max(float(x["score"] or 0) for x in kv[1]),
+        if f.kind in KEY_KINDS and "/" in str(f.key):
+            by_key.setdefault(str(f.key), []).append(f)
+    ranked = sorted(by_key.items(), key=lambda kv: (-max(float(x.score or 0) for x in kv[1]),
                                                     -len(kv[1]), kv[0]))
     for key, found in ranked[:keys]:
-        found.sort(key=lambda x: KEY_KINDS.index(x["kind"]))
+        found.sort(key=lambda x: KEY_KINDS.index(x.kind))
         ph = _key_phenomenon(obs, period, key, found, lang, group)
         out.append(ph)
         tables[f"notable_{key.replace('/', '_')}"] = ph.rows
-    fps = sorted((f for f in findings if f["kind"] in FINGERPRINTS), key=lambda f: -int(f["evidence"]["packets"]))
+    fps = sorted((f for f in findings if f.kind in FINGERPRINTS), key=lambda f: -int(f.evidence["packets"]))
     for f in fps[:2]:
         ph = _fingerprint_phenomenon(f, lang)
         out.append(ph)
-        tables[f"notable_{f['kind']}"] = ph.rows
-    victims: dict[str, list[dict[str, Any]]] = {}
+        tables[f"notable_{f.kind}"] = ph.rows
+    victims: dict[str, list[Finding]] = {}
     for f in findings:
-        if f["kind"] == "dos_victim":
-            victims.setdefault(str(f["victim"]), []).append(f)
+        if f.kind == "dos_victim":
+            victims.setdefault(str(f.victim), []).append(f)
     if victims:
-        worst = sorted(victims.items(), key=lambda kv: -sum(int(f["evidence"]["packets"]) for f in kv[1]))
+        worst = sorted(victims.items(), key=lambda kv: -sum(int(f.evidence["packets"]) for f in kv[1]))
         out.append(Phenomenon("DoS攻撃のバックスキャッタ" if ja else "Backscatter of DoS attacks",
                               [_dos_sentence(v, fs, lang) for v, fs in worst[:3]]))
     sep = "、" if ja else "; "
 
-    def listed(kind: str, title: tuple[str, str], phrase: Callable[[dict[str, Any]], str],
-               sentence: Callable[[list[dict[str, Any]], str], str], limit: int = 5) -> None:
+    def listed(kind: str, title: tuple[str, str], phrase: Callable[[Finding], str],
+               sentence: Callable[[list[Finding], str], str], limit: int = 5) -> None:
         """One phenomenon listing the findings of ``kind``: a sentence around their phrases."""
-        of = [f for f in findings if f["kind"] == kind]
+        of = [f for f in findings if f.kind == kind]
         if of:
             items = sep.join(phrase(f) for f in of[:limit])
             out.append(Phenomenon(title[0] if ja else title[1], [sentence(of, items)]))
 
     listed("payload_tool", ("ペイロード中のツール名", "Tool names in payloads"),
-           lambda f: (f"{f['tool']}（{f['key']}、発信元{f['sources']}件、{f['evidence']['packets']:,}件）" if ja else
-                      f"{f['tool']} ({f['key']}, {f['sources']} sources, {f['evidence']['packets']:,} packets)"),
+           lambda f: (f"{f.tool}（{f.key}、発信元{f.sources}件、{f.evidence['packets']:,}件）" if ja else
+                      f"{f.tool} ({f.key}, {f.sources} sources, {f.evidence['packets']:,} packets)"),
            lambda of, items: (f"最初のペイロードのUser-Agent等に次のツール名があった：{items}。" if ja else
                               f"First payloads named these tools in their User-Agent or Server headers: {items}."))
     listed("diurnal", ("日周期の変動", "24-hour rhythms"),
-           lambda f: (f"{f['key']}（ピーク{round(f['evidence']['peak_hour']) % 24}時、振幅{f['score']:.2f}）" if ja else
-                      f"{f['key']} (peak {round(f['evidence']['peak_hour']) % 24}:00, amplitude {f['score']:.2f})"),
+           lambda f: (f"{f.key}（ピーク{round(f.evidence['peak_hour']) % 24}時、振幅{f.score:.2f}）" if ja else
+                      f"{f.key} (peak {round(f.evidence['peak_hour']) % 24}:00, amplitude {f.score:.2f})"),
            lambda of, items: (f"時間帯によって件数が周期的に変わる送信元があった（{period.tz}）：{items}。" if ja else
                               f"Hourly counts rose and fell over the day ({period.tz}): {items}."))
     listed("scan", ("スキャン", "Scanners"),
-           lambda f: (f"{f['source']}（{f['key']}、最大{f['evidence']['widest']}アドレス）" if ja else
-                      f"{f['source']} ({f['key']}, up to {f['evidence']['widest']} addresses)"),
+           lambda f: (f"{f.source}（{f.key}、最大{f.evidence['widest']}アドレス）" if ja else
+                      f"{f.source} ({f.key}, up to {f.evidence['widest']} addresses)"),
            lambda of, items: (f"センサーアドレスの1割以上に到達した発信元は{len(of)}件あった。広い順に{items}。"
                               if ja else f"{len(of)} sources reached at least a tenth of the sensor addresses;"
                               f" the widest: {items}."), limit=3)

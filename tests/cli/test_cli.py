@@ -9,7 +9,6 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from teiten.cli import commands  # noqa: F401 - registers the commands
 from teiten.cli.main import cli
 from tests.store.synth import PORTS, syn_pcap
 

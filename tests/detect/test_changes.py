@@ -4,7 +4,6 @@ surge's peak day, on a store built with a wide surge and two single-source ones.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 import numpy as np
 import pytest
@@ -12,9 +11,9 @@ from click.testing import CliRunner
 
 from teiten.capture.frames import ICMP, TCP, PacketColumns
 from teiten.capture.writer import CaptureWriter
-from teiten.cli import commands  # noqa: F401 - registers the commands
 from teiten.cli.main import cli
 from teiten.detect.changes import ChangeRules, _runs, change_findings, peak_sources, robust_z
+from teiten.detect.finding import Finding
 from teiten.engine import open_observation
 from teiten.engine.observation import Observation
 from teiten.periods import period_between
@@ -81,23 +80,23 @@ def steps(tmp_path_factory: pytest.TempPathFactory) -> Observation:
 PERIOD = ("2026-07-29", "2026-08-09")  # days 28-39: each with a whole baseline in the data
 
 
-def _surges(obs: Observation, rules: ChangeRules | None = None) -> dict[str, dict[str, Any]]:
+def _surges(obs: Observation, rules: ChangeRules | None = None) -> dict[str, Finding]:
     fs = change_findings(obs, period_between(*PERIOD), rules=rules or ChangeRules())
-    return {f["key"]: f for f in fs if f["kind"] == "surge"}
+    return {f.key: f for f in fs if f.kind == "surge"}
 
 
 def test_surges_name_their_sources_on_the_peak_day(steps: Observation) -> None:
     got = _surges(steps)
     assert set(got) == {"23/TCP", "8379/TCP", "0/ICMP"}
     wide = got["23/TCP"]
-    assert wide["start"] == "2026-08-05" and wide["end"] == "2026-08-07"
-    assert 400 < wide["sources"] == wide["evidence"]["peak_sources"] <= 600
-    assert len(wide["top_sources"]) == 3 and all(x["packets"] < 20 for x in wide["top_sources"])
+    assert wide.start == "2026-08-05" and wide.end == "2026-08-07"
+    assert 400 < wide.sources == wide.evidence["peak_sources"] <= 600
+    assert len(wide.top_sources) == 3 and all(x["packets"] < 20 for x in wide.top_sources)
     lone = got["8379/TCP"]
-    assert lone["start"] == "2026-08-04" and lone["sources"] == 1
-    peak = int(lone["evidence"]["peak_packets"])
-    assert lone["top_sources"] == [{"source": "12.0.0.1", "region": lone["top_sources"][0]["region"], "packets": peak}]
-    assert got["0/ICMP"]["top_sources"][0]["packets"] == 2000 and got["0/ICMP"]["sources"] == 1
+    assert lone.start == "2026-08-04" and lone.sources == 1
+    peak = int(lone.evidence["peak_packets"])
+    assert lone.top_sources == [{"source": "12.0.0.1", "region": lone.top_sources[0]["region"], "packets": peak}]
+    assert got["0/ICMP"].top_sources[0]["packets"] == 2000 and got["0/ICMP"].sources == 1
 
 
 def test_a_minimum_of_sources_drops_the_lone_ones(steps: Observation) -> None:

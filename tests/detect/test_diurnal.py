@@ -12,7 +12,6 @@ from click.testing import CliRunner
 
 from teiten.capture.frames import ICMP, TCP, PacketColumns
 from teiten.capture.writer import CaptureWriter
-from teiten.cli import commands  # noqa: F401 - registers the commands
 from teiten.cli.main import cli
 from teiten.detect.diurnal import DiurnalRules, diurnal_findings, rhythm
 from teiten.engine import open_observation
@@ -61,10 +60,10 @@ def test_bursts_are_not_a_rhythm_and_a_daily_cycle_is(tmp_path: Path) -> None:
     s = tmp_path / "store"
     assert CliRunner().invoke(cli, ["ingest", str(tmp_path / "d.pcap"), "--store", str(s), "-q"]).exit_code == 0
     obs = open_observation(s)
-    got = {f["key"]: f for f in diurnal_findings(obs, period_between("2026-07-01", "2026-07-28"),
+    got = {f.key: f for f in diurnal_findings(obs, period_between("2026-07-01", "2026-07-28"),
                                                  rules=DiurnalRules(min_packets=1000))}
-    assert "445/TCP" in got and abs(got["445/TCP"]["evidence"]["peak_hour"] - 21.0) < 1.0
-    assert got["445/TCP"]["evidence"]["weeks_agreeing"] == 4
+    assert "445/TCP" in got and abs(got["445/TCP"].evidence["peak_hour"] - 21.0) < 1.0
+    assert got["445/TCP"].evidence["weeks_agreeing"] == 4
     assert "8/ICMP" not in got and "23/TCP" not in got
 
 

@@ -12,7 +12,6 @@ from click.testing import CliRunner
 
 from teiten.capture.frames import OPT_LINUX, OPT_MSS, OPT_NONE, TCP, PacketColumns
 from teiten.capture.writer import CaptureWriter
-from teiten.cli import commands  # noqa: F401 - registers the commands
 from teiten.cli.main import cli
 from teiten.detect.fingerprints import fingerprint_packets, load_fingerprints
 from teiten.detect.tools import region_comparison

@@ -9,7 +9,6 @@ from click.testing import CliRunner
 
 from teiten.capture.frames import UDP, PacketColumns
 from teiten.capture.writer import CaptureWriter
-from teiten.cli import commands  # noqa: F401 - registers the commands
 from teiten.cli.main import cli
 from teiten.detect.payloads import payload_tool_findings, payload_tools
 from teiten.engine import open_observation
@@ -50,4 +49,4 @@ def test_user_agents_by_key(tmp_path: Path) -> None:
     assert all(r["key"] == "5060/UDP" and r["sources"] <= 8 for r in got.values())
     assert len(got) == len(AGENTS)  # the binary junk names no tool
     findings = payload_tool_findings(obs, period)
-    assert {f["tool"] for f in findings} == set(got) and all(f["kind"] == "payload_tool" for f in findings)
+    assert {f.tool for f in findings} == set(got) and all(f.kind == "payload_tool" for f in findings)

@@ -12,7 +12,6 @@ from click.testing import CliRunner
 
 from teiten.capture.frames import TCP, PacketColumns
 from teiten.capture.writer import CaptureWriter
-from teiten.cli import commands  # noqa: F401 - registers the commands
 from teiten.cli.main import cli
 from teiten.detect.scans import ScanRules, scan_findings, scans
 from teiten.engine import open_observation
@@ -76,5 +75,5 @@ def test_gaps_split_scans_and_ipv6_sources_scan(store: Path) -> None:
     longer = {s["source"] for s in scans(obs, period_between("2026-07-01", "2026-07-03"),
                                          rules=ScanRules(timeout=3606))[0]}
     assert "10.0.0.2" in longer
-    f = {x["source"]: x for x in scan_findings(obs, period_between("2026-07-01", "2026-07-03"))}
-    assert set(f) == {"10.0.0.1", "10.0.0.3", "2001:db8:ffff::d"} and f["10.0.0.3"]["evidence"]["scans"] == 1
+    f = {x.source: x for x in scan_findings(obs, period_between("2026-07-01", "2026-07-03"))}
+    assert set(f) == {"10.0.0.1", "10.0.0.3", "2001:db8:ffff::d"} and f["10.0.0.3"].evidence["scans"] == 1

@@ -47,7 +47,7 @@ def test_every_planted_attack_is_found_and_nothing_else(scenario: tuple[Path, di
         assert g["intensity_pps"] == pytest.approx(g["peak_pps"] * 2**32 / g["monitored_addresses"])
         assert g["monitored_addresses"] == sum(s.address_count for s in obs.sensors)
     f = dos_findings(obs, period_between(truth["start"], truth["end"]))
-    assert {x["victim"] for x in f} == {bs["victim"]} and all(x["kind"] == "dos_victim" for x in f)
+    assert {x.victim for x in f} == {bs["victim"]} and all(x.kind == "dos_victim" for x in f)
 
 
 def test_planted_scanners_are_found(scenario: tuple[Path, dict[str, Any]]) -> None:
@@ -73,7 +73,7 @@ def test_planted_scanners_are_found(scenario: tuple[Path, dict[str, Any]]) -> No
     # the DoS victim's replies are backscatter, not a scan
     assert ph["backscatter"]["victim"] not in by_source
     findings = scan_findings(obs, period)
-    assert findings[0]["kind"] == "scan" and findings[0]["evidence"]["widest"] >= findings[-1]["evidence"]["widest"]
+    assert findings[0].kind == "scan" and findings[0].evidence["widest"] >= findings[-1].evidence["widest"]
 
 
 def test_planted_surges_are_found(scenario: tuple[Path, dict[str, Any]]) -> None:
@@ -88,16 +88,16 @@ def test_planted_surges_are_found(scenario: tuple[Path, dict[str, Any]]) -> None
     rules = ChangeRules(min_packets=10)  # a small scenario: tens of packets a day
     q2 = change_findings(obs, parse_period("2026Q2"), rules=rules)
     surge = truth["phenomena"]["oracle_surge"]
-    hits = [f for f in q2 if f["kind"] == "surge" and f["key"] == "1521/TCP"]
-    assert hits, [(f["kind"], f["key"]) for f in q2]
-    first = min(date.fromisoformat(f["start"]) for f in hits)
+    hits = [f for f in q2 if f.kind == "surge" and f.key == "1521/TCP"]
+    assert hits, [(f.kind, f.key) for f in q2]
+    first = min(date.fromisoformat(f.start) for f in hits)
     # at this scale the first days of the surge are a few packets: found within 10 days of its late phase
     assert start + timedelta(days=surge["first_day"]) <= first <= start + timedelta(days=surge["late_day"] + 10)
     q3 = change_findings(obs, parse_period("2026Q3"), rules=rules)
     sweep_day = truth["phenomena"]["icmp_sweeper"]["window_utc"][0][:10]
-    assert any(f["kind"] == "surge" and f["key"] == "8/ICMP" and f["start"] <= sweep_day <= f["end"] for f in q3)
+    assert any(f.kind == "surge" and f.key == "8/ICMP" and f.start <= sweep_day <= f.end for f in q3)
     a0, a1 = (x[:10] for x in truth["phenomena"]["backscatter"]["window_utc"])  # the attacks' days
-    assert any(f["kind"] == "surge" and f["key"] == "0/ICMP" and f["start"] <= a1 and a0 <= f["end"] for f in q3)
+    assert any(f.kind == "surge" and f.key == "0/ICMP" and f.start <= a1 and a0 <= f.end for f in q3)
 
 
 def test_planted_concentration_and_rhythm(scenario: tuple[Path, dict[str, Any]]) -> None:
@@ -108,22 +108,22 @@ def test_planted_concentration_and_rhythm(scenario: tuple[Path, dict[str, Any]])
     store, truth = scenario
     obs = open_observation(store)
     ph = truth["phenomena"]
-    q2 = {(f["key"], f["by"]): f for f in concentration_findings(obs, parse_period("2026Q2"))}
-    assert q2[("1521/TCP", "source_port")]["value"] == 6000
-    assert q2[("1521/TCP", "source_port")]["score"] >= 0.9
-    assert q2[("1521/TCP", "country")]["value"] == "CN"
+    q2 = {(f.key, f.by): f for f in concentration_findings(obs, parse_period("2026Q2"))}
+    assert q2[("1521/TCP", "source_port")].value == 6000
+    assert q2[("1521/TCP", "source_port")].score >= 0.9
+    assert q2[("1521/TCP", "country")].value == "CN"
     small = ConcentrationRules(min_packets=50)  # the victim's replies are ~100 packets at this scale
-    q3 = {(f["key"], f["by"]): f for f in concentration_findings(obs, parse_period("2026Q3"), rules=small)}
-    assert q3[("8/ICMP", "source")]["value"] == ph["icmp_sweeper"]["sources"][0]
-    assert q3[("0/ICMP", "source")]["value"] == ph["backscatter"]["victim"]
-    rhythms = {f["key"]: f for f in diurnal_findings(obs, parse_period("2026Q2"), rules=DiurnalRules(min_packets=500))}
+    q3 = {(f.key, f.by): f for f in concentration_findings(obs, parse_period("2026Q3"), rules=small)}
+    assert q3[("8/ICMP", "source")].value == ph["icmp_sweeper"]["sources"][0]
+    assert q3[("0/ICMP", "source")].value == ph["backscatter"]["victim"]
+    rhythms = {f.key: f for f in diurnal_findings(obs, parse_period("2026Q2"), rules=DiurnalRules(min_packets=500))}
     d = ph["diurnal"]
     key = d["keys"][0]
     hits = [f for k, f in rhythms.items() if k.startswith(key + "@") and k.split("@")[1] in d["countries"]]
     hits += [rhythms[k] for k in d["countries"] if k in rhythms]
     assert hits, list(rhythms)
     utc_peak = (d["peak_local_hour"] - d["utc_offset_hours"]) % 24
-    assert all(min(abs(f["evidence"]["peak_hour"] - utc_peak) % 24, 24 - abs(f["evidence"]["peak_hour"] - utc_peak)
+    assert all(min(abs(f.evidence["peak_hour"] - utc_peak) % 24, 24 - abs(f.evidence["peak_hour"] - utc_peak)
                    % 24) <= 1.5 for f in hits)
     assert not any(k in ("CN", "US") for k in rhythms)  # flat senders have no rhythm
 

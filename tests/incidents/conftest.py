@@ -68,7 +68,6 @@ def copy_database(backend: str, template: str, tmp: Path) -> tuple[str, Callable
 def run_cli(*args: str) -> Any:
     from click.testing import CliRunner
 
-    from teiten.cli import commands, incidents  # noqa: F401 - registers the commands
     from teiten.cli.main import cli
 
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)

@@ -101,7 +101,6 @@ def test_contacts_and_replies_from_the_command_line(db_url: str, smtp: tuple[Smt
 
     from click.testing import CliRunner
 
-    from teiten.cli import commands, incidents  # noqa: F401 - registers the commands
     from teiten.cli.main import cli
     from teiten.incidents.db import open_db
 

@@ -17,7 +17,6 @@ from click.testing import CliRunner
 
 from teiten.capture.frames import TCP, PacketColumns
 from teiten.capture.writer import CaptureWriter
-from teiten.cli import commands, incidents  # noqa: F401 - registers the commands
 from teiten.cli.main import cli
 from teiten.incidents.coordination import Smtp, add_organisation
 from teiten.incidents.db import open_db

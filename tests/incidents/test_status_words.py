@@ -20,7 +20,7 @@ from teiten.incidents.jsonl import import_jsonl
 from teiten.incidents.models import Coordination, Incident, Report
 from teiten.incidents.status_words import STATUS_WORDS, StatusMap, incident_state, normal_word, parse_status_map
 from teiten.incidents.taxonomy import COORDINATION_STATES
-from teiten.settings import zone
+from teiten.periods import zone
 from teiten.synth.incident_reports import seed004_reports
 
 from . import test_stats_seed004 as seed

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from teiten.cli.main import cli
+from teiten.engine import open_observation
 from teiten.periods import parse_period
 from teiten.report.build import write_report
 from tests.store.synth import syn_pcap
@@ -41,7 +42,7 @@ def test_pdf_report(npa_store: Path, tmp_path: Path, artifacts: Path, style: str
                     caplog: pytest.LogCaptureFixture) -> None:
     out = tmp_path / f"{style}-{lang}.pdf"
     with caplog.at_level(logging.WARNING):
-        paths = write_report(npa_store, out, parse_period("2009-07"), style=style, lang=lang)
+        paths = write_report(open_observation(npa_store), out, parse_period("2009-07"), style=style, lang=lang)
     # WeasyPrint and fontTools say nothing about missing fonts or glyphs
     assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
     text = _text(out)

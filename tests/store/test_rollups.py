@@ -117,7 +117,7 @@ def test_analyses_read_the_same_from_roll_ups(tmp_path: Path, tz: str) -> None:
                          weeks_share=0.0)
     found = diurnal_findings(obs, p, rules=every)
     assert found == diurnal_findings(plain, p, rules=every) and len(found) >= 6
-    assert sum(sum(f["evidence"]["profile"]) for f in found if f["dimension"] == "key") == 12000  # six ports
+    assert sum(sum(f.evidence["profile"]) for f in found if f.dimension == "key") == 12000  # six ports
 
 
 def test_half_hour_zones_count_the_packets(tmp_path: Path) -> None:
