@@ -1,17 +1,21 @@
-"""The compiled packet decoder: link layer, IPv4/IPv6, transport, fingerprints.
+"""The compiled packet decoder: IPv4/IPv6, transport, fingerprints.
 
 ``decode_records`` reads the records a walker found and writes the packet
 columns of ``teiten.schema.DECODED_COLUMNS`` for the IP packets among them,
 compacted, into preallocated arrays.  Every field that was captured is kept: a
 TCP header cut after four bytes still yields its ports.  Records are classified
 as stored IP packets, non-IP frames (counted only) or undecodable (quarantined
-with a reason code from ``REASONS``).
+with a reason code from ``REASONS``).  Where the IP header starts in a frame is
+read by :func:`teiten.capture.link.ip_start`, inlined here.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+from teiten.capture.link import LINK_NOT_IP, LINK_TRUNCATED, LINK_UNSUPPORTED, VERSION_FROM_HEADER, be16, be32, ip_start
+from teiten.capture.walk import REC_PACKET, UNDESCRIBED_IFACE
 
 PAYLOAD_BYTES = 512  # keep in step with teiten.schema.PAYLOAD_BYTES
 OPTS_BYTES = 24  # at most this many characters of TCP option kinds per packet
@@ -23,7 +27,7 @@ UNSUPPORTED_LINK = 2
 BAD = 3  # quarantined; `reason` says why
 
 REASONS = (
-    "",
+    "",  # R_NONE
     "truncated link-layer header",
     "truncated IPv4 header",
     "bad IPv4 header length",
@@ -31,116 +35,20 @@ REASONS = (
     "IP version does not match the link type",
     "record names an undescribed interface",
 )
-R_LINK_TRUNC, R_V4_TRUNC, R_V4_IHL, R_V6_TRUNC, R_VERSION, R_NO_IFACE = 1, 2, 3, 4, 5, 6
+R_NONE, R_LINK_TRUNC, R_V4_TRUNC, R_V4_IHL, R_V6_TRUNC, R_VERSION, R_NO_IFACE = 0, 1, 2, 3, 4, 5, 6
+
+# the `frag` column (teiten.schema)
+NOT_FRAGMENT, FIRST_FRAGMENT, LATER_FRAGMENT = 0, 1, 2
+
+# rows of the `valid` matrix: which nullable columns hold a value (teiten.capture.reader maps
+# the columns onto them)
+V_ADDR4, V_ADDR6, V_PORTS, V_ICMP_TYPE, V_TCP_FLAGS = 0, 1, 2, 3, 4  # V_TCP_FLAGS: flags and options
+V_SEQ, V_ACK, V_WINDOW, V_MSS, V_IP_ID = 5, 6, 7, 8, 9  # V_WINDOW: window and header length
+V_PAYLOAD_LEN, V_PAYLOAD, V_ICMP_CODE, V_IP_FLAGS, V_ICMP_ID = 10, 11, 12, 13, 14  # V_ICMP_ID: id and seq
+VALID_ROWS = 15
 
 _BACKSCATTER_ICMP4 = (0, 3, 4, 5, 11, 12, 14, 16, 18)
 _BACKSCATTER_ICMP6 = (1, 2, 3, 4, 129)
-
-
-@njit(cache=True, inline="always")
-def _be16(b, p):
-    return (np.uint32(b[p]) << 8) | np.uint32(b[p + 1])
-
-
-@njit(cache=True, inline="always")
-def _be32(b, p):
-    return (np.uint32(b[p]) << 24) | (np.uint32(b[p + 1]) << 16) | (np.uint32(b[p + 2]) << 8) | np.uint32(b[p + 3])
-
-
-@njit(cache=True, inline="always")
-def _link(b, p, caplen, lt):
-    """Return (l3 offset from p, ip version hint 4/6/0, code).
-
-    code: 0 IP found, 1 non-IP, 2 unsupported link type, 3 truncated link header.
-    A version hint of 0 means "read the version nibble".
-    """
-    if lt == 1 or lt == 0xFFFE:  # Ethernet
-        if caplen < 14:
-            return 0, 0, 3
-        q = 12
-        et = _be16(b, p + q)
-        while et == 0x8100 or et == 0x88A8 or et == 0x9100:
-            q += 4
-            if caplen < q + 2:
-                return 0, 0, 3
-            et = _be16(b, p + q)
-        q += 2
-        if et <= 1500 and caplen >= q + 8:  # 802.3 length: LLC/SNAP may carry IP
-            if b[p + q] == 0xAA and b[p + q + 1] == 0xAA and b[p + q + 2] == 0x03:
-                et = _be16(b, p + q + 6)
-                q += 8
-        if et == 0x0800:
-            return q, 4, 0
-        if et == 0x86DD:
-            return q, 6, 0
-        return 0, 0, 1
-    if lt == 101 or lt == 12 or lt == 14:  # RAW: version from the header
-        if caplen < 1:
-            return 0, 0, 3
-        return 0, 0, 0
-    if lt == 228:
-        return 0, 4, 0
-    if lt == 229:
-        return 0, 6, 0
-    if lt == 113:  # LINUX_SLL
-        if caplen < 16:
-            return 0, 0, 3
-        et = _be16(b, p + 14)
-        if et == 0x0800:
-            return 16, 4, 0
-        if et == 0x86DD:
-            return 16, 6, 0
-        return 0, 0, 1
-    if lt == 276:  # LINUX_SLL2
-        if caplen < 20:
-            return 0, 0, 3
-        et = _be16(b, p)
-        if et == 0x0800:
-            return 20, 4, 0
-        if et == 0x86DD:
-            return 20, 6, 0
-        return 0, 0, 1
-    if lt == 0 or lt == 108:  # NULL (host byte order) / LOOP (network byte order)
-        if caplen < 4:
-            return 0, 0, 3
-        fam = _be32(b, p)
-        if lt == 0 and fam > 0xFFFF:
-            fam = (fam >> 24) | ((fam >> 8) & 0xFF00) | ((fam << 8) & 0xFF0000) | ((fam << 24) & 0xFF000000)
-        if fam == 2:
-            return 4, 4, 0
-        if fam == 10 or fam == 24 or fam == 28 or fam == 30:
-            return 4, 6, 0
-        return 0, 0, 1
-    if lt == 9 or lt == 50 or lt == 104:  # PPP, PPP in HDLC framing, Cisco HDLC
-        q = 0
-        if (caplen >= 2 and b[p] == 0xFF and b[p + 1] == 0x03) or (lt == 104 and caplen >= 2):
-            q = 2
-        if lt == 104:
-            if caplen < q + 2:
-                return 0, 0, 3
-            et = _be16(b, p + q)
-            q += 2
-            if et == 0x0800:
-                return q, 4, 0
-            if et == 0x86DD:
-                return q, 6, 0
-            return 0, 0, 1
-        if caplen < q + 1:
-            return 0, 0, 3
-        if b[p + q] & 1:  # compressed one-byte protocol field
-            proto = np.uint32(b[p + q])
-            q += 1
-        else:
-            if caplen < q + 2:
-                return 0, 0, 3
-            proto = _be16(b, p + q)
-            q += 2
-        if proto == 0x21:
-            return q, 4, 0
-        if proto == 0x57:
-            return q, 6, 0
-        return 0, 0, 1
-    return 0, 0, 2
 
 
 @njit(cache=True, nogil=True)
@@ -153,10 +61,10 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
                    valid, outcome, reason):
     """Decode ``n`` records.  Returns the number of IP packets written.
 
-    ``valid`` is a (15, n) uint8 matrix of validity flags for the nullable
-    columns, in the order src4/dst4, src6/dst6, ports, icmp_type, flags and
-    tcp_opts, seq, ack, window/tcp_hlen, mss, ip_id, payload_len, payload,
-    icmp_code, ip_flags, icmp_id/icmp_seq.
+    ``valid`` is a (``VALID_ROWS``, n) uint8 matrix of validity flags for the
+    nullable columns, one row per ``V_*``.  ``outcome`` gets each record's
+    ``STORED`` / ``NON_IP`` / ``UNSUPPORTED_LINK`` / ``BAD``, ``reason`` the
+    ``R_*`` of a ``BAD`` one (``R_NONE`` otherwise).
     """
     j = 0
     valid[:, :] = 0
@@ -168,19 +76,19 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
     for i in range(n):
         p = off[i]
         c = cap[i]
-        reason[i] = 0
-        if lt[i] == 0xFFFF:
+        reason[i] = R_NONE
+        if lt[i] == UNDESCRIBED_IFACE:
             outcome[i] = BAD
             reason[i] = R_NO_IFACE
             continue
-        q, ver, code = _link(buf, p, c, lt[i])
-        if code == 1:
+        q, ver, code = ip_start(buf, p, c, lt[i])
+        if code == LINK_NOT_IP:
             outcome[i] = NON_IP
             continue
-        if code == 2:
+        if code == LINK_UNSUPPORTED:
             outcome[i] = UNSUPPORTED_LINK
             continue
-        if code == 3:
+        if code == LINK_TRUNCATED:
             outcome[i] = BAD
             reason[i] = R_LINK_TRUNC
             continue
@@ -191,7 +99,7 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
             reason[i] = R_V4_TRUNC if ver != 6 else R_V6_TRUNC
             continue
         nib = buf[ip] >> 4
-        if ver == 0:
+        if ver == VERSION_FROM_HEADER:
             if nib == 4 or nib == 6:
                 ver = nib
             else:
@@ -202,7 +110,7 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
             reason[i] = R_VERSION
             continue
         o_opts_off[j + 1] = o_opts_off[j]
-        frag = 0
+        frag = NOT_FRAGMENT
         ipid = np.uint32(0)
         if ver == 4:
             if avail < 20:
@@ -214,21 +122,21 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
                 outcome[i] = BAD
                 reason[i] = R_V4_IHL
                 continue
-            iplen = np.int64(_be16(buf, ip + 2))
-            ipid = _be16(buf, ip + 4)
-            ff = _be16(buf, ip + 6)
+            iplen = np.int64(be16(buf, ip + 2))
+            ipid = be16(buf, ip + 4)
+            ff = be16(buf, ip + 6)
             o_ipflags[j] = ff >> 13  # reserved 4, DF 2, MF 1
-            valid[13, j] = 1
+            valid[V_IP_FLAGS, j] = 1
             if ff & 0x1FFF:
-                frag = 2
+                frag = LATER_FRAGMENT
             elif ff & 0x2000:
-                frag = 1
+                frag = FIRST_FRAGMENT
             ttl = buf[ip + 8]
             proto = np.int64(buf[ip + 9])
-            o_src4[j] = _be32(buf, ip + 12)
-            o_dst4[j] = _be32(buf, ip + 16)
-            valid[0, j] = 1
-            valid[9, j] = 1
+            o_src4[j] = be32(buf, ip + 12)
+            o_dst4[j] = be32(buf, ip + 16)
+            valid[V_ADDR4, j] = 1
+            valid[V_IP_ID, j] = 1
             ip_end = ip + avail
             if iplen >= ihl and iplen < avail:
                 ip_end = ip + iplen  # drop link-layer padding and trailers
@@ -242,12 +150,12 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
                 outcome[i] = BAD
                 reason[i] = R_V6_TRUNC
                 continue
-            iplen = np.int64(_be16(buf, ip + 4)) + 40
+            iplen = np.int64(be16(buf, ip + 4)) + 40
             ttl = buf[ip + 7]
             for k in range(16):
                 o_src6[j, k] = buf[ip + 8 + k]
                 o_dst6[j, k] = buf[ip + 24 + k]
-            valid[1, j] = 1
+            valid[V_ADDR6, j] = 1
             ip_end = ip + avail
             if 40 < iplen < avail:
                 ip_end = ip + iplen  # drop link-layer padding and trailers
@@ -275,21 +183,21 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
                     if l4 + 8 > cap_end:
                         break
                     nxt = np.int64(buf[l4])
-                    fo = _be16(buf, l4 + 2)
-                    ipid = _be32(buf, l4 + 4) & 0xFFFF
-                    valid[9, j] = 1
+                    fo = be16(buf, l4 + 2)
+                    ipid = be32(buf, l4 + 4) & 0xFFFF
+                    valid[V_IP_ID, j] = 1
                     l4 += 8
                     nh = nxt
                     if fo & 0xFFF8:
-                        frag = 2
+                        frag = LATER_FRAGMENT
                         break
                     if fo & 1:
-                        frag = 1
+                        frag = FIRST_FRAGMENT
                 else:
                     break
             proto = nh
         o_ts[j] = ts[i]
-        o_tsinf[j] = kind[i] != 0  # a simple packet block: the walker inferred its timestamp
+        o_tsinf[j] = kind[i] != REC_PACKET  # a simple packet block: the walker inferred its timestamp
         o_frame[j] = frame[i]
         o_lt[j] = lt[i]
         o_ver[j] = ver
@@ -304,28 +212,28 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
         l4_wire = ip + iplen_eff  # where the payload ends on the wire
         la = l4_end - l4
         pay = -1
-        if frag != 2 and la > 0:
+        if frag != LATER_FRAGMENT and la > 0:
             if proto == 6 or proto == 17 or proto == 132 or proto == 136 or proto == 33:
                 if la >= 4:
-                    o_sport[j] = _be16(buf, l4)
-                    o_dport[j] = _be16(buf, l4 + 2)
-                    valid[2, j] = 1
+                    o_sport[j] = be16(buf, l4)
+                    o_dport[j] = be16(buf, l4 + 2)
+                    valid[V_PORTS, j] = 1
                 if proto == 6:
                     if la >= 8:
-                        o_seq[j] = _be32(buf, l4 + 4)
-                        valid[5, j] = 1
+                        o_seq[j] = be32(buf, l4 + 4)
+                        valid[V_SEQ, j] = 1
                     if la >= 12:
-                        o_ack[j] = _be32(buf, l4 + 8)
-                        valid[6, j] = 1
+                        o_ack[j] = be32(buf, l4 + 8)
+                        valid[V_ACK, j] = 1
                     thl = 20
                     if la >= 14:
                         thl = np.int64(buf[l4 + 12] >> 4) * 4
                         o_flags[j] = buf[l4 + 13]
-                        valid[4, j] = 1
+                        valid[V_TCP_FLAGS, j] = 1
                     if la >= 16:
-                        o_win[j] = _be16(buf, l4 + 14)
+                        o_win[j] = be16(buf, l4 + 14)
                         o_thl[j] = thl
-                        valid[7, j] = 1
+                        valid[V_WINDOW, j] = 1
                     # options
                     oe = min(l4 + thl, l4_end)
                     q2 = l4 + 20
@@ -372,8 +280,8 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
                             break
                         ol = np.int64(buf[q2 + 1])
                         if kd == 2 and ol == 4 and q2 + 4 <= oe:
-                            o_mss[j] = _be16(buf, q2 + 2)
-                            valid[8, j] = 1
+                            o_mss[j] = be16(buf, q2 + 2)
+                            valid[V_MSS, j] = 1
                         if ol < 2:
                             break
                         q2 += ol
@@ -391,23 +299,23 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
                             o_bs[j] = True
                     pay = l4 + max(thl, 20)
                     o_plen[j] = max(l4_wire - pay, 0)
-                    valid[10, j] = 1
+                    valid[V_PAYLOAD_LEN, j] = 1
                 elif proto == 17 or proto == 136:
                     pay = l4 + 8
                     o_plen[j] = max(l4_wire - pay, 0)
-                    valid[10, j] = 1
-                    if valid[2, j] == 1 and o_sport[j] == 53:
+                    valid[V_PAYLOAD_LEN, j] = 1
+                    if valid[V_PORTS, j] == 1 and o_sport[j] == 53:
                         o_bs[j] = True
                 elif proto == 132:
                     pay = l4 + 12
                     o_plen[j] = max(l4_wire - pay, 0)
-                    valid[10, j] = 1
+                    valid[V_PAYLOAD_LEN, j] = 1
             elif proto == 1 or proto == 58:
                 o_itype[j] = buf[l4]
-                valid[3, j] = 1
+                valid[V_ICMP_TYPE, j] = 1
                 if la >= 2:
                     o_icode[j] = buf[l4 + 1]
-                    valid[12, j] = 1
+                    valid[V_ICMP_CODE, j] = 1
                 t = buf[l4]
                 # echo (reply), timestamp, information, address mask (ICMPv6: echo) carry id and seq
                 if proto == 58:
@@ -415,9 +323,9 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
                 else:
                     has_id = t == 0 or t == 8 or (t >= 13 and t <= 18)
                 if la >= 8 and has_id:
-                    o_icmpid[j] = _be16(buf, l4 + 4)
-                    o_icmpseq[j] = _be16(buf, l4 + 6)
-                    valid[14, j] = 1
+                    o_icmpid[j] = be16(buf, l4 + 4)
+                    o_icmpseq[j] = be16(buf, l4 + 6)
+                    valid[V_ICMP_ID, j] = 1
                 if proto == 1:
                     for bt in _BACKSCATTER_ICMP4:
                         if t == bt:
@@ -428,7 +336,7 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
                             o_bs[j] = True
                 pay = l4 + 8
                 o_plen[j] = max(l4_wire - pay, 0)
-                valid[10, j] = 1
+                valid[V_PAYLOAD_LEN, j] = 1
         # first payload bytes
         w = o_pay_off[j]
         if pay >= 0 and pay < l4_end:
@@ -436,9 +344,9 @@ def decode_records(buf, off, cap, ts, lt, frame, kind, n,
             for k in range(m):
                 o_pay[w + k] = buf[pay + k]
             w += m
-            valid[11, j] = 1
+            valid[V_PAYLOAD, j] = 1
         elif pay >= 0:
-            valid[11, j] = 1  # header complete, no payload captured: empty bytes
+            valid[V_PAYLOAD, j] = 1  # header complete, no payload captured: empty bytes
         o_pay_off[j + 1] = w
         outcome[i] = STORED
         j += 1

@@ -245,8 +245,8 @@ class CaptureReader:
         quarantine = []
         for i in np.flatnonzero(outcome == dk.BAD).tolist():
             o, c = int(off[i]), int(cap[i])
-            quarantine.append((int(frame[i]), base + o, int(ts[i]) if kind[i] == 0 else None,
-                               int(lt[i]) if lt[i] != 0xFFFF else None,
+            quarantine.append((int(frame[i]), base + o, int(ts[i]) if kind[i] == wk.REC_PACKET else None,
+                               int(lt[i]) if lt[i] != wk.UNDESCRIBED_IFACE else None,
                                dk.REASONS[reason[i]], bytes(buf[o:o + c])))
         s.quarantined += len(quarantine)
         return CaptureBatch(_to_table(out, j), quarantine)
@@ -325,15 +325,17 @@ def _alloc_outputs(n: int, span: int) -> list[np.ndarray]:
             out.append(_empty(n + 1, np.int32))
         else:
             out.append(_empty(n, dt))  # type: ignore[arg-type]
-    out.append(_empty((15, n), np.uint8))  # validity
+    out.append(_empty((dk.VALID_ROWS, n), np.uint8))  # validity
     return out
 
 
 # validity column of each nullable output (see decode_records)
-_VALID = {"src4": 0, "dst4": 0, "src6": 1, "dst6": 1, "sport": 2, "dport": 2, "icmp_type": 3,
-          "tcp_flags": 4, "opts": 4, "seq": 5, "ack": 6, "window": 7, "tcp_hlen": 7, "mss": 8,
-          "ip_id": 9, "payload_len": 10, "pay": 11, "icmp_code": 12,
-          "ip_flags": 13, "icmp_id": 14, "icmp_seq": 14}
+_VALID = {"src4": dk.V_ADDR4, "dst4": dk.V_ADDR4, "src6": dk.V_ADDR6, "dst6": dk.V_ADDR6,
+          "sport": dk.V_PORTS, "dport": dk.V_PORTS, "icmp_type": dk.V_ICMP_TYPE,
+          "tcp_flags": dk.V_TCP_FLAGS, "opts": dk.V_TCP_FLAGS, "seq": dk.V_SEQ, "ack": dk.V_ACK,
+          "window": dk.V_WINDOW, "tcp_hlen": dk.V_WINDOW, "mss": dk.V_MSS, "ip_id": dk.V_IP_ID,
+          "payload_len": dk.V_PAYLOAD_LEN, "pay": dk.V_PAYLOAD, "icmp_code": dk.V_ICMP_CODE,
+          "ip_flags": dk.V_IP_FLAGS, "icmp_id": dk.V_ICMP_ID, "icmp_seq": dk.V_ICMP_ID}
 
 
 def _bitmap(mask: np.ndarray) -> pa.Buffer:

@@ -26,10 +26,15 @@ MAX_RECORD = 0x4000000  # 64 MiB
 REC_PACKET = 0
 REC_NO_TIMESTAMP = 1  # simple packet block: its timestamp is inferred (see walk_pcapng)
 
+#: the link type given to a record that names an interface never described (pcap link
+#: types are 16 bits and 65535 is reserved); the decoder quarantines such records
+UNDESCRIBED_IFACE = 0xFFFF
+
 # pcapng walker state, kept across calls (one file)
 ST_BIG, ST_IFACES, ST_SECTIONS = 0, 1, 2
 ST_LAST0, ST_HAS_LAST0 = 3, 4  # last timestamp on interface 0 in this section
-ST_FIRST, ST_FIRST_KNOWN = 5, 6  # first timed block of this section: 0 unknown, 1 known, 2 none
+ST_FIRST, ST_FIRST_KNOWN = 5, 6  # first timed block of this section, and whether it is known:
+FIRST_UNKNOWN, FIRST_KNOWN, FIRST_NONE = 0, 1, 2  # not looked for yet / ST_FIRST holds it / none
 ST_MTIME = 7  # the file's modification time, µs: the last resort
 STATE_SLOTS = 8
 
@@ -238,7 +243,7 @@ def walk_pcapng(buf, pos, end, state, if_lt, if_pow2, if_exp, if_off, if_snap, f
             state[ST_IFACES] = 0
             state[ST_SECTIONS] += 1
             state[ST_HAS_LAST0] = 0
-            state[ST_FIRST_KNOWN] = 0
+            state[ST_FIRST_KNOWN] = FIRST_UNKNOWN
             pos += blen
             continue
         if state[ST_SECTIONS] == 0:
@@ -277,13 +282,13 @@ def walk_pcapng(buf, pos, end, state, if_lt, if_pow2, if_exp, if_off, if_snap, f
             kind[n] = REC_PACKET
             ts[n] = t
             # a record naming an interface that was never described is kept aside by the decoder
-            lt[n] = if_lt[iface] if iface < state[ST_IFACES] else 0xFFFF
+            lt[n] = if_lt[iface] if iface < state[ST_IFACES] else UNDESCRIBED_IFACE
             if iface == 0:
                 state[ST_LAST0] = t
                 state[ST_HAS_LAST0] = 1
-            if state[ST_FIRST_KNOWN] != 1:
+            if state[ST_FIRST_KNOWN] != FIRST_KNOWN:
                 state[ST_FIRST] = t
-                state[ST_FIRST_KNOWN] = 1
+                state[ST_FIRST_KNOWN] = FIRST_KNOWN
             n += 1
         elif btype == 3:  # simple packet block: interface 0, no timestamp
             if bend - body < 4:
@@ -302,13 +307,13 @@ def walk_pcapng(buf, pos, end, state, if_lt, if_pow2, if_exp, if_off, if_snap, f
             if state[ST_HAS_LAST0]:
                 ts[n] = state[ST_LAST0]
             else:
-                if state[ST_FIRST_KNOWN] == 0:
+                if state[ST_FIRST_KNOWN] == FIRST_UNKNOWN:
                     t = _first_timed_ahead(buf, pos + blen, end, big, state[ST_IFACES],
                                            if_lt, if_pow2, if_exp, if_off, if_snap)
-                    state[ST_FIRST_KNOWN] = 1 if t >= 0 else 2
+                    state[ST_FIRST_KNOWN] = FIRST_KNOWN if t >= 0 else FIRST_NONE
                     state[ST_FIRST] = t
-                ts[n] = state[ST_FIRST] if state[ST_FIRST_KNOWN] == 1 else state[ST_MTIME]
-            lt[n] = if_lt[0] if state[ST_IFACES] > 0 else 0xFFFF
+                ts[n] = state[ST_FIRST] if state[ST_FIRST_KNOWN] == FIRST_KNOWN else state[ST_MTIME]
+            lt[n] = if_lt[0] if state[ST_IFACES] > 0 else UNDESCRIBED_IFACE
             n += 1
         # every other block (name resolution, statistics, custom, decryption
         # secrets, unknown) carries no packet and is skipped
