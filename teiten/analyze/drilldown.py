@@ -11,7 +11,7 @@ from teiten.engine.local_time import day_of, local_day, local_hour
 from teiten.engine.observation import Observation
 from teiten.periods import Period
 
-__all__ = ["drill", "source_text"]
+__all__ = ["dimension_of", "drill", "key_of", "source_text"]
 
 
 def source_text(v4: int | None, v6: bytes | None) -> str:
@@ -19,6 +19,17 @@ def source_text(v4: int | None, v6: bytes | None) -> str:
     import ipaddress
 
     return str(ipaddress.IPv4Address(v4)) if v4 is not None else str(ipaddress.IPv6Address(v6 or bytes(16)))
+
+
+def dimension_of(key: str) -> str:
+    """``ports`` for a port key (``1521/TCP``, ``FRAG``), else ``regions`` (a region code)."""
+    return "ports" if "/" in key or key == "FRAG" else "regions"
+
+
+def key_of(text: str) -> tuple[str, str]:
+    """A key as a user writes it, as stored, and its dimension (region codes are upper case)."""
+    dimension = dimension_of(text)
+    return (text if dimension == "ports" else text.upper()), dimension
 
 
 def drill(obs: Observation, key: str, period: Period, *, dimension: str = "ports", top: int = 10,

@@ -7,7 +7,7 @@ change ratios and rise/fall ranks (see :mod:`teiten.analyze.compare`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from teiten.analyze.address_days import address_days
@@ -33,6 +33,12 @@ class Ranking:
     total: dict[str, Any]
     rows: list[dict[str, Any]]
     meta: dict[str, Any] = field(default_factory=dict)
+
+    def with_shares(self) -> Ranking:
+        """Each row with its ``share`` of the period's packets (None when there is none)."""
+        total = self.total["packets"] or 0
+        rows = [{**row, "share": row["packets"] / total if total else None} for row in self.rows]
+        return replace(self, rows=rows)
 
     def to_json(self) -> dict[str, Any]:
         prev = None

@@ -53,10 +53,7 @@ def top(what: str, store: Path, period: str | None, first: str | None, last: str
 
     obs = open_observation(store)
     p = resolve_period(obs, period, first, last, tz)
-    r = ranking(obs, what, p, compare=compare, group=group)
-    total = r.total["packets"] or 0
-    for row in r.rows:
-        row["share"] = row["packets"] / total if total else None
+    r = ranking(obs, what, p, compare=compare, group=group).with_shares()
     rows: list[dict[str, Any]] = r.rows
     if not show_all and (limit is not None or fmt == "table"):
         rows = [x for x in table_rows(r.rows, limit if limit is not None else 10) if x is not None]
@@ -168,13 +165,13 @@ def drill(key: str, store: Path, period: str | None, first: str | None, last: st
     """Drill into one port key (1521/TCP) or region (CN): source regions or ports, source
     ports, packets and distinct sources per day, top source addresses, hour-of-day profile."""
     from teiten.analyze.drilldown import drill as drill_down
+    from teiten.analyze.drilldown import key_of
     from teiten.engine import open_observation
 
     obs = open_observation(store)
     p = resolve_period(obs, period, first, last, tz)
-    dimension = "ports" if "/" in key or key == "FRAG" else "regions"
-    doc = drill_down(obs, key if dimension == "ports" else key.upper(), p, dimension=dimension, top=top,
-                     group=group)
+    stored, dimension = key_of(key)
+    doc = drill_down(obs, stored, p, dimension=dimension, top=top, group=group)
     if fmt == "json":
         click.echo(json.dumps(doc, ensure_ascii=False, default=str))
         return

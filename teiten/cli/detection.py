@@ -18,11 +18,12 @@ from teiten.cli.options import (
     tz_option,
     user_errors,
 )
+from teiten.detect.thresholds import describe
 
 __all__ = ["COMMANDS"]
 
 
-@click.command()
+@click.command(help=describe())
 @store_option
 @period_options
 @group_option
@@ -33,21 +34,7 @@ __all__ = ["COMMANDS"]
 @user_errors
 def detect(store: Path, period: str | None, first: str | None, last: str | None, group: str | None, top: int,
            as_json: bool, rules: Path | None, tz: str) -> None:
-    """List what is notable in a period. Now: packets of known tools and malware by their
-    fingerprints (Mirai, legacy ZMap, Masscan, Nmap SYN, Unicornscan; the table is
-    teiten/detect/rules/fingerprints.toml), each with a score (1 - matches expected by chance /
-    matches), its sources, ports, regions and daily counts; and DoS attacks on victims whose
-    backscatter reached the sensors (corsaro RS-DoS rules: 300 s timeout, >= 25 packets,
-    >= 60 s, >= 30 packets in a minute), with type, peak rate and estimated intensity; and
-    scanners: IPv4 or IPv6 sources reaching a tenth of the monitored addresses (at least 10)
-    on one port key with no gap over an hour; surges and drops of the daily packets of a port key or
-    region against the 28 days before (robust z >= 6, >= 100 packets), keys new in the top 20,
-    and keys that climbed 10 places into the top 20; tool names in User-Agent/Server headers
-    of first payloads (SIP scanners), sent by at least 3 sources; signature alerts (the rules
-    of teiten/detect/rules/teiten.rules or --rules); one source address (50 %),
-    source port (80 %) or country (80 % and twice its overall share) dominating one of the 100
-    busiest keys; and a 24-hour rhythm in the hourly packets of a busy region, key or key
-    from one region that recurs in most weeks."""
+    """List what is notable in a period (the text is teiten.detect.thresholds.describe)."""
     from teiten.detect.finding import findings_document
     from teiten.detect.fingerprints import load_fingerprints
     from teiten.detect.run import detect as run_detect

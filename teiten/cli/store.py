@@ -85,19 +85,12 @@ def sql(query: str, store: Path, fmt: str) -> None:
     sensors (the catalog). Example: teiten sql "SELECT key, count(*) FROM packets
     GROUP BY 1 ORDER BY 2 DESC LIMIT 5"
     """
-    import duckdb
+    from teiten.engine import run_sql
 
-    from teiten.engine.duckdb import connect_sql
-
-    db = connect_sql(store)
-    try:
-        rel = db.execute(query)
-    except duckdb.Error as e:
-        raise click.ClickException(f"SQL error: {e}") from None
-    if rel.description is None:
+    answer = run_sql(store, query)
+    if answer is None:
         return
-    columns = [d[0] for d in rel.description]
-    rows = [dict(zip(columns, r, strict=True)) for r in rel.fetchall()]
+    columns, rows = answer
     for r in rows:
         for k, v in r.items():
             if isinstance(v, bytes | bytearray):

@@ -12,7 +12,7 @@ victim's uniformly spread replies).
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from teiten.analyze.address_days import sensor_weight
 from teiten.detect.finding import Finding
+from teiten.detect.thresholds import RSDoS
 from teiten.engine.observation import Observation
 from teiten.enrich import country_name, load_geo
 from teiten.periods import Period
@@ -35,17 +36,6 @@ ATTACK_TYPES = {
     "icmp_other": ("ICMPエラーを返すDoS攻撃", "DoS answered with ICMP errors"),
     "dns": ("DNSへのDoS攻撃", "DoS on DNS"),
 }
-
-
-@dataclass(frozen=True)
-class RSDoS:
-    """The attack thresholds of corsaro's RS-DoS plugin."""
-
-    timeout: float = 300.0
-    min_packets: int = 25
-    min_duration: float = 60.0
-    window: float = 60.0
-    min_window_packets: int = 30
 
 
 _COLUMNS = ["ts_us", "ip_version", "src4", "src6", "proto", "tcp_flags", "icmp_type", "icmp_code", "sport",

@@ -13,7 +13,6 @@ backscatter (0/ICMP, 3/ICMP) and an ICMP sweeper are one source each and real su
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -26,24 +25,13 @@ import pyarrow.compute as pc
 from teiten.analyze.drilldown import source_text
 from teiten.analyze.rankings import DIMENSIONS, ranking
 from teiten.detect.finding import Finding
+from teiten.detect.thresholds import ChangeRules
 from teiten.engine.local_time import day_number, day_of, local_day
 from teiten.engine.observation import Observation, region_key
 from teiten.keys import key_codes, key_text
 from teiten.periods import Period, zone
 
 __all__ = ["ChangeRules", "change_findings", "daily_matrix", "peak_sources", "robust_z"]
-
-
-@dataclass(frozen=True)
-class ChangeRules:
-    baseline: int = 28  # trailing days of the baseline
-    z: float = 6.0  # |robust z| that flags a day
-    min_packets: int = 100  # a surge day has at least this many packets (a drop: its baseline median)
-    max_keys: int = 500  # the keys with the most packets are followed
-    jump: int = 10  # rank jump: climbed this many places ...
-    within: int = 20  # ... into the top this many
-    min_sources: int = 1  # a surge's peak day has packets from at least this many sources
-    top_sources: int = 3  # the busiest sources of a surge's or drop's peak day listed
 
 
 def daily_matrix(obs: Observation, dimension: str, window: Period, group: str | None,

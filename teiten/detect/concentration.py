@@ -5,7 +5,6 @@ all packets (China sends much of everything)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import ibis
@@ -14,21 +13,12 @@ import ibis.expr.types as ir
 from teiten.analyze.drilldown import source_text
 from teiten.analyze.rankings import counts
 from teiten.detect.finding import Finding
+from teiten.detect.thresholds import ConcentrationRules
 from teiten.engine.observation import Observation
 from teiten.keys import key_codes, key_name
 from teiten.periods import Period
 
 __all__ = ["ConcentrationRules", "concentration_findings"]
-
-
-@dataclass(frozen=True)
-class ConcentrationRules:
-    max_keys: int = 100  # the busiest keys are examined
-    min_packets: int = 500  # ... that have at least this many packets
-    source: float = 0.5
-    source_port: float = 0.8
-    country: float = 0.8
-    country_lift: float = 2.0
 
 
 def _top_share(rows: list[dict[str, Any]], by: str) -> dict[str, tuple[Any, int, int]]:

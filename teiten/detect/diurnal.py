@@ -14,29 +14,18 @@ from __future__ import annotations
 
 import cmath
 import math
-from dataclasses import dataclass
 
 import ibis
 
 from teiten.analyze.series import top_keys
 from teiten.detect.finding import Finding
+from teiten.detect.thresholds import DiurnalRules
 from teiten.engine.local_time import day_number, local_day, local_hour
 from teiten.engine.observation import UNKNOWN_REGION, Observation
 from teiten.keys import key_codes, key_name
 from teiten.periods import Period
 
 __all__ = ["DiurnalRules", "diurnal_findings", "rhythm"]
-
-
-@dataclass(frozen=True)
-class DiurnalRules:
-    top: int = 15  # busiest regions and keys examined (and their pairs)
-    min_packets: int = 2000
-    amplitude: float = 0.3
-    noise_sigmas: float = 6.0
-    max_peak_shift: float = 2.0
-    week_shift: float = 3.0  # a week's own peak this close to the period's ...
-    weeks_share: float = 0.6  # ... in this share of the weeks with a quarter of the median week's packets
 
 
 def rhythm(profile: list[float]) -> tuple[float, float]:

@@ -12,6 +12,7 @@ from typing import Any
 import ibis
 
 from teiten.detect.finding import Finding
+from teiten.detect.thresholds import PAYLOAD_MIN_SOURCES
 from teiten.engine.observation import Observation
 from teiten.periods import Period
 
@@ -48,7 +49,7 @@ def payload_tools(obs: Observation, period: Period, group: str | None = None,
 
 
 def payload_tool_findings(obs: Observation, period: Period, group: str | None = None,
-                          min_sources: int = 3) -> list[Finding]:
+                          min_sources: int = PAYLOAD_MIN_SOURCES) -> list[Finding]:
     """One finding per (port key, tool) sent by at least ``min_sources`` sources."""
     out: list[Finding] = []
     for r in payload_tools(obs, period, group):

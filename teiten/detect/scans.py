@@ -9,8 +9,6 @@ scans themselves leave it.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import Any
 
 import ibis
@@ -19,21 +17,12 @@ import ibis.expr.types as ir
 from teiten.analyze.drilldown import source_text
 from teiten.detect.backscatter import iso_utc, monitored_addresses
 from teiten.detect.finding import Finding
+from teiten.detect.thresholds import ScanRules
 from teiten.engine.observation import Observation
 from teiten.keys import key_name
 from teiten.periods import Period
 
 __all__ = ["ScanRules", "scan_findings", "scans"]
-
-
-@dataclass(frozen=True)
-class ScanRules:
-    timeout: float = 3600.0
-    min_addresses: int | None = None  # None: max(10, ceil(monitored / 10))
-    exclude_backscatter: bool = True  # replies of DoS victims are not scans
-
-    def threshold(self, monitored: int) -> int:
-        return self.min_addresses if self.min_addresses is not None else max(10, math.ceil(monitored / 10))
 
 
 def scans(obs: Observation, period: Period, group: str | None = None, rules: ScanRules = ScanRules()

@@ -22,6 +22,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import ibis
@@ -29,13 +30,13 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from teiten.engine.observation import Observation, packets_table
-from teiten.errors import StoreError
+from teiten.errors import SettingError, StoreError
 from teiten.keys import KEY_SQL
 from teiten.schema import packet_schema, slot_schema
 from teiten.settings import setting
 from teiten.store.open import StoreState, read_state
 
-__all__ = ["LATER_COLUMNS", "DuckDBEngine", "connect_sql", "memory_limit", "open_duckdb"]
+__all__ = ["LATER_COLUMNS", "DuckDBEngine", "connect_sql", "memory_limit", "open_duckdb", "run_sql"]
 
 _V4_TEXT = ("CAST(({c} >> 24) AS VARCHAR) || '.' || CAST((({c} >> 16) & 255) AS VARCHAR) || '.' || "
             "CAST((({c} >> 8) & 255) AS VARCHAR) || '.' || CAST(({c} & 255) AS VARCHAR)")
@@ -134,6 +135,19 @@ def connect_sql(store: Path) -> duckdb.DuckDBPyConnection:
     db = _connection(read_state(store))
     _attach_manifest(db, str(store / "manifest.sqlite").replace("'", "''"))
     return db
+
+
+def run_sql(store: Path, query: str) -> tuple[list[str], list[dict[str, Any]]] | None:
+    """``query`` over :func:`connect_sql`'s views: its columns and rows (None when it returns none)."""
+    db = connect_sql(store)
+    try:
+        rel = db.execute(query)
+    except duckdb.Error as e:
+        raise SettingError(f"SQL error: {e}") from None
+    if rel.description is None:
+        return None
+    columns = [d[0] for d in rel.description]
+    return columns, [dict(zip(columns, r, strict=True)) for r in rel.fetchall()]
 
 
 class DuckDBEngine:

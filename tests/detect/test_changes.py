@@ -12,8 +12,9 @@ from click.testing import CliRunner
 from teiten.capture.frames import ICMP, TCP, PacketColumns
 from teiten.capture.writer import CaptureWriter
 from teiten.cli.main import cli
-from teiten.detect.changes import ChangeRules, _runs, change_findings, peak_sources, robust_z
+from teiten.detect.changes import _runs, change_findings, peak_sources, robust_z
 from teiten.detect.finding import Finding
+from teiten.detect.thresholds import ChangeRules
 from teiten.engine import open_observation
 from teiten.engine.observation import Observation
 from teiten.periods import period_between

@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from teiten.capture.frames import ICMP, TCP, PacketColumns
 from teiten.capture.writer import CaptureWriter
 from teiten.cli.main import cli
-from teiten.detect.diurnal import DiurnalRules, diurnal_findings, rhythm
+from teiten.detect.diurnal import diurnal_findings, rhythm
+from teiten.detect.thresholds import DiurnalRules
 from teiten.engine import open_observation
 from teiten.periods import period_between
 

@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from teiten.capture.frames import TCP, PacketColumns
 from teiten.capture.writer import CaptureWriter
 from teiten.cli.main import cli
-from teiten.detect.scans import ScanRules, scan_findings, scans
+from teiten.detect.scans import scan_findings, scans
+from teiten.detect.thresholds import ScanRules
 from teiten.engine import open_observation
 from teiten.periods import period_between
 

@@ -79,7 +79,8 @@ def test_planted_scanners_are_found(scenario: tuple[Path, dict[str, Any]]) -> No
 def test_planted_surges_are_found(scenario: tuple[Path, dict[str, Any]]) -> None:
     from datetime import date, timedelta
 
-    from teiten.detect.changes import ChangeRules, change_findings
+    from teiten.detect.changes import change_findings
+    from teiten.detect.thresholds import ChangeRules
     from teiten.periods import parse_period
 
     store, truth = scenario
@@ -101,8 +102,9 @@ def test_planted_surges_are_found(scenario: tuple[Path, dict[str, Any]]) -> None
 
 
 def test_planted_concentration_and_rhythm(scenario: tuple[Path, dict[str, Any]]) -> None:
-    from teiten.detect.concentration import ConcentrationRules, concentration_findings
-    from teiten.detect.diurnal import DiurnalRules, diurnal_findings
+    from teiten.detect.concentration import concentration_findings
+    from teiten.detect.diurnal import diurnal_findings
+    from teiten.detect.thresholds import ConcentrationRules, DiurnalRules
     from teiten.periods import parse_period
 
     store, truth = scenario

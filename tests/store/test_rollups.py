@@ -12,7 +12,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from teiten.detect.diurnal import DiurnalRules, diurnal_findings
+from teiten.detect.diurnal import diurnal_findings
+from teiten.detect.thresholds import DiurnalRules
 from teiten.detect.tools import ipv4_packets
 from teiten.engine import open_observation
 from teiten.engine.duckdb import connect_sql
