@@ -20,8 +20,7 @@ import pyarrow as pa
 
 from teiten.enrich.mmdb import import_mmdb
 from teiten.enrich.ranges import Segments, bucket_index, compress, from_ranges, halves6, locate, locate4, overlay
-from teiten.enrich.tables import GeoSource, GeoTables, decode_cc, encode_cc, load_tables, save_tables
-from teiten.errors import GeoDataError
+from teiten.enrich.tables import GeoSource, GeoTables, decode_cc, load_tables, save_tables
 
 __all__ = ["GeoDB", "GeoSource", "build_default", "default_geo_dir", "import_mmdb", "load_geo"]
 
@@ -129,8 +128,11 @@ class GeoDB:
     def as_name(self, asn: int) -> str | None:
         return self._t.as_names.get(int(asn))
 
-    def _public(self) -> Segments:
-        """IPv4 segments split at the bogon boundaries, bogon pieces marked cc=asn=0."""
+    def public4(self) -> Segments:
+        """The IPv4 table split at the boundaries of ``BOGONS4``: each segment's ``lo`` is its
+        first address (the next segment's ``lo`` ends it; the last ends at 2**32), and the
+        pieces inside a bogon range carry country and AS 0, so that only public unicast space
+        has a country (synthetic traffic draws its sources from it: :mod:`teiten.synth.addresses`)."""
         if self._public4 is None:
             b = np.array(BOGONS4, dtype=np.uint64)
             zeros = np.zeros(len(b), np.uint64)
@@ -141,28 +143,6 @@ class GeoDB:
             self._public4 = Segments(seg.hi, seg.lo, np.where(public, self._t.v4.cc[ia], 0).astype(np.uint16),
                                      np.where(public, self._t.v4.asn[ia], 0).astype(np.uint32))
         return self._public4
-
-    def _sample(self, pick: npt.NDArray[np.bool_], n: int, rng: np.random.Generator, what: str) -> U32:
-        seg = self._public()
-        ends = np.append(seg.lo[1:], np.uint64(1 << 32)).astype(np.int64)  # exclusive
-        starts = seg.lo.astype(np.int64)
-        starts, sizes = starts[pick], (ends - starts)[pick]
-        if sizes.size == 0:
-            raise GeoDataError(f"no public IPv4 addresses for {what} in the geo data")
-        cum = np.cumsum(sizes)
-        draws = rng.integers(0, int(cum[-1]), size=n, dtype=np.int64)
-        k = np.searchsorted(cum, draws, side="right")
-        out: U32 = (starts[k] + draws - (cum[k] - sizes[k])).astype(np.uint32)
-        return out
-
-    def sample4(self, country: str, n: int, rng: np.random.Generator) -> npt.NDArray[np.uint32]:
-        """``n`` public unicast IPv4 addresses in ``country``, weighted by range size."""
-        code = encode_cc(np.array([country.upper()], dtype="S2"))[0]
-        return self._sample(self._public().cc == code, n, rng, f"country {country!r}")
-
-    def sample4_asn(self, asn: int, n: int, rng: np.random.Generator) -> npt.NDArray[np.uint32]:
-        """``n`` public unicast IPv4 addresses announced by AS ``asn``."""
-        return self._sample(self._public().asn == np.uint32(asn), n, rng, f"AS{asn}")
 
 
 def _stale(tables: GeoTables) -> bool:

@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from teiten.capture.frames import ICMP, OPT_MSS, OPT_NONE, OPT_WINDOWS, TCP, UDP, PacketColumns
 from teiten.enrich.geo import GeoDB
+from teiten.synth.addresses import sample4
 from teiten.synth.population import DAY_US, Traffic, sample_sources, unmark
 from teiten.synth.sensors import Telescope
 
@@ -118,7 +119,7 @@ def oracle_surge(geo: GeoDB, tel: Telescope, ndays: int, t0: int, scale: float, 
 def backscatter(geo: GeoDB, tel: Telescope, t0: int, scale: float, rng: np.random.Generator,
                 day: int) -> tuple[Traffic, Truth]:
     """Replies of a DoS victim in KR (port 80 SYN-ACK/RST, echo replies, ICMP 3 quoting UDP/80) over 2 days."""
-    victim = geo.sample4("KR", 1, rng)
+    victim = sample4(geo, "KR", 1, rng)
     total = max(400, round(20_000 * scale))
     bursts = int(np.clip(round(total / 2000), 2, 10))
     per = total // bursts
@@ -177,7 +178,7 @@ def diurnal(geo: GeoDB, tel: Telescope, ndays: int, t0: int, scale: float, rng: 
 def icmp_sweeper(geo: GeoDB, tel: Telescope, ndays: int, t0: int, scale: float, rng: np.random.Generator,
                  last_days: int = 10) -> tuple[Traffic, Truth]:
     """One CN address sending echo requests to every IPv4 sensor address, sweep after sweep."""
-    src = geo.sample4("CN", 1, rng)
+    src = sample4(geo, "CN", 1, rng)
     per_day = max(1, round(48 * scale))
     sweeps = last_days * per_day
     k = len(tel.addr4)

@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from teiten.capture.frames import ICMP, ICMP6, OPT_LINUX, OPT_MACOS, OPT_NONE, OPT_WINDOWS, TCP, UDP, PacketColumns
 from teiten.enrich.geo import GeoDB
+from teiten.synth.addresses import sample4
 from teiten.synth.sensors import Telescope
 
 __all__ = ["COUNTRIES", "DAY_US", "KEYS", "Traffic", "background", "sample_sources", "unmark"]
@@ -81,7 +82,7 @@ def sample_sources(geo: GeoDB, countries: npt.NDArray[np.str_], rng: np.random.G
     out = np.zeros(len(countries), dtype=np.uint32)
     for cc in np.unique(countries).tolist():
         sel = np.flatnonzero(countries == cc)
-        out[sel] = geo.sample4(cc, len(sel), rng)
+        out[sel] = sample4(geo, cc, len(sel), rng)
     return out
 
 

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pytest
 
 from teiten.enrich import enrich, load_geo
-from teiten.enrich.geo import BOGONS4, GeoDB
+from teiten.enrich.geo import GeoDB
 from teiten.enrich.libloc import read_libloc
 from teiten.enrich.sources import LIBLOC_DB, TOR_GEOIP, TOR_GEOIP6, compile_default
 from teiten.errors import GeoDataError
@@ -127,23 +127,6 @@ def test_vectorised_lookups_equal_slow_reference(geo: GeoDB) -> None:
         if i >= 0 and a <= ends6[i] and tor6[i][2] != "??":
             assert c == tor6[i][2], ipaddress.IPv6Address(a)
         assert n == _longest(ref6, a, 128), ipaddress.IPv6Address(a)
-
-
-@pytest.mark.parametrize("country", ["JP", "US", "CN", "KR", "NL"])
-def test_sample4_stays_in_country_and_public(geo: GeoDB, country: str) -> None:
-    addrs = geo.sample4(country, 2000, np.random.default_rng(1))
-    assert addrs.dtype == np.uint32 and len(addrs) == 2000
-    assert set(geo.lookup4(addrs)[0].to_pylist()) == {country}
-    for lo, hi in BOGONS4:
-        assert not ((addrs >= lo) & (addrs <= hi)).any()
-    assert len(np.unique(addrs >> 16)) > 50  # spread over many ranges, not one block
-
-
-def test_sample4_asn(geo: GeoDB) -> None:
-    addrs = geo.sample4_asn(2516, 500, np.random.default_rng(2))  # KDDI
-    assert set(geo.lookup4(addrs)[1].to_pylist()) == {2516}
-    with pytest.raises(GeoDataError):
-        geo.sample4("ZZ", 1, np.random.default_rng(0))
 
 
 def test_enrich_mixed_rows_in_order(geo: GeoDB) -> None:
