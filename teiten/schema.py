@@ -22,8 +22,8 @@ __all__ = [
     "decoded_schema",
     "packet_schema",
     "quarantine_schema",
+    "rollup_schema",
     "schema_markdown",
-    "slot_schema",
 ]
 
 #: How many leading payload bytes are kept per packet (for signatures and tool names: a SIP
@@ -138,7 +138,7 @@ def quarantine_schema() -> pa.Schema:
     return _schema(QUARANTINE_COLUMNS)
 
 
-def slot_schema() -> pa.Schema:
+def rollup_schema() -> pa.Schema:
     return _schema(SLOT_COLUMNS)
 
 

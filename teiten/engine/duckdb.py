@@ -32,7 +32,7 @@ import pyarrow as pa
 from teiten.engine.observation import Observation, packets_table
 from teiten.errors import SettingError, StoreError
 from teiten.keys import KEY_SQL
-from teiten.schema import packet_schema, slot_schema
+from teiten.schema import packet_schema, rollup_schema
 from teiten.settings import setting
 from teiten.store.open import StoreState, read_state
 
@@ -125,7 +125,7 @@ def _connection(state: StoreState, *, threads: int | None = None) -> duckdb.Duck
         if rollups:
             db.execute(f"CREATE VIEW slots_raw AS {_parquet_view(rollups)}")
         else:
-            db.register("_empty_slots", slot_schema().empty_table())
+            db.register("_empty_slots", rollup_schema().empty_table())
             db.execute("CREATE VIEW slots_raw AS SELECT *, CAST(NULL AS DATE) AS date FROM _empty_slots")
     return db
 

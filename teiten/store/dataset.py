@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from teiten.schema import packet_schema, quarantine_schema
 from teiten.store.manifest import transaction
-from teiten.store.rollups import merge_slots, slot_counts, slot_path, write_slots
+from teiten.store.rollups import merge_rollups, rollup_counts, rollup_path, write_rollups
 
 __all__ = ["StagedFile", "commit", "recover"]
 
@@ -102,7 +102,7 @@ class StagedFile:
         self._futures: list[Future[None]] = []
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="parquet")
         self._quarantine: list[dict[str, object]] = []
-        self._slots: dict[int, list[pa.Table]] = {}  # per UTC day, the roll-ups of the rows so far
+        self._rollups: dict[int, list[pa.Table]] = {}  # per UTC day, the roll-ups of the rows so far
         self.schema = packet_schema()
 
     def write(self, table: pa.Table) -> None:
@@ -124,10 +124,10 @@ class StagedFile:
             self._append(int(days[chunk[0]]), table.take(pa.array(chunk)))
 
     def _append(self, day: int, table: pa.Table) -> None:
-        counts = self._slots.setdefault(day, [])
-        counts.append(slot_counts(table))
+        counts = self._rollups.setdefault(day, [])
+        counts.append(rollup_counts(table))
         if len(counts) >= 32:
-            self._slots[day] = [merge_slots(counts)]
+            self._rollups[day] = [merge_rollups(counts)]
         self._pending.setdefault(day, []).append(table)
         self._pending_rows[day] = self._pending_rows.get(day, 0) + table.num_rows
         if self._pending_rows[day] >= PART_ROWS:
@@ -167,9 +167,9 @@ class StagedFile:
         self._pool.shutdown()
         parts: list[tuple[str, str, str | None, int]] = [("packets", rel, day, rows)
                                                           for rel, day, rows in self._parts]
-        for day in sorted(self._slots):
-            merged, rel = merge_slots(self._slots[day]), slot_path(self.file_id, _day(day))
-            write_slots(merged, self.dir / rel, durable=False)  # synced below with the packets
+        for day in sorted(self._rollups):
+            merged, rel = merge_rollups(self._rollups[day]), rollup_path(self.file_id, _day(day))
+            write_rollups(merged, self.dir / rel, durable=False)  # synced below with the packets
             parts.append(("slots", rel, _day(day), merged.num_rows))
         if self._quarantine:
             qs = quarantine_schema()

@@ -21,7 +21,7 @@ from teiten.errors import StoreError
 from teiten.store.catalog import Sensor, list_sensors
 from teiten.store.dataset import recover
 from teiten.store.manifest import COMMITTED, LEGACY_PARTS_BELOW, connect
-from teiten.store.rollups import backfill_slots, files_without_slots
+from teiten.store.rollups import backfill_rollups, files_without_rollups
 
 __all__ = ["StoreState", "open_store", "read_state"]
 
@@ -48,7 +48,7 @@ def open_store(store: Path, *, create: bool = True, lock: bool = True) -> Iterat
         except BlockingIOError:
             raise StoreError(f"another ingest holds the store {store}") from None
         recover(con, store)
-        backfill_slots(con, store)  # a store from before the hourly roll-ups gets them once
+        backfill_rollups(con, store)  # a store from before the hourly roll-ups gets them once
         yield con
     finally:
         os.close(fd)
@@ -88,7 +88,7 @@ def read_state(store: Path) -> StoreState:
             "SELECT p.kind, p.path FROM parts p JOIN files f ON f.id = p.file_id"
             f" WHERE p.kind IN ('packets', 'slots') AND f.status IN ({marks}) ORDER BY p.path",
             COMMITTED).fetchall()
-        missing = files_without_slots(con)
+        missing = files_without_rollups(con)
         below = con.execute("SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?",
                             (LEGACY_PARTS_BELOW,)).fetchone()
         legacy = "none"

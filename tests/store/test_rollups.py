@@ -20,7 +20,7 @@ from teiten.engine.duckdb import connect_sql
 from teiten.ingest.pipeline import ingest_paths
 from teiten.keys import key_code, key_codes_of
 from teiten.periods import Period, parse_period
-from teiten.store.rollups import slot_counts
+from teiten.store.rollups import rollup_counts
 from tests.store.synth import syn_pcap
 
 BY_HOUR = ("SELECT CAST(epoch_us(ts) // 3600000000 AS INTEGER) AS slot, {kc} AS kc, ip_version, country, sensor,"
@@ -57,7 +57,7 @@ def test_slot_counts_sum_per_hour() -> None:
                   "frag": pa.array([0] * 5, pa.uint8()), "ip_version": pa.array([4] * 5, pa.uint8()),
                   "country": pa.array(["JP", "JP", None, "JP", "US"]).dictionary_encode(),
                   "sensor": pa.array(["a"] * 5).dictionary_encode()})
-    got = slot_counts(t).to_pylist()
+    got = rollup_counts(t).to_pylist()
     h = 1_699_999_200 // 3600
     assert sorted((r["slot"] - h, r["kc"], str(r["country"]), r["packets"]) for r in got) == [
         (0, 6 << 16 | 23, "JP", 2), (0, 6 << 16 | 23, "None", 1), (1, 6 << 16 | 23, "JP", 1),
