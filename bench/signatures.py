@@ -51,9 +51,16 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from teiten.capture.frames import ICMP, TCP, UDP, PacketColumns
-from teiten.detect.rule_vars import variables
-from teiten.detect.rules_compile import Rule, load_rules, load_ruleset, parse_rules
-from teiten.detect.signatures import _COLUMNS, match_batch, signature_alerts
+from teiten.detect.signatures import (
+    COLUMNS,
+    Rule,
+    load_rules,
+    load_ruleset,
+    match_batch,
+    parse_rules,
+    signature_alerts,
+    variables,
+)
 from teiten.engine.observation import open_observation
 from teiten.ingest.pipeline import ingest_paths, open_store
 from teiten.periods import Period
@@ -235,7 +242,7 @@ def address_lists(args: argparse.Namespace) -> None:
         (work / "store.done").touch()
     obs = open_observation(store)
     period = Period("range", date(2026, 7, 2), date(2026, 7, 2), "UTC")
-    batches = list(obs.batches(obs.in_period(period).select(*_COLUMNS), 1 << 20))
+    batches = list(obs.batches(obs.in_period(period).select(*COLUMNS), 1 << 20))
     n = sum(b.num_rows for b in batches)
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; {n:,} packets; {len(rules)} rules,"
           f" {ranges:,} address ranges in all; load {t_load:.2f} s")
@@ -293,7 +300,7 @@ def main() -> None:
     span = obs.data_span()
     assert span is not None
     period = Period("range", span[0].date(), span[1].date(), "UTC")
-    batches = list(obs.batches(obs.in_period(period).select(*_COLUMNS), 1 << 20))
+    batches = list(obs.batches(obs.in_period(period).select(*COLUMNS), 1 << 20))
     n = sum(b.num_rows for b in batches)
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; {n:,} packets; {len(rules)} rules"
           f" ({sum(1 for r in rules if r.contents)} with content, {sum(1 for r in rules if r.threshold)} thresholded)")

@@ -19,9 +19,21 @@ from teiten.capture.frames import ICMP, TCP, UDP, PacketColumns
 from teiten.capture.writer import CaptureWriter
 from teiten.cli import commands  # noqa: F401 - registers the commands
 from teiten.cli.main import cli
-from teiten.detect.rule_vars import RuleSkip, address_set, parse_var, port_set, variables
-from teiten.detect.rules_compile import compile_rules, load_ruleset, parse_rules
-from teiten.detect.signatures import _COLUMNS, match_batch, signature_alerts
+from teiten.detect.signatures import (
+    COLUMNS,
+    RuleSkip,
+    address_set,
+    compile_rules,
+    load_ruleset,
+    match_batch,
+    parse_rules,
+    parse_var,
+    port_set,
+    signature_alerts,
+    variables,
+)
+from teiten.detect.signatures.alerts import engine_alerts
+from teiten.detect.signatures.streamed import counted_alerts, ordered_alerts
 from teiten.engine.observation import open_observation
 from teiten.errors import SettingError
 from teiten.ingest.pipeline import open_store
@@ -313,7 +325,7 @@ def test_planted_packets_fire_by_sid_and_near_misses_do_not(store: Path) -> None
 def test_one_interval_table_equals_each_rule_alone(store: Path) -> None:
     obs = open_observation(store)
     rules = _file_rules()
-    batches = list(obs.batches(obs.in_period(PERIOD).select(*_COLUMNS), 1 << 20))
+    batches = list(obs.batches(obs.in_period(PERIOD).select(*COLUMNS), 1 << 20))
     for b in batches:
         a = [(i, rows.tolist()) for i, rows in match_batch(rules, b)]
         assert a == [(i, rows.tolist()) for i, rows in match_batch(rules, b, index=False)]
@@ -423,7 +435,6 @@ def test_compile_is_lenient_and_parse_is_strict() -> None:
 def test_detection_filter_by_source_in_the_engine_and_in_time_order(store: Path) -> None:
     """detection_filter tracked by source is counted in the engine (windows that can exceed
     the count) and in the streamed path as in time order; startswith is offset 0, depth n."""
-    from teiten.detect import signatures as sig
 
     rules = parse_rules(
         'alert udp any any -> any 5060 (msg:"d"; detection_filter: track by_src, count 1, seconds 60; sid:1;)\n'
@@ -437,10 +448,10 @@ def test_detection_filter_by_source_in_the_engine_and_in_time_order(store: Path)
     def rows(t: pa.Table) -> list[tuple[Any, ...]]:
         return sorted((r["rule"], r["src4"], r["alerts"]) for r in t.to_pylist())
 
-    engine = rows(sig._engine_alerts(obs, PERIOD, rules, [0, 1], None))
-    ordered = rows(sig._ordered_alerts(obs, PERIOD, rules, [0, 1, 2, 3], None))
+    engine = rows(engine_alerts(obs, PERIOD, rules, [0, 1], None))
+    ordered = rows(ordered_alerts(obs, PERIOD, rules, [0, 1, 2, 3], None))
     assert engine == [r for r in ordered if r[0] in (0, 1)]
-    assert rows(sig._counted_alerts(obs, PERIOD, rules, [2, 3], None)) == [r for r in ordered if r[0] in (2, 3)]
+    assert rows(counted_alerts(obs, PERIOD, rules, [2, 3], None)) == [r for r in ordered if r[0] in (2, 3)]
     sip = ip("198.51.100.1")  # three SIP OPTIONS in a minute: two past the first
     assert (0, sip, 2) in engine and (2, sip, 2) in ordered and not any(r[0] == 3 for r in ordered)
     assert (1, ip("198.51.100.20"), 1) in engine  # three SYNs in a minute, one past the second

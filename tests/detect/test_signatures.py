@@ -13,8 +13,9 @@ from teiten.capture.frames import ICMP, TCP, UDP, PacketColumns
 from teiten.capture.writer import CaptureWriter
 from teiten.cli import commands  # noqa: F401 - registers the commands
 from teiten.cli.main import cli
-from teiten.detect.rules_compile import load_rules, parse_rules
-from teiten.detect.signatures import _apply_threshold, signature_alerts, signature_ranking
+from teiten.detect.signatures import load_rules, parse_rules, signature_alerts, signature_ranking
+from teiten.detect.signatures.alerts import countable, engine_alerts, possible_packets
+from teiten.detect.signatures.streamed import apply_threshold, counted_alerts, ordered_alerts
 from teiten.engine.observation import open_observation
 from teiten.errors import SettingError
 from teiten.periods import period_between
@@ -101,13 +102,13 @@ def test_thresholds() -> None:
                        'seconds 60; sid:1;)')
     ts = np.array([0.0, 1, 2, 3, 70, 71, 72], float)
     src = np.array([1, 1, 1, 2, 1, 1, 1])
-    assert _apply_threshold(r, ts, src, src).tolist() == [True, True, False, True, True, True, False]
+    assert apply_threshold(r, ts, src, src).tolist() == [True, True, False, True, True, True, False]
     (r,) = parse_rules('alert icmp any any -> any any (msg:"x"; threshold: type threshold, track by_src, count 2, '
                        'seconds 60; sid:1;)')
-    assert _apply_threshold(r, ts, src, src).tolist() == [False, True, False, False, False, True, False]
+    assert apply_threshold(r, ts, src, src).tolist() == [False, True, False, False, False, True, False]
     (r,) = parse_rules('alert icmp any any -> any any (msg:"x"; threshold: type both, track by_dst, count 3, '
                        'seconds 60; sid:1;)')
-    assert _apply_threshold(r, ts, src, src).tolist() == [False, False, True, False, False, False, True]
+    assert apply_threshold(r, ts, src, src).tolist() == [False, False, True, False, False, False, True]
 
 
 @pytest.mark.parametrize(("rule", "message"), [
@@ -163,23 +164,22 @@ def test_counted_thresholds_equal_thresholds_in_time_order(store: Path) -> None:
     """Rules without a threshold or with one by source are counted (matches per source and
     window, then the threshold as arithmetic); the same rules through the ordered path
     (matches in time order) give the same alerts per rule, source and region."""
-    from teiten.detect import signatures as sig
 
     obs = open_observation(store)
     rules = [*load_rules(), *parse_rules(
         'alert icmp any any -> any any (msg:"l"; itype:8; threshold: type limit, track by_src, count 2, seconds 5;'
         ' sid:1;)\nalert icmp any any -> any any (msg:"t"; itype:8; threshold: type threshold, track by_src,'
         ' count 3, seconds 60; sid:2;)')]
-    idx = [i for i, r in enumerate(rules) if sig._countable(r)]
+    idx = [i for i, r in enumerate(rules) if countable(r)]
     period = period_between("2026-07-01", "2026-07-03")
 
     def rows(t: object) -> list[tuple[object, ...]]:
         return sorted((r["rule"], r["src4"], r["alerts"], r["region"]) for r in t.to_pylist())  # type: ignore[attr-defined]
 
-    engine = rows(sig._counted_alerts(obs, period, rules, idx, None))
-    assert engine == rows(sig._ordered_alerts(obs, period, rules, idx, None))
+    engine = rows(counted_alerts(obs, period, rules, idx, None))
+    assert engine == rows(ordered_alerts(obs, period, rules, idx, None))
     plain = [i for i in idx if not rules[i].contents]  # and the engine's count of header-only rules
-    assert rows(sig._engine_alerts(obs, period, rules, plain, None)) == [r for r in engine if int(str(r[0])) in plain]
+    assert rows(engine_alerts(obs, period, rules, plain, None)) == [r for r in engine if int(str(r[0])) in plain]
     got = {(rules[int(str(r[0]))].sid, r[1]): r[2] for r in engine if rules[int(str(r[0]))].sid in (1, 2)}
     # 12 echoes a second apart, from 40 s into a minute and at a 5-s boundary: limit 2 in
     # each 5-s window gives 2 + 2 + 2; every 3rd in the minute gives 4 (the 9 slow ones: 2 + 2, 3)
@@ -192,7 +192,6 @@ def test_windowed_counts_skip_only_windows_that_cannot_alert(tmp_path: Path) -> 
     """Rules alerting on a count per window are counted only where a (source bucket,
     window) has that many packets; with many slow sources and a few fast ones the buckets
     are several, most packets are dropped, and the alerts equal those in time order."""
-    from teiten.detect import signatures as sig
 
     rng = np.random.default_rng(7)
     slow, fast = 240_000, 12 * 25 + 32 * 10
@@ -221,11 +220,11 @@ def test_windowed_counts_skip_only_windows_that_cannot_alert(tmp_path: Path) -> 
         'alert icmp any any -> any any (msg:"w"; itype:8; threshold: type threshold, track by_src, count 30,'
         ' seconds 120; sid:3;)')]
     t = obs.in_period(period)
-    kept = int(sig._possible(obs, t, period, rules, [0, 1]).count().to_pyarrow().as_py())
+    kept = int(possible_packets(obs, t, period, rules, [0, 1]).count().to_pyarrow().as_py())
     assert fast <= kept < (slow + fast) / 2
-    got = sig._engine_alerts(obs, period, rules, [0, 1], None).to_pylist()
+    got = engine_alerts(obs, period, rules, [0, 1], None).to_pylist()
     assert sorted((r["rule"], r["src4"], r["alerts"]) for r in got) == sorted(
-        (r["rule"], r["src4"], r["alerts"]) for r in sig._ordered_alerts(obs, period, rules, [0, 1], None).to_pylist())
+        (r["rule"], r["src4"], r["alerts"]) for r in ordered_alerts(obs, period, rules, [0, 1], None).to_pylist())
     assert {r["src4"] for r in got if r["rule"] == 0} >= {0x0B000000 + i for i in range(25)}
     assert {r["src4"] for r in got if r["rule"] == 1} == {0x0C000000 + i for i in range(10)}
 
@@ -234,7 +233,6 @@ def test_a_cell_busy_with_one_rule_keeps_no_other_rules_packets(tmp_path: Path) 
     """Five sources send 445/TCP SYNs all day, five a minute (a rule counting three a minute
     alerts on them), so their buckets' windows are busy with that rule; the slow ICMP echoes
     that share those buckets cannot reach the echo rule's count and are not kept."""
-    from teiten.detect import signatures as sig
 
     rng = np.random.default_rng(11)
     period = period_between("2026-07-02", "2026-07-03")
@@ -259,19 +257,18 @@ def test_a_cell_busy_with_one_rule_keeps_no_other_rules_packets(tmp_path: Path) 
         ' sid:1;)\n'
         'alert icmp any any -> any any (msg:"b"; itype:8; threshold: type both, track by_src, count 40, seconds 60;'
         ' sid:2;)')
-    kept = sig._possible(obs, obs.in_period(period), period, rules, [0, 1]).to_pyarrow()
+    kept = possible_packets(obs, obs.in_period(period), period, rules, [0, 1]).to_pyarrow()
     protos = kept.column("proto").to_pylist()
     assert protos.count(TCP) == len(fast_ts) and protos.count(ICMP) == 0
-    got = sig._engine_alerts(obs, period, rules, [0, 1], None).to_pylist()
+    got = engine_alerts(obs, period, rules, [0, 1], None).to_pylist()
     assert sorted((r["rule"], r["src4"], r["alerts"]) for r in got) == sorted(
-        (r["rule"], r["src4"], r["alerts"]) for r in sig._ordered_alerts(obs, period, rules, [0, 1], None).to_pylist())
+        (r["rule"], r["src4"], r["alerts"]) for r in ordered_alerts(obs, period, rules, [0, 1], None).to_pylist())
     assert {(r["rule"], r["src4"], r["alerts"]) for r in got} == {(0, 0x0B000000 + i, minutes) for i in range(5)}
 
 
 def test_null_fields_never_match_in_the_engine(store: Path) -> None:
     """A negated port or a flags test on an ``ip`` rule does not match packets without ports
     or flags (ICMP, UDP), in the engine as in the matcher."""
-    from teiten.detect import signatures as sig
 
     obs = open_observation(store)
     rules = parse_rules('alert ip any any -> any !80 (msg:"a"; sid:11;)\n'
@@ -282,8 +279,8 @@ def test_null_fields_never_match_in_the_engine(store: Path) -> None:
     def rows(t: object) -> list[tuple[object, ...]]:
         return sorted((r["rule"], r["src4"], r["alerts"]) for r in t.to_pylist())  # type: ignore[attr-defined]
 
-    engine = rows(sig._engine_alerts(obs, period, rules, [0, 1, 2], None))
-    assert engine == rows(sig._ordered_alerts(obs, period, rules, [0, 1, 2], None))
+    engine = rows(engine_alerts(obs, period, rules, [0, 1, 2], None))
+    assert engine == rows(ordered_alerts(obs, period, rules, [0, 1, 2], None))
     icmp = {p[8] for p in PACKETS if p[1] == ICMP}
     assert {r[1] for r in engine if r[0] in (0, 1)} & icmp == set()
     assert {r[1] for r in engine if r[0] == 0} >= {p[8] for p in PACKETS if p[1] != ICMP and p[3] != 80}

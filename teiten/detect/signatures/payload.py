@@ -1,4 +1,4 @@
-"""The compiled kernel of a rule's payload tests (see teiten.detect.signatures), and ``pcre``.
+"""The compiled kernel of a rule's payload tests (run by teiten.detect.signatures.match), and ``pcre``.
 
 A rule's ``content``, ``byte_test``, ``byte_jump`` and ``isdataat`` options, in rule order,
 are a small program (one row of :data:`OP_FIELDS` per option) run over each candidate
@@ -27,7 +27,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numba import njit
 
-__all__ = ["OP_FIELDS", "STEP_LIMIT", "payload_match", "pcre_match"]
+__all__ = ["K_BYTE_JUMP", "K_BYTE_TEST", "K_CONTENT", "K_ISDATAAT", "OPS", "OP_FIELDS", "STEP_LIMIT", "payload_match",
+           "pcre_match"]
 
 #: The columns of a payload program row.
 OP_FIELDS = ("kind", "relative", "offset", "depth", "negated", "a", "b", "c", "value", "bitmask", "from_beginning",

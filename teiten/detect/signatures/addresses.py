@@ -1,5 +1,5 @@
 """Rule header addresses and ports: variables, lists, ranges and negations compiled to sorted
-disjoint ranges (DESIGN §4).
+disjoint ranges (docs/detection.md).
 
 An address spec (``any``, ``$HOME_NET``, ``10.0.0.0/8``, ``2001:db8::/32``,
 ``[$EXTERNAL_NET,!10.0.0.0/8]``, ``![a,b]``, nested lists) becomes an :class:`AddrSet`:
@@ -28,10 +28,12 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
+from teiten.detect.signatures.skips import RuleSkip
 from teiten.enrich.ranges import within6
 from teiten.errors import SettingError
 
-__all__ = ["DEFAULTS", "AddrSet", "PortSet", "RuleSkip", "address_set", "parse_var", "port_set", "variables"]
+__all__ = ["DEFAULTS", "PORT_MAX", "V4_MAX", "V6_MAX", "AddrSet", "PortSet", "address_set", "in_ranges", "parse_var",
+           "port_set", "variables"]
 
 V4_MAX = (1 << 32) - 1
 V6_MAX = (1 << 128) - 1
@@ -50,11 +52,6 @@ DEFAULTS: dict[str, str] = {
     "MODBUS_PORTS": "502", "FILE_DATA_PORTS": "[$HTTP_PORTS,110,143]", "FTP_PORTS": "21", "GENEVE_PORTS": "6081",
     "VXLAN_PORTS": "4789", "TEREDO_PORTS": "3544", "SIP_PORTS": "[5060,5061,5600]", "GTP_PORTS": "[2123,2152,3386]",
 }
-
-
-class RuleSkip(Exception):
-    """A rule the store cannot answer or the loader cannot read: its reason (no sid, no line:
-    equal reasons are counted together)."""
 
 
 Ranges = tuple[tuple[int, int], ...]
