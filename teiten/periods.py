@@ -1,4 +1,5 @@
-"""Reporting periods (DESIGN §2): a month ``2009-07``, a quarter ``2017Q3``, or a range of days.
+"""Reporting periods: a month ``2009-07``, a quarter ``2017Q3``, or a range of days
+(docs/analysis.md, "Periods and time zones").
 
 Day boundaries follow a time zone (the ``tz`` setting, default UTC): July 2009 in
 Asia/Tokyo starts at 2009-06-30T15:00Z.  The previous period is the preceding one of

@@ -1,4 +1,4 @@
-"""The one registry of the columns teiten stores (DESIGN §2).
+"""The one registry of the columns teiten stores (docs/schema.md).
 
 Every stage hands the next an Arrow table whose columns are declared here, once,
 with their Arrow type and meaning.  ``docs/schema.md`` is generated from this

@@ -1,1 +1,1 @@
-"""Analyses over the store (DESIGN §3)."""
+"""Analyses over the store (docs/analysis.md)."""

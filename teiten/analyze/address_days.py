@@ -1,4 +1,4 @@
-"""The denominator of 一日・1IP当たり (per day per sensor address), DESIGN §2.
+"""The denominator of 一日・1IP当たり (per day per sensor address), docs/analysis.md.
 
 With a sensor catalog: the sum over the period's days of the catalogued addresses
 active that day (an IPv6 prefix counts as one address).  Without one: the sum over

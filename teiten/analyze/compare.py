@@ -1,4 +1,4 @@
-"""The period comparison of NPA Table 3-1 (DESIGN §3), as a pure function of counts.
+"""The period comparison of NPA Table 3-1 (docs/analysis.md), as a pure function of counts.
 
 For each key: ``per_ip_day`` = packets / address-days; ``rank`` by it (keys with
 packets in the period only); ``prev_rank`` likewise in the compared period; ``delta``;

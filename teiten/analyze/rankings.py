@@ -70,7 +70,7 @@ def counts(obs: Observation, dimension: str, period: Period, group: str | None =
 
 def ranking(obs: Observation, dimension: str, period: Period, *, compare: str = "previous",
             group: str | None = None) -> Ranking:
-    """Every key of either period, ranked, with the comparison of DESIGN §3.
+    """Every key of either period, ranked, with the comparison of docs/analysis.md.
 
     ``compare``: ``previous`` (the preceding period of the same kind), ``year`` (a year
     before) or ``none``.  When the compared period holds no packets at all, the

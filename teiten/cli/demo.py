@@ -85,7 +85,7 @@ def _incidents(out: Path, console: Console) -> list[Path]:
     db = open_db(f"sqlite:///{db_path}")
     t0 = time.perf_counter()
     try:
-        with console.status("importing the incident reports of seed 004…"):
+        with console.status("importing the incident reports of JPCERT/CC's 2017Q4 report…"):
             summary = import_jsonl(db, data, actor="demo")
         console.print(f"\nimported {summary.imported:,} incident reports ({summary.incidents:,} incidents,"
                       f" {summary.coordinations:,} coordinations) in {time.perf_counter() - t0:.0f} s into {db_path}")

@@ -34,7 +34,7 @@ def _stats(period: str, tz: str, db_url: str | None, store: Path) -> tuple[Perio
 
 @click.group()
 def incidents() -> None:
-    """Incident reports, incidents and coordinations (seed 004's statistics)."""
+    """Incident reports, incidents and coordinations (the 2017Q4 incident report's statistics)."""
 
 
 @incidents.command("import")
@@ -100,7 +100,7 @@ def incidents_import(file: Path, fmt: str | None, db_url: str | None, store: Pat
               " previous total.")
 @user_errors
 def incidents_stats(period: str, db_url: str | None, store: Path, tz: str, fmt: str) -> None:
-    """Reports, incidents and coordinations per month of a period (seed 004's tables 1-4).
+    """Reports, incidents and coordinations per month of a period (the 2017Q4 incident report's tables 1-4).
 
     Reports count in the month received, incidents in the month of their first report,
     coordinations in the month sent, in the --tz time zone.
@@ -132,7 +132,7 @@ def incidents_stats(period: str, db_url: str | None, store: Path, tz: str, fmt: 
 @tz_option
 @user_errors
 def incidents_report(period: str, lang: str, out: Path, db_url: str | None, store: Path, tz: str) -> None:
-    """The incident handling report of a period (seed 004): tables 1-4, figures, text."""
+    """The incident handling report of a period (JPCERT/CC's incident report of 2017Q4): tables 1-4, figures, text."""
     from teiten.report.incident_report import write_incident_report
 
     p, st = _stats(period, tz, db_url, store)

@@ -1,1 +1,1 @@
-"""Detection of notable phenomena (DESIGN §4): fingerprints, backscatter, scans, changes."""
+"""Detection of notable phenomena (docs/detection.md): fingerprints, backscatter, scans, changes."""

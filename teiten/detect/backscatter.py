@@ -1,4 +1,4 @@
-"""DoS victims from backscatter (DESIGN §4; CAIDA corsaro RS-DoS, Moore et al. 2006).
+"""DoS victims from backscatter (docs/detection.md; CAIDA corsaro RS-DoS, Moore et al. 2006).
 
 A victim is the source of a backscatter packet, or for an ICMP error the destination of
 the IPv4 packet it quotes. Per victim, packets form an attack vector until the victim is

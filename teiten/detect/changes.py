@@ -1,4 +1,4 @@
-"""Changes in the daily series (DESIGN §4): surges and drops against a trailing baseline
+"""Changes in the daily series (docs/detection.md): surges and drops against a trailing baseline
 (robust z: (x − median) / (1.4826 · MAD) over the ``baseline`` days before), keys new in
 the period, and rank jumps between periods (1521/TCP: 74th → 13th).
 

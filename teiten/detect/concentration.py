@@ -1,4 +1,4 @@
-"""Concentration (DESIGN §4): one source address, one source port or one source country
+"""Concentration (docs/detection.md): one source address, one source port or one source country
 sending most of a port key's packets (1521/TCP: 92 % from China, 99 % from source port 6000).
 A country counts only when its share of the key is also ``country_lift`` times its share of
 all packets (China sends much of everything)."""

@@ -1,4 +1,4 @@
-"""Diurnal periodicity (DESIGN §4; NPA 2009-07 on South American 4899/TCP): a 24-hour rhythm
+"""Diurnal periodicity (docs/detection.md; NPA 2009-07 on South American 4899/TCP): a 24-hour rhythm
 in the hourly packets of a region, a port key or a key from one region — bots on home PCs
 that sleep when their owners do.
 

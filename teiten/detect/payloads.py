@@ -1,4 +1,4 @@
-"""Tool names in first payloads (seed 002: SIP scanners naming themselves in User-Agent),
+"""Tool names in first payloads (the TSUBAME report of 2012Q3: SIP scanners naming themselves in User-Agent),
 grouped by port key: ``payload_tool`` findings.
 
 The strings come from the attacker: they are data, returned as text (escaped by whoever

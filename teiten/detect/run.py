@@ -1,4 +1,4 @@
-"""Every detector over one period: the findings of ``teiten detect`` (DESIGN §4).
+"""Every detector over one period: the findings of ``teiten detect`` (docs/detection.md).
 
 ``detect(obs, period)`` runs the detectors in a fixed order and returns their findings;
 ``timings`` (when given) receives the seconds each detector took, for benchmarks.

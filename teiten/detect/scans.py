@@ -1,4 +1,4 @@
-"""Scans and scanners (DESIGN §4): a source (IPv4 or IPv6) that reaches at least ``min_addresses`` distinct
+"""Scans and scanners (docs/detection.md): a source (IPv4 or IPv6) that reaches at least ``min_addresses`` distinct
 sensor addresses on one port key, with no gap longer than ``timeout`` seconds between its
 packets. ``min_addresses`` defaults to a tenth of the monitored addresses (at least 10), so
 it scales with the telescope.

@@ -1,5 +1,5 @@
 """What the fingerprinted packets show: daily series, the regions of their sources against
-the regions of all sources (seed 001: Japan 8th among Mirai sources, 19th among all), and
+the regions of all sources (the TSUBAME report of 2022Q2: Japan 8th among Mirai sources, 19th among all), and
 one finding per fingerprint seen in a period."""
 
 from __future__ import annotations

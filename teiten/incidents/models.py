@@ -1,4 +1,4 @@
-"""The incident database (DESIGN §5): reports ↔ incidents (many to many) ↔ coordinations,
+"""The incident database (docs/incidents.md): reports ↔ incidents (many to many) ↔ coordinations,
 with each incident's targets and ports, and an audit trail of every change.
 
 Times are stored as UTC without a zone (:class:`UTCDateTime`) and read back as aware UTC
@@ -143,7 +143,7 @@ class Target(Base):
 
 
 class IncidentPort(Base):
-    """A port a scan incident aimed at, as ``22/tcp`` (seed 004, table 4)."""
+    """A port a scan incident aimed at, as ``22/tcp`` (JPCERT/CC's incident report of 2017Q4, table 4)."""
 
     __tablename__ = "incident_ports"
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)

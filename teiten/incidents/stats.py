@@ -1,4 +1,4 @@
-"""The quarterly (or monthly) statistics of seed 004: reports, incidents and coordinations
+"""The quarterly (or monthly) statistics of JPCERT/CC's incident report of 2017Q4: reports, incidents and coordinations
 per month against the previous period and the same period a year before (table 1),
 incidents per category (table 2), phishing by brand origin and industry (table 3, figure 9),
 scan incidents per port (table 4), coordination status (figure 8) and twelve-month trends
@@ -158,7 +158,7 @@ def _phishing(incidents: _Counts, coords: _Counts, months: list[str], prev: list
         p = incidents.total(prev, keep)
         origins[o] = {"months": incidents.months(months, keep), "total": n, "share_pct": _share(n, total),
                       "previous_total": p, "change_pct_previous": pct_change(n, p)}
-    # industries: over the phishing sites whose industry is known (seed 004's figure 9 is over
+    # industries: over the phishing sites whose industry is known (the 2017Q4 incident report's figure 9 is over
     # the sites whose brand was identified)
     ind = Counter(r.values[3] for r in incidents.rows if r.month in months and phish(r.values) and r.values[3])
     known = sum(ind.values())

@@ -1,4 +1,4 @@
-"""Incident categories (seed 004, appendix 1), their names in Japanese and English, and the
+"""Incident categories (JPCERT/CC's incident report of 2017Q4, appendix 1), their names in Japanese and English, and the
 class and type of the Reference Security Incident Taxonomy (RSIT) each maps to."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class Category:
     definition_ja: str
 
 
-#: In seed 004's order (table 2).
+#: In the 2017Q4 incident report's order (table 2).
 CATEGORIES: tuple[Category, ...] = (
     Category("phishing", "フィッシングサイト", "Phishing site", "fraud", "phishing",
              "サービス事業者の正規サイトを装い、利用者のIDやパスワード、クレジットカード番号等の情報を"

@@ -1,1 +1,1 @@
-"""Reports: the seeds' tables, charts and sentences from data (DESIGN §1)."""
+"""Reports: the published reports' tables, charts and sentences from data (docs/architecture.md)."""

@@ -1,4 +1,4 @@
-"""A ranking as a terminal table (rich), with the seeds' display rules."""
+"""A ranking as a terminal table (rich), with the published reports' display rules."""
 
 from __future__ import annotations
 

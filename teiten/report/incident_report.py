@@ -1,4 +1,4 @@
-"""The quarterly incident handling report (seed 004): ``teiten incidents report``.
+"""The quarterly incident handling report (JPCERT/CC's incident report of 2017Q4): ``teiten incidents report``.
 
 Built from :func:`teiten.incidents.stats.incident_stats`: table 1 (reports, incidents,
 coordinations per month against the previous period), table 2 (categories), table 3
@@ -162,7 +162,7 @@ def build_context(st: dict[str, Any], period: Period, lang: str) -> dict[str, An
             f"period a year before, {change_sentence('', 'reports', r['total'], r['year_ago_total'], lang)} and "
             f"{change_sentence('', 'coordinations', c['total'], c['year_ago_total'], lang)}."]
     cats = st["categories"]
-    # the two largest categories, "other" aside (seed 004: scan 41.8 %, phishing 18.0 %)
+    # the two largest categories, "other" aside (JPCERT/CC's incident report of 2017Q4: scan 41.8 %, phishing 18.0 %)
     top2 = sorted((k for k in cats if cats[k]["total"] and k != "other"), key=lambda k: -cats[k]["total"])[:2]
     n_inc = i["total"]
     if ja:

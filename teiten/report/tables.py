@@ -1,4 +1,4 @@
-"""The display rules of the seeds' comparison tables (DESIGN §3, NPA Tables 3-1/3-2).
+"""The display rules of the published reports' comparison tables (docs/analysis.md, NPA Tables 3-1/3-2).
 
 - values with 2 decimals; **ごく僅か** (tiny) when 0 < value < 0.005, **検知なし** (none) at 0;
 - a rank is shown only for a value that is shown as a number (else ``－``);

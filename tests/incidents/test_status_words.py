@@ -133,7 +133,7 @@ def test_the_cli_takes_tz_and_a_status_map(tmp_path: Path) -> None:
     assert bad.exit_code == 1 and "WORD=STATE" in bad.output  # a setting error, as one line
 
 
-# seed 004's export as other trackers write it: teiten word → the tracker's word
+# the 2017Q4 incident report's export as other trackers write it: teiten word → the tracker's word
 RTIR = {"sent": "new", "replied": "Open", "resolved": "resolved", "no_response": "Stalled"}
 THEHIVE = {"sent": "InProgress", "replied": "Open", "resolved": "Completed", "no_response": "Awaiting-Reply"}
 UNKNOWN = {"no_response": "Escalated"}

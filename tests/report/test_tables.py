@@ -1,4 +1,4 @@
-"""Each display rule of the comparison tables (DESIGN §3)."""
+"""Each display rule of the comparison tables (docs/analysis.md)."""
 
 from __future__ import annotations
 
