@@ -37,6 +37,7 @@ bench: install
 
 docs: install
 	$(BIN)/python -m teiten.schema > docs/schema.md
+	$(BIN)/python -m teiten.settings > docs/settings.md
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache

@@ -61,10 +61,11 @@ from teiten.detect.signatures import (
     signature_alerts,
     variables,
 )
-from teiten.engine.observation import open_observation
-from teiten.ingest.pipeline import ingest_paths, open_store
+from teiten.engine import open_observation
+from teiten.ingest.pipeline import ingest_paths
 from teiten.periods import Period
 from teiten.store.catalog import Sensor, add_sensor, list_sensors
+from teiten.store.open import open_store
 from teiten.synth.scenario import generate
 
 WORDS = ("GET /", "POST /", "HEAD /", "admin", "login", "shell", "wget ", "curl ", "OPTIONS sip:", "REGISTER sip:",

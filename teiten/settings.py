@@ -57,8 +57,10 @@ def setting(name: str) -> str | None:
 
 
 def settings_table() -> str:
-    """Every setting as a Markdown table."""
-    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    """docs/settings.md: every setting as a Markdown table."""
+    rows = ["# Settings", "", "Each setting is its `TEITEN_*` variable, or the option of the same name where a command has",
+            "one (the option wins). Generated from `teiten/settings.py` (`make docs`).", "",
+            "| variable | default | meaning |", "|---|---|---|"]
     for s in SETTINGS.values():
         default = f"`{s.default}`" if s.default is not None else (s.default_note or "none")
         rows.append(f"| `{s.var}` | {default} | {s.help} |")

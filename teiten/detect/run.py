@@ -56,8 +56,7 @@ def _runners(obs: Observation, period: Period, group: str | None, top: int, rule
         "diurnal": lambda: diurnal_findings(cube(), period, group),
         # the signatures size their source buckets from the period's packets: the cube's count
         # when the detectors before them built it
-        "signatures": lambda: [Finding.from_json(d) for d in  # FIXME: until signature_findings makes Findings
-                               signature_findings(cubed[0] if cubed else obs, period, load_rules(rules), group)],
+        "signatures": lambda: signature_findings(cubed[0] if cubed else obs, period, load_rules(rules), group),
     }
 
 

@@ -21,6 +21,7 @@ import pyarrow as pa
 from teiten.enrich.mmdb import import_mmdb
 from teiten.enrich.ranges import Segments, bucket_index, compress, from_ranges, halves6, locate, locate4, overlay
 from teiten.enrich.tables import GeoSource, GeoTables, decode_cc, load_tables, save_tables
+from teiten.settings import setting
 
 __all__ = ["GeoDB", "GeoSource", "build_default", "default_geo_dir", "import_mmdb", "load_geo"]
 
@@ -47,7 +48,7 @@ def _writable(path: Path) -> bool:
 
 def default_geo_dir() -> Path:
     """``$TEITEN_GEO_DIR``, else ``teiten/data/geo`` if writable, else ``~/.cache/teiten/geo``."""
-    env = os.environ.get("TEITEN_GEO_DIR")
+    env = setting("geo_dir")
     if env:
         return Path(env)
     packaged = Path(__file__).resolve().parent.parent / "data" / "geo"

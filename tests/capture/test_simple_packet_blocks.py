@@ -18,9 +18,8 @@ import pytest
 from click.testing import CliRunner
 
 from teiten.capture.reader import read_capture
-from teiten.cli import commands  # noqa: F401 - registers the commands
 from teiten.cli.main import cli
-from teiten.engine.duckdb import connect_store
+from teiten.engine.duckdb import connect_sql
 from tests.capture.builders import PcapngBlocks, tcp_syn, udp
 
 T0 = Fraction(1_700_000_000)
@@ -113,7 +112,7 @@ def test_ingest_counts_and_stores_the_flag(tmp_path: Path) -> None:
     assert doc["ts_inferred"] == 8 and doc["quarantined"] == 0
     text = CliRunner().invoke(cli, ["ingest", "--store", str(tmp_path / "s2"), str(path)])
     assert "8 with inferred timestamps" in text.output
-    db = connect_store(store)
+    db = connect_sql(store)
     got = db.execute("SELECT sport, ts_inferred FROM packets ORDER BY frame").fetchall()
     assert got == [(sport, inferred) for sport, inferred, _ in want]
     assert db.execute("SELECT ts_inferred FROM files").fetchall() == [(8,)]
@@ -135,13 +134,13 @@ def test_a_store_written_before_the_flag_reads_it_as_false(tmp_path: Path) -> No
     con.execute("ALTER TABLE files DROP COLUMN ts_inferred")
     con.commit()
     con.close()
-    db = connect_store(store)
+    db = connect_sql(store)
     assert db.execute("SELECT count(*), bool_or(ts_inferred), count(ip_flags) FROM packets").fetchone() == (
         3, False, 0)
     db.close()
     path, want = _mixed(tmp_path / "mixed.pcapng")
     assert CliRunner().invoke(cli, ["ingest", "--store", str(store), str(path)]).exit_code == 0
-    db = connect_store(store)
+    db = connect_sql(store)
     assert db.execute("SELECT count(*), count(*) FILTER (WHERE ts_inferred), count(ip_flags) FROM packets"
                       ).fetchone() == (3 + len(want), 8, len(want))
 

@@ -17,7 +17,6 @@ from click.testing import CliRunner
 
 from teiten.capture.frames import ICMP, TCP, UDP, PacketColumns
 from teiten.capture.writer import CaptureWriter
-from teiten.cli import commands  # noqa: F401 - registers the commands
 from teiten.cli.main import cli
 from teiten.detect.signatures import (
     COLUMNS,
@@ -34,11 +33,11 @@ from teiten.detect.signatures import (
 )
 from teiten.detect.signatures.alerts import engine_alerts
 from teiten.detect.signatures.streamed import counted_alerts, ordered_alerts
-from teiten.engine.observation import open_observation
+from teiten.engine import open_observation
 from teiten.errors import SettingError
-from teiten.ingest.pipeline import open_store
 from teiten.periods import period_between
 from teiten.store.catalog import Sensor, add_sensor
+from teiten.store.open import open_store
 
 RULES = Path(__file__).parent / "rules"
 HOME = ["203.0.113.0/24", "2001:db8:5e::/48"]

@@ -11,12 +11,11 @@ from click.testing import CliRunner
 
 from teiten.capture.frames import ICMP, TCP, UDP, PacketColumns
 from teiten.capture.writer import CaptureWriter
-from teiten.cli import commands  # noqa: F401 - registers the commands
 from teiten.cli.main import cli
 from teiten.detect.signatures import load_rules, parse_rules, signature_alerts, signature_ranking
 from teiten.detect.signatures.alerts import countable, engine_alerts, possible_packets
 from teiten.detect.signatures.streamed import apply_threshold, counted_alerts, ordered_alerts
-from teiten.engine.observation import open_observation
+from teiten.engine import open_observation
 from teiten.errors import SettingError
 from teiten.periods import period_between
 

@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 from teiten.cli.demo import run_demo
-from teiten.engine.duckdb import connect_store
+from teiten.engine.duckdb import connect_sql
 
 
 @pytest.mark.slow
@@ -24,7 +24,7 @@ def test_demo_matches_ground_truth(tmp_path: Path) -> None:
     text = out.getvalue()
     assert "matches the scenario's ground truth" in text
     assert "2026Q2 (no packets in 2026Q1): destination ports" in text and "2026Q3 vs 2026Q2: source regions" in text
-    db = connect_store(result.store)
+    db = connect_sql(result.store)
     # per-day, per-key counts equal the scenario's truth exactly
     rows = db.execute("SELECT CAST(day AS VARCHAR), key, count(*) FROM packets GROUP BY 1, 2").fetchall()
     stored = {(d, k): n for d, k, n in rows}
