@@ -56,3 +56,26 @@ def test_bad_zone_and_reversed_range() -> None:
         parse_period("2009-07", "Mars/Olympus")
     with pytest.raises(SettingError, match="before"):
         period_between("2026-07-10", "2026-07-01")
+
+
+def test_resolve_reads_the_span_only_for_an_open_end() -> None:
+    from datetime import UTC, datetime
+
+    from teiten.periods import resolve
+
+    asked: list[int] = []
+
+    def span() -> tuple[datetime, datetime]:
+        asked.append(1)
+        return datetime(2026, 7, 1, 3, tzinfo=UTC), datetime(2026, 7, 20, 16, tzinfo=UTC)
+
+    assert resolve("2026Q3", None, None, "UTC", span).label == "2026Q3" and not asked
+    assert resolve(None, "2026-07-02", "2026-07-05", "UTC", span).days == 4 and not asked
+    p = resolve(None, "2026-07-10", None, "Asia/Tokyo", span)
+    assert (p.first.isoformat(), p.last.isoformat()) == ("2026-07-10", "2026-07-21") and asked  # 16:00Z is the 21st JST
+    p = resolve(None, None, None, "UTC", span)
+    assert (p.first.isoformat(), p.last.isoformat()) == ("2026-07-01", "2026-07-20")
+    with pytest.raises(SettingError, match="no packets"):
+        resolve(None, None, None, "UTC", lambda: None)
+    with pytest.raises(SettingError, match="not both"):
+        resolve("2026Q3", "2026-07-01", None, "UTC", span)
