@@ -22,10 +22,10 @@ import pyarrow.parquet as pq
 
 from teiten.capture.reader import CaptureReader
 from teiten.enrich import load_geo
-from teiten.ingest.pipeline import _enriched
+from teiten.ingest.pipeline import enriched
 from teiten.schema import packet_schema
 from teiten.store.catalog import sensor_map
-from teiten.store.dataset import _OPTIONS, LAYOUT, PART_ROWS
+from teiten.store.dataset import LAYOUT, PART_ROWS, WRITER_OPTIONS
 from teiten.synth.radiation import synthetic_capture
 
 VARIANTS: dict[str, dict[str, object]] = {
@@ -59,7 +59,7 @@ def main() -> None:
         synthetic_capture(cap, args.packets, seed=1)
         geo, smap = load_geo(Path(work) / "store"), sensor_map([])
         schema = packet_schema()
-        parts = [_enriched(b.packets, geo, smap, None, 1).select(schema.names).cast(schema)
+        parts = [enriched(b.packets, geo, smap, None, 1).select(schema.names).cast(schema)
                  for b in CaptureReader(cap)]
     table = pa.concat_tables(parts).combine_chunks()
     n = table.num_rows / 1e6
@@ -79,7 +79,7 @@ def main() -> None:
             cells.append(f"{t * 1e3 / n:8.1f}/{size / table.num_rows:6.2f}{mark:>3}")
         print(f"{name:12}" + "".join(cells))
     t_all, s_all = write_time(table, 3, compression="zstd", use_dictionary=False)
-    t_ours, s_ours = write_time(table, 3, **_OPTIONS)
+    t_ours, s_ours = write_time(table, 3, **WRITER_OPTIONS)
     print(f"\nwhole table, plain zstd everywhere: {table.num_rows / t_all:,.0f} packets/s, "
           f"{s_all / table.num_rows:.1f} B/packet")
     print(f"whole table, teiten's layout:       {table.num_rows / t_ours:,.0f} packets/s, "

@@ -58,7 +58,8 @@ def setting(name: str) -> str | None:
 
 def settings_table() -> str:
     """docs/settings.md: every setting as a Markdown table."""
-    rows = ["# Settings", "", "Each setting is its `TEITEN_*` variable, or the option of the same name where a command has",
+    rows = ["# Settings", "",
+            "Each setting is its `TEITEN_*` variable, or the option of the same name where a command has",
             "one (the option wins). Generated from `teiten/settings.py` (`make docs`).", "",
             "| variable | default | meaning |", "|---|---|---|"]
     for s in SETTINGS.values():

@@ -26,7 +26,7 @@ from teiten.engine.observation import Observation
 from teiten.enrich import country_name, load_geo
 from teiten.periods import Period
 
-__all__ = ["ATTACK_TYPES", "RSDoS", "dos_attacks", "dos_findings", "iso_utc", "monitored_addresses", "victim_addresses"]
+__all__ = ["ATTACK_TYPES", "dos_attacks", "dos_findings", "iso_utc", "monitored_addresses", "victim_addresses"]
 
 #: attack type -> (title_ja, title_en)
 ATTACK_TYPES = {

@@ -31,7 +31,7 @@ from teiten.engine.observation import Observation, region_key
 from teiten.keys import key_codes, key_text
 from teiten.periods import Period, zone
 
-__all__ = ["ChangeRules", "change_findings", "daily_matrix", "peak_sources", "robust_z"]
+__all__ = ["change_findings", "daily_matrix", "flag_runs", "peak_sources", "robust_z"]
 
 
 def daily_matrix(obs: Observation, dimension: str, window: Period, group: str | None,
@@ -131,7 +131,8 @@ def _rank_changes(obs: Observation, dim: str, period: Period, group: str | None,
     return out
 
 
-def _runs(flags: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
+def flag_runs(flags: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
+    """The (first, last) index of each run of consecutive true flags."""
     idx = np.flatnonzero(flags)
     if not len(idx):
         return []
@@ -162,7 +163,7 @@ def change_findings(obs: Observation, period: Period, group: str | None = None, 
         for kind, flags in (("surge", (z >= rules.z) & (now >= rules.min_packets)),
                             ("drop", (z <= -rules.z) & (med >= rules.min_packets))):
             for i in np.flatnonzero(flags.any(axis=1)):
-                for a, b in _runs(flags[i]):
+                for a, b in flag_runs(flags[i]):
                     peak = a + int(np.argmax(np.abs(z[i, a:b + 1])))
                     runs.append((kind, dim, keys[i], a, b, peak, now[i], med[i], z[i]))
         out += _rank_changes(obs, dim, period, group, rules)

@@ -18,7 +18,7 @@ from teiten.engine.observation import Observation
 from teiten.keys import key_codes, key_name
 from teiten.periods import Period
 
-__all__ = ["ConcentrationRules", "concentration_findings"]
+__all__ = ["busiest_values", "concentration_findings"]
 
 
 def _top_share(rows: list[dict[str, Any]], by: str) -> dict[str, tuple[Any, int, int]]:
@@ -48,7 +48,7 @@ def concentration_findings(obs: Observation, period: Period, group: str | None =
     raw = obs.in_period(period, group)
     codes = key_codes(keys)
     raw = raw.filter(raw.kc.isin(codes))  # the busy passes group on the key's integer code
-    by_src, by_port = _busiest(raw, {"src4": rules.source, "sport": rules.source_port},
+    by_src, by_port = busiest_values(raw, {"src4": rules.source, "sport": rules.source_port},
                                dict(zip(codes, (per_key[k] for k in keys), strict=True)))
     key_totals = {k: per_key[k] for k in keys}
     out: list[Finding] = []
@@ -81,7 +81,7 @@ def _named(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 BUCKETS = 61
 
 
-def _busiest(raw: ir.Table, share: dict[str, float],
+def busiest_values(raw: ir.Table, share: dict[str, float],
              totals: dict[int, int]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Per key, the exact packets of every IPv4 source (``src4``) and source port (``sport``)
     with at least ``share[col]`` of the key's packets (``totals``, by key code): rows of

@@ -25,7 +25,7 @@ from teiten.engine.observation import UNKNOWN_REGION, Observation
 from teiten.keys import key_codes, key_name
 from teiten.periods import Period
 
-__all__ = ["DiurnalRules", "diurnal_findings", "rhythm"]
+__all__ = ["diurnal_findings", "rhythm"]
 
 
 def rhythm(profile: list[float]) -> tuple[float, float]:

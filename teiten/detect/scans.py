@@ -22,7 +22,7 @@ from teiten.engine.observation import Observation
 from teiten.keys import key_name
 from teiten.periods import Period
 
-__all__ = ["ScanRules", "scan_findings", "scans"]
+__all__ = ["scan_findings", "scans"]
 
 
 def scans(obs: Observation, period: Period, group: str | None = None, rules: ScanRules = ScanRules()

@@ -26,7 +26,7 @@ from teiten.store.dataset import StagedFile, commit
 from teiten.store.manifest import COMMITTED, transaction
 from teiten.store.open import open_store
 
-__all__ = ["CAPTURE_SUFFIXES", "IngestResult", "expand_paths", "ingest_paths", "iso_us"]
+__all__ = ["CAPTURE_SUFFIXES", "IngestResult", "enriched", "expand_paths", "ingest_paths", "iso_us"]
 
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".dmp", ".ntar")
 COMPRESSED_SUFFIXES = ("", ".gz", ".zst", ".zstd")
@@ -132,7 +132,7 @@ def _ingest_one(con: sqlite3.Connection, store: Path, path: Path, sensor: str | 
             reader = CaptureReader(path, tail_sink=tail)
             for batch in reader:
                 if batch.packets.num_rows:
-                    staged.write(_enriched(batch.packets, geo, smap, sensor, fid))
+                    staged.write(enriched(batch.packets, geo, smap, sensor, fid))
                 if batch.quarantine:
                     staged.quarantine(batch.quarantine)
                 if on_packets is not None:
@@ -169,7 +169,9 @@ def _ingest_one(con: sqlite3.Connection, store: Path, path: Path, sensor: str | 
                         iso_us(s.last_ts), error, fid, warnings, s.ts_inferred)
 
 
-def _enriched(table: pa.Table, geo: GeoDB, smap: SensorMap, sensor: str | None, fid: int) -> pa.Table:
+def enriched(table: pa.Table, geo: GeoDB, smap: SensorMap, sensor: str | None, fid: int) -> pa.Table:
+    """Decoded packets with their source country and AS, their sensor (``sensor``, else by
+    destination address from the catalog) and the id of the file they came from."""
     t = enrich(table, geo)
     if sensor is not None:
         names = pa.DictionaryArray.from_arrays(pa.array(np.zeros(t.num_rows, np.int32)),

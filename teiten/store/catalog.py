@@ -20,7 +20,7 @@ from teiten.enrich.ranges import halves6, within6
 from teiten.errors import SettingError
 from teiten.store.manifest import transaction
 
-__all__ = ["Sensor", "SensorMap", "add_sensor", "list_sensors", "sensor_map"]
+__all__ = ["Sensor", "SensorMap", "add_sensor", "list_sensors", "parse_networks", "sensor_map"]
 
 KINDS = ("passive", "responder")
 
@@ -48,7 +48,8 @@ class Sensor:
                 "operator": self.operator, "active_from": self.active_from, "active_to": self.active_to}
 
 
-def _networks(addresses: list[str] | tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+def parse_networks(addresses: list[str] | tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """The networks of a sensor's addresses (CIDRs or single addresses; a clear error for a bad one)."""
     nets = []
     for a in addresses:
         try:
@@ -73,7 +74,7 @@ def add_sensor(con: sqlite3.Connection, s: Sensor) -> Sensor:
         raise SettingError("a sensor needs a name and at least one address")
     if s.kind not in KINDS:
         raise SettingError(f"sensor kind must be one of {', '.join(KINDS)}, not {s.kind!r}")
-    nets = _networks(s.addresses)
+    nets = parse_networks(s.addresses)
     country = s.country.upper() if s.country else None
     if country is not None and (len(country) != 2 or not country.isalpha()):
         raise SettingError(f"country must be an ISO 3166 alpha-2 code, not {s.country!r}")
@@ -98,7 +99,7 @@ def list_sensors(con: sqlite3.Connection) -> list[Sensor]:
     for r in con.execute("SELECT * FROM sensors ORDER BY name"):
         addrs = tuple(json.loads(r["addresses"]))
         out.append(Sensor(r["name"], addrs, r["country"], r["grp"], r["kind"], r["operator"],
-                          r["active_from"], r["active_to"], _networks(addrs)))
+                          r["active_from"], r["active_to"], parse_networks(addrs)))
     return out
 
 

@@ -33,7 +33,7 @@ from teiten.schema import packet_schema, quarantine_schema
 from teiten.store.manifest import transaction
 from teiten.store.rollups import merge_rollups, rollup_counts, rollup_path, write_rollups
 
-__all__ = ["StagedFile", "commit", "recover"]
+__all__ = ["LAYOUT", "PART_ROWS", "WRITER_OPTIONS", "StagedFile", "commit", "recover"]
 
 US_PER_DAY = 86_400_000_000
 
@@ -73,12 +73,13 @@ def _writer_options(names: list[str]) -> dict[str, object]:
     }
 
 
-_OPTIONS = _writer_options(packet_schema().names)
+#: The Parquet writer options of packet parts (encodings and codecs of LAYOUT).
+WRITER_OPTIONS = _writer_options(packet_schema().names)
 
 
 def _write_part(table: pa.Table, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, row_group_size=PART_ROWS, **_OPTIONS)
+    pq.write_table(table, path, row_group_size=PART_ROWS, **WRITER_OPTIONS)
 
 
 class StagedFile:

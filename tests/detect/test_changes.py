@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from teiten.capture.frames import ICMP, TCP, PacketColumns
 from teiten.capture.writer import CaptureWriter
 from teiten.cli.main import cli
-from teiten.detect.changes import _runs, change_findings, peak_sources, robust_z
+from teiten.detect.changes import change_findings, flag_runs, peak_sources, robust_z
 from teiten.detect.finding import Finding
 from teiten.detect.thresholds import ChangeRules
 from teiten.engine import open_observation
@@ -29,7 +29,7 @@ def test_step_up_and_down() -> None:
     z_up, med = robust_z(up, 28)
     z_down, _ = robust_z(down, 28)
     assert z_up.shape == (1, 32) and abs(med[0, 0] - 200) < 15
-    assert _runs(z_up[0] >= 6) == [(12, 16)]  # days 40-44 of the series
+    assert flag_runs(z_up[0] >= 6) == [(12, 16)]  # days 40-44 of the series
     assert (z_down[0, 12:12 + 5] <= -6).all()  # the drop is flagged while the baseline remembers the level
     assert (np.abs(robust_z(base, 28)[0]) < 6).all()  # plain Poisson noise is not a change
 

@@ -134,7 +134,7 @@ def test_bucketed_busiest_sources_and_ports_equal_the_exact_count(scenario: tupl
     """Concentration's busy sources and source ports per key, found through hashed buckets,
     are exactly the values whose count per (key, value) reaches the share."""
     from teiten.analyze.rankings import counts
-    from teiten.detect.concentration import _busiest
+    from teiten.detect.concentration import busiest_values
     from teiten.keys import key_codes, key_name
     from teiten.periods import parse_period
 
@@ -146,7 +146,7 @@ def test_bucketed_busiest_sources_and_ports_equal_the_exact_count(scenario: tupl
     raw = obs.in_period(period)
     raw = raw.filter(raw.kc.isin(key_codes(keys)))
     share = {"src4": 0.05, "sport": 0.2}
-    got = _busiest(raw, share, dict(zip(key_codes(keys), (per_key[k] for k in keys), strict=True)))
+    got = busiest_values(raw, share, dict(zip(key_codes(keys), (per_key[k] for k in keys), strict=True)))
     for j, col in enumerate(("src4", "sport")):
         t = raw.filter(raw.ip_version == 4) if col == "src4" else raw.filter(raw.sport.notnull())
         every = t.group_by(["kc", col]).aggregate(n=t.count()).to_pyarrow().to_pylist()

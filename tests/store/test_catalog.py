@@ -9,11 +9,13 @@ import pyarrow as pa
 import pytest
 
 from teiten.errors import SettingError
-from teiten.store.catalog import Sensor, _networks, sensor_map
+from teiten.store.catalog import Sensor, parse_networks, sensor_map
 
 SENSORS = [
-    Sensor("tokyo", ("203.0.113.0/25", "2001:db8:1::/64"), networks=_networks(("203.0.113.0/25", "2001:db8:1::/64"))),
-    Sensor("osaka", ("198.51.100.7", "2001:db8:ff00::/40"), networks=_networks(("198.51.100.7", "2001:db8:ff00::/40"))),
+    Sensor("tokyo", ("203.0.113.0/25", "2001:db8:1::/64"),
+           networks=parse_networks(("203.0.113.0/25", "2001:db8:1::/64"))),
+    Sensor("osaka", ("198.51.100.7", "2001:db8:ff00::/40"),
+           networks=parse_networks(("198.51.100.7", "2001:db8:ff00::/40"))),
 ]
 
 
@@ -59,4 +61,4 @@ def test_attribution_of_a_sliced_chunked_column() -> None:
 
 def test_bad_address_is_a_clear_error() -> None:
     with pytest.raises(SettingError, match="not an IP address"):
-        _networks(("203.0.113.0/33",))
+        parse_networks(("203.0.113.0/33",))
