@@ -1,4 +1,4 @@
-"""Enrichment: source country and AS, service names, country names (DESIGN §1).
+"""Enrichment: source country and AS, service names, country names (docs/enrichment.md).
 
 ``enrich(table, geo)`` appends the ``country`` and ``asn`` columns of
 :mod:`teiten.schema` to a decoded packet table.

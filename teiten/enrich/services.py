@@ -1,6 +1,6 @@
 """Names for port keys: IANA service names, ICMP types, IP protocol numbers.
 
-Port keys (DESIGN §2) are ``445/TCP``, ``5060/UDP``, ``8/ICMP`` (ICMP by type),
+Port keys (:mod:`teiten.keys`) are ``445/TCP``, ``5060/UDP``, ``8/ICMP`` (ICMP by type),
 ``128/ICMPv6``, ``47/OTHER`` (protocol without ports) and ``FRAG``.  Service names
 come from ``teiten/data/services.tsv``, generated from the IANA registry as shipped
 by Wireshark (``python -m teiten.enrich.services --regenerate SRC``).

@@ -1,4 +1,5 @@
-"""A data set of incident reports whose statistics are seed 004's (JPCERT/CC, 2017Q4):
+"""A data set of incident reports whose statistics are those of the JPCERT/CC
+incident response report 2017Q4 (October–December 2017):
 tables 1–4 and the shares in its text, with the previous quarter (2017Q3), the same quarter
 a year before (2016Q4) and the two quarters between them for the twelve-month trends.
 
@@ -23,7 +24,8 @@ __all__ = ["CATEGORY_ORDER", "MONTHS", "SCAN_PORTS_Q4", "SEED004", "seed004_repo
 TZ = "Asia/Tokyo"
 CATEGORY_ORDER = ("phishing", "defacement", "malware_site", "scan", "dos", "ics", "targeted", "other")
 
-#: Seed 004's figures for 2017Q4: tables 1–3 by month, and the totals its text compares with.
+#: The figures of the JPCERT/CC incident response report 2017Q4: tables 1–3 by month, and the
+#: totals its text compares with.
 SEED004: dict[str, Any] = {
     "reports": {"2017-10": 1460, "2017-11": 1596, "2017-12": 1474, "previous_total": 4600},
     "incidents": {"2017-10": 1522, "2017-11": 1710, "2017-12": 1503, "previous_total": 4811},
@@ -215,7 +217,7 @@ def _scan_port_lists(rng: random.Random) -> dict[str, list[list[str]]]:
 
 def _coordinate(m: str, n: int, reports: list[dict[str, Any]], rng: random.Random, sent: dict[str, int]) -> None:
     """``n`` coordinations sent in month ``m``, an hour after reports of it; of those about
-    phishing, seed 004's domestic share over the quarter (``sent`` counts them per quarter)."""
+    phishing, the report's domestic share over the quarter (``sent`` counts them per quarter)."""
     pct = 25 if m in Q4 else 24 if m in ("2017-07", "2017-08", "2017-09") else 30
     quarter = f"{m[:4]}Q{(int(m[5:]) - 1) // 3 + 1}"
     phishing = [r for r in reports if any(i["category"] == "phishing" for i in r["incidents"])]

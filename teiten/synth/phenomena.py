@@ -1,4 +1,6 @@
-"""Planted phenomena with known ground truth (seeds 001–003 and DESIGN §4).
+"""Planted phenomena with known ground truth, after the JPCERT/CC TSUBAME quarterly reports
+2022Q2 and 2012Q3 and the NPA monthly report of July 2009, detectable by the definitions of
+docs/detection.md.
 
 Each generator returns a :class:`~teiten.synth.population.Traffic` and a truth dict
 (kind, keys, sources, countries, window, packets).  ``day`` arguments count from the

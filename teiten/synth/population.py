@@ -2,7 +2,7 @@
 
 Each source sends Poisson-many packets on each day of its active window, scaled by a
 weekly cycle, daily noise and per-port trends (6379/TCP fading, 23/TCP growing, as in
-seed 001).  Everything is drawn as arrays; no Python runs per packet or per source.
+the JPCERT/CC TSUBAME quarterly report 2022Q2).  Everything is drawn as arrays; no Python runs per packet or per source.
 """
 
 from __future__ import annotations

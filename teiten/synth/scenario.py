@@ -6,7 +6,7 @@ phenomena and the exact per-day counts by port key, site, source country and
 fingerprint, all days in UTC).  Under ``"background"`` truth.json also records what all
 the traffic, the background radiation's included, really does per quarter
 (:func:`teiten.synth.truth.background_truth`): ``"scanners"``, every (source, port key)
-with a scan by the DESIGN §4 definition, ``"single_source_keys"``, every port key of
+with a scan by the definition of docs/detection.md, ``"single_source_keys"``, every port key of
 at least 500 packets of which one source sent at least half, and ``"busy_sources"``,
 the packets per day of every source on each port key and in its country where it sent
 20 packets or more on some day (:func:`teiten.synth.truth.busy_sources`: the sources

@@ -1,7 +1,7 @@
 """Exact counts of a generated scenario, computed from the packet columns themselves.
 
-Port keys follow DESIGN §2 (``445/TCP``, ``5060/UDP``, ``8/ICMP``, ``128/ICMPv6``);
-fingerprints follow DESIGN §4 and the rules stated in ``teiten/schema.py``.  Days are
+Port keys are those of :mod:`teiten.keys` (``445/TCP``, ``5060/UDP``, ``8/ICMP``, ``128/ICMPv6``);
+fingerprints follow docs/detection.md and the rules stated in ``teiten/schema.py``.  Days are
 UTC dates.
 """
 
@@ -42,7 +42,7 @@ def key_names(codes: I64) -> list[str]:
 
 
 def fingerprints(c: PacketColumns) -> dict[str, npt.NDArray[np.bool_]]:
-    """The DESIGN §4 fingerprints as boolean masks."""
+    """The fingerprints of docs/detection.md as boolean masks."""
     v4 = c.version == 4
     tcp = c.proto == TCP
     syn = tcp & ((c.flags & 0x12) == 0x02)
@@ -108,7 +108,7 @@ def _address_text(code: int, uniq6: npt.NDArray[np.void]) -> str:
 
 
 def scan_threshold(monitored: int) -> int:
-    """DESIGN §4: a scan reaches at least a tenth of the monitored addresses, and at least 10."""
+    """docs/detection.md: a scan reaches at least a tenth of the monitored addresses, and at least 10."""
     return max(10, -(-monitored // 10))
 
 
@@ -126,7 +126,7 @@ def background_truth(c: PacketColumns, label: I64, labels: list[str], quarters: 
     end)``), whichever generator (``labels[label]``) sent them:
 
     ``scanners``
-        Every (source, port key, quarter) with a scan (DESIGN §4): the packets but
+        Every (source, port key, quarter) with a scan (docs/detection.md): the packets but
         backscatter, sorted by quarter, source, key and time, are split into runs where
         the quarter, source or key changes or more than ``timeout_s`` pass between two
         packets; a run is a scan when it reaches ``scan_threshold(monitored)`` distinct

@@ -175,7 +175,7 @@ def test_tshark_reads_a_day(scenario: Scenario, truth: dict[str, Any]) -> None:
 def test_background_truth_from_the_files(scenario: Scenario, truth: dict[str, Any],
                                          packets: list[dict[str, Any]]) -> None:
     """truth["background"], recomputed here in plain Python from what dpkt reads: the scans
-    of DESIGN §4 (per quarter, source and key, backscatter aside, split at gaps over an hour,
+    of docs/detection.md (per quarter, source and key, backscatter aside, split at gaps over an hour,
     a tenth of the monitored addresses) and the keys of ≥ 500 packets half from one source."""
     names = {1: "ICMP", 6: "TCP", 17: "UDP", 58: "ICMPv6"}
     july = int(datetime(2026, 7, 1, tzinfo=UTC).timestamp()) * 1_000_000
