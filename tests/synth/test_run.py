@@ -16,7 +16,8 @@ from teiten.engine.duckdb import connect_sql
 @pytest.mark.slow
 def test_demo_matches_ground_truth(tmp_path: Path) -> None:
     out = io.StringIO()
-    # (the incident part of the demo is seed 004's data set: tests/incidents import it already)
+    # (the incident part of the demo is the data set of the JPCERT/CC incident response report
+    # 2017Q4: tests/incidents import it already)
     result = run_demo(tmp_path, scale=0.02, seed=3, console=Console(file=out, width=120), with_incidents=False)
     truth = json.loads((result.scenario / "truth.json").read_text())
     assert result.packets == truth["totals"]["packets"] > 50_000
