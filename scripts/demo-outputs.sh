@@ -2,7 +2,7 @@
 # Every command's output on a small demo scenario, one file per command, so that a
 # restructuring can show it changed nothing: run it before and after, then `diff -r`.
 #   bash scripts/demo-outputs.sh OUT [SCALE] [SEED]      (default scale 0.05, seed 0)
-#   diff -r before/outputs after/outputs && echo identical
+#   python scripts/compare-outputs.py before/outputs after/outputs   (bytes; JSON also as data)
 # OUT/outputs holds the outputs; OUT/demo the scenario and store (rebuilt each run).
 # The demo summary's timings and folder names, and the reports' time of making, are
 # replaced by T, R and OUT.
