@@ -131,8 +131,9 @@ def _filler(work: Path, truth: dict[str, Any], packets: int, seed: int) -> list[
 
 def build(work: str, seed: int, scale: float, packets: int, accuracy_only: bool) -> str:
     """Scenario, filler and store in ``work`` (each skipped when done); returns the store path."""
-    from teiten.ingest.pipeline import ingest_paths, open_store
+    from teiten.ingest.pipeline import ingest_paths
     from teiten.store.catalog import Sensor, add_sensor
+    from teiten.store.open import open_store
 
     w = Path(work)
     truth = _scenario(w, seed, scale)
@@ -164,11 +165,11 @@ def build(work: str, seed: int, scale: float, packets: int, accuracy_only: bool)
 
 def baseline_sql(store: Path, quarter: str) -> tuple[float, int, int]:
     """(seconds, packets, distinct IPv4 sources) of one plain DuckDB query over the quarter."""
-    from teiten.engine.duckdb import connect_store
+    from teiten.engine.duckdb import connect_sql
     from teiten.periods import parse_period
 
     p = parse_period(quarter)
-    db = connect_store(store)
+    db = connect_sql(store)
     t = time.perf_counter()
     n, src = db.execute("SELECT count(*), count(DISTINCT src4) FROM packets_raw WHERE ts >= ? AND ts < ?",
                         [p.start, p.end]).fetchone() or (0, 0)
@@ -223,15 +224,16 @@ def main() -> None:
         store = Path(ex.submit(build, str(work), args.seed, args.scale, args.packets, args.accuracy_only).result())
     build_rss = _mib(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 
+    from teiten.detect.finding import Finding
     from teiten.detect.run import DETECTORS, detect
-    from teiten.engine.observation import open_observation
+    from teiten.engine import open_observation
     from teiten.periods import parse_period
     from teiten.synth.accuracy import score
 
     truth = json.loads((work / "scenario" / "truth.json").read_text())
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; duckdb {duckdb.__version__}")
     obs = open_observation(store)
-    findings: dict[str, list[dict[str, Any]]] = {}
+    findings: dict[str, list[Finding]] = {}
     timings: dict[str, dict[str, float]] = {}
 
     def run(q: str) -> None:

@@ -28,13 +28,14 @@ import duckdb
 import numpy as np
 
 from teiten.capture.writer import BATCH, CaptureWriter
-from teiten.engine.observation import open_observation
-from teiten.ingest.pipeline import ingest_paths, open_store
+from teiten.engine import open_observation
+from teiten.ingest.pipeline import ingest_paths
 from teiten.keys import KEY_SQL
 from teiten.periods import parse_period
 from teiten.report import charts
 from teiten.report.build import build_report, render_html
 from teiten.store.catalog import Sensor, add_sensor
+from teiten.store.open import open_store
 from teiten.synth.radiation import radiation_batch
 
 DAY_US = 86_400_000_000

@@ -1,5 +1,3 @@
-# mypy: ignore-errors
-# (a numba kernel, like decode.py and walk.py: numpy scalar arithmetic mypy cannot follow)
 """The compiled link-layer reader: where a frame's IP header starts.
 
 ``ip_start`` reads the link-layer header of one captured frame (Ethernet with

@@ -24,10 +24,11 @@ import numpy as np
 import pytest
 
 from teiten.detect.run import detect
-from teiten.engine.observation import open_observation
-from teiten.ingest.pipeline import ingest_paths, open_store
+from teiten.engine import open_observation
+from teiten.ingest.pipeline import ingest_paths
 from teiten.periods import parse_period
 from teiten.store.catalog import Sensor, add_sensor
+from teiten.store.open import open_store
 from teiten.synth.accuracy import Activity, score
 from teiten.synth.scenario import generate
 
