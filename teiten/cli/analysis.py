@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from teiten.cli.options import (
+    compare_option,
     emit_rows,
     format_options,
     group_option,
@@ -26,8 +27,7 @@ __all__ = ["COMMANDS"]
 @click.argument("what", type=click.Choice(["ports", "regions"]))
 @store_option
 @period_options
-@click.option("--compare", type=click.Choice(["previous", "year", "none"]), default="previous", show_default=True,
-              help="Compare with the preceding period of the same kind, or the same period a year before.")
+@compare_option
 @click.option("--sensor-group", "group", metavar="GROUP", help="Only the sensors of this group (e.g. domestic).")
 @click.option("--limit", type=int, help="The top N rows and every rise/fall row (table default: 10; JSON and"
               " CSV default: every row).")

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from teiten.cli.options import (
+    compare_option,
     emit_rows,
     format_options,
     group_option,
@@ -59,7 +60,7 @@ def detect(store: Path, period: str | None, first: str | None, last: str | None,
 @click.option("--by", type=click.Choice(["class", "region"]), default="class", show_default=True,
               help="Alerts per class (Worm, Scan, UDP spam, DoS, DNS, Others: NPA Table 4-1) or per source region"
               " (Table 4-2).")
-@click.option("--compare", type=click.Choice(["previous", "year", "none"]), default="previous", show_default=True)
+@compare_option
 @rules_option
 @click.option("--var", "rule_vars", multiple=True, metavar="NAME=VALUE",
               help="Set a rule variable, e.g. --var 'HOME_NET=[192.0.2.0/24]' (default HOME_NET: the sensor"

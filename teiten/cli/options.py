@@ -27,9 +27,9 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["db_option", "emit_rows", "format_options", "group_option", "incident_db", "incident_session",
-           "open_incident_db", "period_options", "resolve_period", "rules_option", "setting_option", "store_option",
-           "tz_option", "user_errors"]
+__all__ = ["compare_option", "db_option", "emit_rows", "format_options", "group_option", "incident_db",
+           "incident_session", "open_incident_db", "period_options", "resolve_period", "rules_option", "setting_option",
+           "store_option", "tz_option", "user_errors"]
 
 
 def setting_option(name: str, *decls: str, **kw: Any) -> Callable[[F], F]:
@@ -76,6 +76,12 @@ def resolve_period(obs: Observation, period: str | None, first: str | None, last
     if period is not None and (first or last):
         raise click.UsageError("give --period or --from/--to, not both")
     return resolve(period, first, last, tz, obs.data_span)
+
+
+def compare_option(f: F) -> F:
+    return click.option("--compare", type=click.Choice(["previous", "year", "none"]), default="previous",
+                        show_default=True, help="Compare with the preceding period of the same kind, or the same"
+                        " period a year before.")(f)
 
 
 def format_options(f: F) -> F:

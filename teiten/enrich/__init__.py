@@ -10,7 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from teiten.enrich.geo import GeoDB, GeoSource, import_mmdb, load_geo
+from teiten.enrich.geo import GeoDB, GeoSource, load_geo
+from teiten.enrich.mmdb import import_mmdb
 from teiten.enrich.names import country_name
 from teiten.enrich.services import key_label, key_labels, service_name
 

@@ -18,12 +18,11 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from teiten.enrich.mmdb import import_mmdb
 from teiten.enrich.ranges import Segments, bucket_index, compress, from_ranges, halves6, locate, locate4, overlay
 from teiten.enrich.tables import GeoSource, GeoTables, decode_cc, load_tables, save_tables
 from teiten.settings import setting
 
-__all__ = ["GeoDB", "GeoSource", "build_default", "default_geo_dir", "import_mmdb", "load_geo"]
+__all__ = ["GeoDB", "GeoSource", "build_default", "default_geo_dir", "load_geo"]
 
 U32 = npt.NDArray[np.uint32]
 DEFAULT_FILE = "default.npz"
@@ -203,11 +202,26 @@ def _combine(base: GeoTables, store_dir: Path) -> GeoTables:
 
 
 @functools.lru_cache(maxsize=8)
-def _load(store_dir: Path | None) -> GeoDB:
+def _load(store_dir: Path | None, imported: tuple[tuple[str, int, int], ...]) -> GeoDB:
     base = _default_tables()
     return GeoDB(_combine(base, store_dir) if store_dir is not None else base)
 
 
+def _imported(store_dir: Path | None) -> tuple[tuple[str, int, int], ...]:
+    """What is imported into ``<store_dir>/geo`` (name, size, mtime): a new import is a new key."""
+    if store_dir is None:
+        return ()
+    out = []
+    for name in IMPORTED_FILES:
+        path = store_dir / "geo" / name
+        if path.exists():
+            st = path.stat()
+            out.append((name, st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
 def load_geo(store_dir: Path | None = None) -> GeoDB:
-    """The geo database (cached per process); prefers tables imported into ``store_dir``."""
-    return _load(store_dir.resolve() if store_dir is not None else None)
+    """The geo database (cached per process, per state of the imports); prefers tables
+    imported into ``store_dir`` (``teiten geo import``: :func:`teiten.enrich.mmdb.import_mmdb`)."""
+    d = store_dir.resolve() if store_dir is not None else None
+    return _load(d, _imported(d))

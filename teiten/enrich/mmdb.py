@@ -102,7 +102,4 @@ def import_mmdb(path: Path, dest_dir: Path) -> GeoSource:
     save_tables(geo, out)
     if has_cc and has_asn:  # one file serves both; drop a stale separate ASN import
         (Path(dest_dir) / "asn.npz").unlink(missing_ok=True)
-    from teiten.enrich.geo import _load
-
-    _load.cache_clear()
     return source
