@@ -7,15 +7,10 @@
 
 from __future__ import annotations
 
-import csv
-import logging
-import shutil
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from teiten import __version__
 from teiten.analyze.rankings import Ranking, ranking
@@ -26,6 +21,7 @@ from teiten.engine.observation import Observation
 from teiten.errors import SettingError
 from teiten.periods import Period
 from teiten.report import charts, narrative
+from teiten.report.document import TEMPLATES, check_out, write_csv, write_document
 from teiten.report.i18n import period_title, words
 from teiten.report.phenomena import notable_section
 from teiten.report.tables import change_footnote, format_change, format_delta, format_rank, format_value, table_rows
@@ -244,10 +240,6 @@ def _signature_section(obs: Observation, period: Period, lang: str, top: int, gr
             "alerts": by_class["total"]["packets"], "rules": len(loaded)}
 
 
-_ENV = Environment(loader=PackageLoader("teiten.report", "templates"), autoescape=select_autoescape(["html", "j2"]),
-                   undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-
-
 def render_html(report: Report) -> str:
     from markupsafe import Markup
 
@@ -260,59 +252,7 @@ def render_html(report: Report) -> str:
         if k in ctx:
             ctx[k] = [Markup(svg) for svg in ctx[k]]
     ctx["phenomena"] = [replace(p, figures=[Markup(svg) for svg in p.figures]) for p in ctx.get("phenomena", [])]
-    return _ENV.get_template(f"{report.style}.html.j2").render(**ctx)
-
-
-def _write_csv(folder: Path, tables: dict[str, list[dict[str, Any]]]) -> list[Path]:
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    out = []
-    for name, rows in tables.items():
-        path = folder / f"{name}.csv"
-        cols: list[str] = []
-        for r in rows:
-            cols += [c for c in r if c not in cols]
-        with open(path, "w", newline="", encoding="utf-8") as f:
-            wr = csv.DictWriter(f, fieldnames=cols or ["key"], lineterminator="\n")
-            wr.writeheader()
-            wr.writerows(rows)
-        out.append(path)
-    return out
-
-
-def _svg_css_noise(record: logging.LogRecord) -> bool:
-    """False for WeasyPrint's notes on SVG presentation properties (fill, stroke, ...) that its
-    HTML CSS parser does not know but its SVG renderer draws; every other message passes."""
-    msg = record.getMessage()
-    return not (msg.startswith("Ignored `") and msg.endswith("unknown property."))
-
-
-def quiet_svg_css() -> None:
-    log = logging.getLogger("weasyprint")
-    if _svg_css_noise not in log.filters:
-        log.addFilter(_svg_css_noise)
-
-
-def check_out(out: Path) -> None:
-    if out.suffix.lower() not in (".html", ".htm", ".pdf"):
-        raise SettingError(f"--out must end in .html or .pdf, not {out.name!r}")
-
-
-def write_document(html: str, out: Path) -> Path:
-    """``html`` written to ``out`` as HTML, or as PDF when ``out`` ends in .pdf: whole or not at all."""
-    check_out(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    if out.suffix.lower() == ".pdf":
-        from weasyprint import HTML
-
-        quiet_svg_css()
-        HTML(string=html).write_pdf(tmp)
-    else:
-        tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
-    return out
+    return TEMPLATES.get_template(f"{report.style}.html.j2").render(**ctx)
 
 
 def write_report(obs: Observation, out: Path, period: Period, *, style: str = "npa", lang: str = "ja",
@@ -323,4 +263,4 @@ def write_report(obs: Observation, out: Path, period: Period, *, style: str = "n
     report = build_report(obs, period, style=style, lang=lang, group=group, top=top,
                           findings=findings, rules=rules)
     return [write_document(render_html(report), out),
-            *_write_csv(out.with_name(out.stem + "_tables"), report.tables)]
+            *write_csv(out.with_name(out.stem + "_tables"), report.tables)]

@@ -14,13 +14,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from teiten import __version__
 from teiten.errors import SettingError
 from teiten.incidents.taxonomy import CATEGORIES, category
 from teiten.periods import Period
+from teiten.report.document import TEMPLATES, check_out, write_document
 
 __all__ = ["build_context", "change_sentence", "delta", "render", "whole_pct", "write_incident_report"]
 
@@ -261,17 +261,11 @@ def _title(p: Period, lang: str) -> str:
     return f"Incident Handling Report [{a:%B} {a.day}, {a.year} – {b:%B} {b.day}, {b.year}]"
 
 
-_ENV = Environment(loader=PackageLoader("teiten.report", "templates"), autoescape=select_autoescape(["html", "j2"]),
-                   undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-
-
 def render(ctx: dict[str, Any]) -> str:
-    return _ENV.get_template("incidents.html.j2").render(**ctx)
+    return TEMPLATES.get_template("incidents.html.j2").render(**ctx)
 
 
 def write_incident_report(st: dict[str, Any], period: Period, out: Path, lang: str = "ja") -> Path:
     """The report as HTML or PDF (by ``out``'s suffix), written whole or not at all."""
-    from teiten.report.build import check_out, write_document
-
     check_out(out)
     return write_document(render(build_context(st, period, lang)), out)
