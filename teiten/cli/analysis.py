@@ -28,7 +28,7 @@ __all__ = ["COMMANDS"]
 @store_option
 @period_options
 @compare_option
-@click.option("--sensor-group", "group", metavar="GROUP", help="Only the sensors of this group (e.g. domestic).")
+@group_option
 @click.option("--limit", type=int, help="The top N rows and every rise/fall row (table default: 10; JSON and"
               " CSV default: every row).")
 @click.option("--all", "show_all", is_flag=True, help="Every key of either period.")

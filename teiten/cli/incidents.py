@@ -34,7 +34,7 @@ def _stats(period: str, tz: str, db_url: str | None, store: Path) -> tuple[Perio
 
 @click.group()
 def incidents() -> None:
-    """Incident reports, incidents and coordinations (the 2017Q4 incident report's statistics)."""
+    """The incident database: reports, incidents, coordinations and their statistics."""
 
 
 @incidents.command("import")

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import click
 
-from teiten.cli.options import period_options, resolve_period, rules_option, store_option, tz_option, user_errors
+from teiten.cli.options import (
+    group_option,
+    period_options,
+    resolve_period,
+    rules_option,
+    store_option,
+    tz_option,
+    user_errors,
+)
 
 __all__ = ["COMMANDS"]
 
@@ -20,7 +28,7 @@ __all__ = ["COMMANDS"]
 @click.option("--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), required=True, metavar="FILE.html|FILE.pdf",
               help="The report; its tables are also written as CSV to FILE_tables/.")
-@click.option("--sensor-group", "group", metavar="GROUP", help="Only the sensors of this group (e.g. domestic).")
+@group_option
 @click.option("--top", type=int, default=5, show_default=True, help="Rows of the top tables and lines of the charts.")
 @click.option("--findings", "findings_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The output of `teiten detect --json` for the same period, for the notable phenomena (without"
