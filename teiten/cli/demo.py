@@ -17,7 +17,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from teiten.analyze.rankings import ranking
 from teiten.cli.options import user_errors
 from teiten.engine import open_observation
-from teiten.engine.duckdb import connect_sql
 from teiten.errors import TeitenError
 from teiten.ingest.pipeline import ingest_paths
 from teiten.periods import parse_period
@@ -133,16 +132,16 @@ def run_demo(out: Path, *, scale: float = 1.0, seed: int = 0, console: Console |
     seconds = time.perf_counter() - t0
     console.print(f"ingested {len(files)} files, {packets:,} packets in {seconds:.1f} s"
                   f" ({packets / seconds:,.0f} packets/s) into {store}")
-    db = connect_sql(store)
-    stored = {name: int(db.execute(f"SELECT count(*) FROM packets_raw WHERE {name}").fetchone()[0])  # type: ignore[index]
-              for name in truth["fingerprints"]}
+    obs = open_observation(store)
+    t = obs.packets
+    counted = t.aggregate(**{name: t[name].cast("int64").sum() for name in truth["fingerprints"]})
+    stored = {name: int(n or 0) for name, n in counted.to_pyarrow().to_pylist()[0].items()}
     fingerprints = {k: (stored[k], int(v)) for k, v in truth["fingerprints"].items()}
     ok = packets == truth["totals"]["packets"] and all(a == b for a, b in fingerprints.values())
     console.print(("[green]matches[/green]" if ok else "[red]DIFFERS FROM[/red]") + " the scenario's ground truth: "
                   f"{packets:,} packets (truth {truth['totals']['packets']:,}); "
                   + ", ".join(f"{k} {a:,}/{b:,}" for k, (a, b) in fingerprints.items()))
     first, last = date.fromisoformat(truth["start"]), date.fromisoformat(truth["end"])
-    obs = open_observation(store)
     for label in _quarters(first, last):
         period = parse_period(label)
         for what in ("ports", "regions"):
