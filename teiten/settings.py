@@ -42,8 +42,18 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("status_map", "Other trackers' status words as WORD=STATE,… over the built-in mapping"
             " (teiten incidents import; docs/incidents.md)."),
     Setting("password", "Password of a new web user (asked for when not given).", secret=True),
-    Setting("web_secret", "Key that signs web sessions.", default_note="random per server start",
+    Setting("web_secret", "Key that signs the web app's cookies: at least 32 random bytes (64 hex digits or 43+"
+            " URL-safe base64 characters).", default_note="made on first run into web-secret in the store, mode 0600",
             secret=True),
+    Setting("web_secure_cookies", "Secure cookies: auto (on, but off when serving plain HTTP on a loopback"
+            " address), on or off.", "auto"),
+    Setting("forwarded_allow_ips", "Reverse proxies whose X-Forwarded-Proto and X-Forwarded-For are believed"
+            " (comma-separated addresses or CIDRs).", default_note="none"),
+    Setting("web_max_body", "Largest request body the web app reads (bytes, or with KB/MB).", "5MB"),
+    Setting("web_hsts", "Strict-Transport-Security max-age in seconds sent by the web app (0: none; set it when"
+            " served over TLS).", "0"),
+    Setting("session_idle_minutes", "A web session ends after this many minutes without a request.", "60"),
+    Setting("session_max_hours", "A web session ends this many hours after sign-in, whatever its use.", "12"),
     Setting("smtp_host", "SMTP server the notices go through."),
     Setting("smtp_port", "SMTP port of --smtp-host.", "25"),
     Setting("sender", "From address of notices.", "csirt@localhost"),

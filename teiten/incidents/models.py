@@ -254,7 +254,9 @@ class User(Base):
 
 
 class ApiToken(Base):
-    """An API token of a user: only its SHA-256 is stored."""
+    """An API token of a user: only its SHA-256 is stored. ``scope`` is what it may do
+    (``intake``: file reports; ``read``: read incidents and statistics; both, comma-separated);
+    past ``expires_at`` or once ``revoked_at`` is set it opens nothing."""
 
     __tablename__ = "api_tokens"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -262,6 +264,26 @@ class ApiToken(Base):
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    scope: Mapped[str] = mapped_column(String(50), default="intake,read", server_default="intake,read")
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user: Mapped[User] = relationship()
+
+
+class WebSession(Base):
+    """A signed-in web session, kept on the server: the cookie holds a random id whose
+    SHA-256 is ``id``. Signing out, disabling the user or a timeout (idle: ``last_seen``;
+    absolute: ``created_at``) ends it; ``revoked_at`` says when it was ended early."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    address: Mapped[str | None] = mapped_column(String(64))  # the client's address at sign-in
+    csrf: Mapped[str] = mapped_column(String(64))
     user: Mapped[User] = relationship()
 
 
