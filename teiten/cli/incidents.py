@@ -13,6 +13,7 @@ import click
 
 from teiten.cli.options import (
     db_option,
+    emit_rows,
     incident_db,
     incident_session,
     setting_option,
@@ -139,16 +140,42 @@ def incidents_report(period: str, lang: str, out: Path, db_url: str | None, stor
     click.echo(str(write_incident_report(st, p, out, lang)))
 
 
-@incidents.command("user")
+class _Commands(click.Group):
+    """A group of subcommands that, given a word it does not know, names the subcommand
+    meant (``user NAME --role R`` became ``user add NAME --role R``; ``token NAME`` became
+    ``token new NAME``: docs/incidents.md says why)."""
+
+    def __init__(self, *args: Any, hint: str, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.hint = hint
+
+    def resolve_command(self, ctx: click.Context, args: list[str]
+                        ) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            raise click.UsageError(f"no command {args[0]!r}: {self.hint.format(args[0])}", ctx)
+        return super().resolve_command(ctx, args)
+
+
+def _password(f: Any) -> Any:
+    return setting_option("password", "--password", prompt=True, hide_input=True, confirmation_prompt=True,
+                          help="Asked for twice when not given; it must pass the password policy"
+                               " (docs/incidents.md).")(f)
+
+
+@incidents.group("user", cls=_Commands, hint="to add a user, teiten incidents user add {} --role ROLE")
+def incidents_user() -> None:
+    """Users of the web UI and the API: add, disable, enable, password."""
+
+
+@incidents_user.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(["admin", "handler", "viewer"]), required=True)
-@setting_option("password", "--password", prompt=True, hide_input=True, confirmation_prompt=True,
-                help="At least 8 characters (asked for when not given).")
+@_password
 @db_option
 @store_option
 @user_errors
-def incidents_user(name: str, role: str, password: str, db_url: str | None, store: Path) -> None:
-    """Add a user of the web UI (admin, handler or viewer)."""
+def user_add(name: str, role: str, password: str, db_url: str | None, store: Path) -> None:
+    """Add user NAME of the web UI (admin, handler or viewer)."""
     from teiten.incidents.users import add_user
 
     with incident_session(db_url, store, "cli") as s:
@@ -156,25 +183,101 @@ def incidents_user(name: str, role: str, password: str, db_url: str | None, stor
     click.echo(f"user {name} ({role}) added")
 
 
-@incidents.command("token")
+@incidents_user.command("disable")
 @click.argument("name")
-@click.option("--label", help="What the token is for.")
 @db_option
 @store_option
 @user_errors
-def incidents_token(name: str, label: str | None, db_url: str | None, store: Path) -> None:
-    """A new API token for user NAME (printed once; only its hash is kept)."""
-    from sqlalchemy import select
-
-    from teiten.errors import SettingError
-    from teiten.incidents.models import User
-    from teiten.incidents.users import new_token
+def user_disable(name: str, db_url: str | None, store: Path) -> None:
+    """Disable user NAME: no sign-in, their web sessions end, their API tokens open nothing."""
+    from teiten.incidents.users import set_active
 
     with incident_session(db_url, store, "cli") as s:
-        u = s.scalar(select(User).where(User.name == name))
-        if u is None:
-            raise SettingError(f"no user {name!r} (add one with teiten incidents user)")
-        click.echo(new_token(s, u, label))
+        set_active(s, name, False)
+    click.echo(f"user {name} disabled")
+
+
+@incidents_user.command("enable")
+@click.argument("name")
+@db_option
+@store_option
+@user_errors
+def user_enable(name: str, db_url: str | None, store: Path) -> None:
+    """Enable user NAME again (their unexpired, unrevoked tokens work again; ended sessions stay ended)."""
+    from teiten.incidents.users import set_active
+
+    with incident_session(db_url, store, "cli") as s:
+        set_active(s, name, True)
+    click.echo(f"user {name} enabled")
+
+
+@incidents_user.command("password")
+@click.argument("name")
+@_password
+@db_option
+@store_option
+@user_errors
+def user_password(name: str, password: str, db_url: str | None, store: Path) -> None:
+    """Give user NAME a new password; their web sessions end."""
+    from teiten.incidents.users import set_password
+
+    with incident_session(db_url, store, "cli") as s:
+        set_password(s, name, password)
+    click.echo(f"password of {name} changed")
+
+
+@incidents.group("token", cls=_Commands, hint="for a new token, teiten incidents token new {}")
+def incidents_token() -> None:
+    """API tokens: new, list, revoke."""
+
+
+@incidents_token.command("new")
+@click.argument("name")
+@click.option("--label", help="What the token is for.")
+@click.option("--scope", default="intake,read", show_default=True, metavar="intake|read|intake,read",
+              help="What it may do: intake (POST /api/reports), read (the GET endpoints) or both.")
+@click.option("--expires", "days", type=click.IntRange(min=1), default=365, show_default=True, metavar="DAYS",
+              help="Days until it stops working.")
+@db_option
+@store_option
+@user_errors
+def token_new(name: str, label: str | None, scope: str, days: int, db_url: str | None, store: Path) -> None:
+    """A new API token for user NAME (printed once; only its hash is kept)."""
+    from teiten.incidents.users import find_user, new_token
+
+    with incident_session(db_url, store, "cli") as s:
+        click.echo(new_token(s, find_user(s, name), label, scope=scope, expires_days=days))
+
+
+@incidents_token.command("list")
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON ({\"rows\": [...]}).")
+@db_option
+@store_option
+@user_errors
+def token_list(name: str | None, as_json: bool, db_url: str | None, store: Path) -> None:
+    """The API tokens (of user NAME, else everyone's): id, user, label, scope, created,
+    expires, last used, revoked (times in UTC). Never the tokens themselves."""
+    from teiten.incidents.users import token_rows
+
+    with incident_session(db_url, store, "cli") as s:
+        rows = token_rows(s, name)
+    emit_rows(rows, "json" if as_json else "table",
+              ["id", "user", "label", "scope", "created", "expires", "last_used", "revoked"])
+
+
+@incidents_token.command("revoke")
+@click.argument("token_id", metavar="ID", type=int)
+@db_option
+@store_option
+@user_errors
+def token_revoke(token_id: int, db_url: str | None, store: Path) -> None:
+    """Revoke token ID (teiten incidents token list): it opens nothing from now on."""
+    from teiten.incidents.users import revoke_token
+
+    with incident_session(db_url, store, "cli") as s:
+        t = revoke_token(s, token_id)
+        click.echo(f"token {t.id} of {t.user.name} revoked")
 
 
 @incidents.command("contacts")

@@ -32,7 +32,7 @@ from teiten.incidents.taxonomy import (
 )
 from teiten.web import auth
 from teiten.web.context import WebContext, render, web
-from teiten.web.views import api, incidents
+from teiten.web.views import api, incidents, schema
 
 __all__ = ["create_app"]
 
@@ -41,7 +41,7 @@ def create_app(db: IncidentDB | str, *, secret: str | None = None, tz: str = "UT
     """The app over ``db`` (an open database or its URL); ``secret`` signs the session
     cookie (default: random, so sessions end when the server does); ``tz`` is the zone of
     times entered without one and of the statistics when a request names none."""
-    app = FastAPI(title="teiten incidents", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
+    app = FastAPI(title="teiten incidents", docs_url=None, redoc_url=None, openapi_url=None)  # views.schema serves it
     app.state.web = WebContext(db=open_db(db) if isinstance(db, str) else db, tz=tz, templates=_templates())
     app.add_middleware(SessionMiddleware, secret_key=secret or secrets.token_hex(32), same_site="strict",
                        https_only=False, session_cookie="teiten_session")
@@ -50,6 +50,7 @@ def create_app(db: IncidentDB | str, *, secret: str | None = None, tz: str = "UT
     app.include_router(auth.router)
     app.include_router(incidents.router)
     app.include_router(api.router)
+    app.include_router(schema.router)
     return app
 
 

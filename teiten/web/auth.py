@@ -1,6 +1,6 @@
 """Who is asking: sign-in and sign-out, the signed session cookie (``teiten_session``,
 holding the user's id and the CSRF token), the signed-in user of a page, the roles that
-may change things, and the bearer tokens of the API (``teiten incidents token NAME``).
+may change things, and the bearer tokens of the API (``teiten incidents token new NAME``).
 
 Roles (docs/incidents.md): ``viewer`` reads; ``handler`` also files reports and records
 coordinations; ``admin`` everything. Every form carries the session's CSRF token.
@@ -9,6 +9,7 @@ coordinations; ``admin`` everything. Every form carries the session's CSRF token
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,11 +17,11 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from teiten.incidents.models import User
-from teiten.incidents.users import token_user, verify
+from teiten.incidents.users import token_access, verify
 from teiten.web.context import WebContext, render, web
 
-__all__ = ["EDITOR_ROLES", "api_user", "can_edit", "check_csrf", "csrf_context", "csrf_token", "editor",
-           "page_user", "router", "session_user"]
+__all__ = ["EDITOR_ROLES", "any_token", "api_access", "can_edit", "check_csrf", "csrf_context", "csrf_token", "editor",
+           "intake_token", "page_user", "read_token", "router", "session_user"]
 
 EDITOR_ROLES = ("admin", "handler")
 
@@ -56,16 +57,29 @@ def editor(request: Request, user: User = Depends(page_user)) -> User:
     return user
 
 
-def api_user(request: Request, ctx: WebContext = Depends(web)) -> User:
-    """The user of the request's ``Authorization: Bearer <token>`` (401 without a known one)."""
-    auth = request.headers.get("authorization", "")
-    if not auth.lower().startswith("bearer "):
-        raise HTTPException(401, "Authorization: Bearer <token> required", headers={"WWW-Authenticate": "Bearer"})
-    with ctx.db.session() as s:
-        u = token_user(s, auth[7:].strip())
-    if u is None:
-        raise HTTPException(401, "unknown token", headers={"WWW-Authenticate": "Bearer"})
-    return u
+def api_access(scope: str | None) -> Callable[[Request, WebContext], User]:
+    """A dependency: the user of the request's ``Authorization: Bearer <token>`` when the
+    token may do ``scope`` (``intake``, ``read``; None: any). 401 without a valid token
+    (unknown, expired, revoked, or its user disabled); 403 when its scope lacks ``scope``."""
+
+    def token_holder(request: Request, ctx: WebContext = Depends(web)) -> User:
+        auth = request.headers.get("authorization", "")
+        if not auth.lower().startswith("bearer "):
+            raise HTTPException(401, "Authorization: Bearer <token> required", headers={"WWW-Authenticate": "Bearer"})
+        with ctx.db.session() as s:
+            got = token_access(s, auth[7:].strip())
+        if got is None:
+            raise HTTPException(401, "unknown, expired or revoked token", headers={"WWW-Authenticate": "Bearer"})
+        user, scopes = got
+        if scope is not None and scope not in scopes:
+            raise HTTPException(403, f"this token's scope is {','.join(sorted(scopes))}: it needs {scope}")
+        return user
+
+    return token_holder
+
+
+#: The API's dependencies: a token that may file reports, one that may read, any valid one.
+intake_token, read_token, any_token = api_access("intake"), api_access("read"), api_access(None)
 
 
 def csrf_token(request: Request) -> str:

@@ -1,4 +1,5 @@
-"""The JSON API (``Authorization: Bearer <token>``, ``teiten incidents token NAME``):
+"""The JSON API (``Authorization: Bearer <token>``, ``teiten incidents token new NAME``; its scope
+``intake`` files reports, ``read`` reads):
 ``POST /api/reports`` takes a report in the JSON of an import line (docs/incidents.md);
 ``GET /api/incidents/{id}``; ``GET /api/stats?period=2017Q4&tz=Asia/Tokyo``. Errors are
 ``{"error": ...}`` with the status (``teiten.web.app``'s handler)."""
@@ -14,7 +15,7 @@ from teiten.errors import InputError, TeitenError
 from teiten.incidents.intake import parse_report, record
 from teiten.incidents.models import Incident, User
 from teiten.incidents.stats import period_stats
-from teiten.web.auth import api_user, can_edit
+from teiten.web.auth import can_edit, intake_token, read_token
 from teiten.web.context import WebContext, web
 from teiten.web.views import incident_json
 
@@ -24,7 +25,8 @@ router = APIRouter()
 
 
 @router.post("/api/reports", status_code=201)
-async def api_report(request: Request, user: User = Depends(api_user), ctx: WebContext = Depends(web)) -> JSONResponse:
+async def api_report(request: Request, user: User = Depends(intake_token),
+                     ctx: WebContext = Depends(web)) -> JSONResponse:
     if not can_edit(user):
         raise HTTPException(403, "viewer tokens cannot file reports")
     try:
@@ -44,7 +46,7 @@ async def api_report(request: Request, user: User = Depends(api_user), ctx: WebC
 
 
 @router.get("/api/incidents/{iid}")
-def api_incident(iid: int, user: User = Depends(api_user), ctx: WebContext = Depends(web)) -> dict[str, Any]:
+def api_incident(iid: int, user: User = Depends(read_token), ctx: WebContext = Depends(web)) -> dict[str, Any]:
     with ctx.db.session() as s:
         inc = s.get(Incident, iid)
         if inc is None:
@@ -53,7 +55,7 @@ def api_incident(iid: int, user: User = Depends(api_user), ctx: WebContext = Dep
 
 
 @router.get("/api/stats")
-def api_stats(period: str, tz: str | None = None, user: User = Depends(api_user),
+def api_stats(period: str, tz: str | None = None, user: User = Depends(read_token),
               ctx: WebContext = Depends(web)) -> dict[str, Any]:
     # without tz, the server's zone (teiten serve --tz); no docstring: it would be the OpenAPI description
     try:
