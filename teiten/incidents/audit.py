@@ -1,6 +1,10 @@
 """The audit trail: every row inserted, updated or deleted through a session of
 :class:`teiten.incidents.db.IncidentDB` is recorded in ``audit`` in the same transaction,
-with the session's actor (``session.info["actor"]``), the time and the changed values."""
+with the session's actor (``session.info["actor"]``), the time and the changed values.
+
+One table is left out: ``web_sessions`` (:data:`UNAUDITED`), whose rows change on every
+sign-in and, through ``last_seen``, once a minute per signed-in browser. Sign-ins are
+recorded instead, by :func:`record` (actions ``sign_in`` and ``sign_fail``)."""
 
 from __future__ import annotations
 
@@ -13,9 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import get_history
 from sqlalchemy.orm.base import PASSIVE_NO_INITIALIZE
 
-from teiten.incidents.models import AuditEntry, Base, utc_now
+from teiten.incidents.models import AuditEntry, Base, WebSession, utc_now
 
-__all__ = ["install"]
+__all__ = ["UNAUDITED", "install", "record"]
+
+#: Rows the trail leaves out: itself, and the web sessions (recorded as sign-ins).
+UNAUDITED: tuple[type[Base], ...] = (AuditEntry, WebSession)
 
 
 def _plain(v: Any) -> Any:
@@ -64,7 +71,7 @@ def _after_flush(session: Session, _context: Any) -> None:
     rows: list[dict[str, Any]] = []
     for action, objs in (("insert", session.new), ("update", session.dirty), ("delete", session.deleted)):
         for obj in objs:
-            if not isinstance(obj, Base) or isinstance(obj, AuditEntry):
+            if not isinstance(obj, Base) or isinstance(obj, UNAUDITED):
                 continue
             changes = _changes(obj, action)
             if action == "update" and not changes:
@@ -73,6 +80,15 @@ def _after_flush(session: Session, _context: Any) -> None:
                          "row_id": _key(obj), "changes": json.dumps(changes, ensure_ascii=False, default=str)})
     if rows:
         session.connection().execute(insert(AuditEntry), rows)
+
+
+def record(session: Session, action: str, table: str, row_id: str, changes: dict[str, Any],
+           actor: str | None = None) -> None:
+    """Add an entry that is not a row's change (a sign-in: ``action`` ``sign_in`` or
+    ``sign_fail``; at most 10 characters), by ``actor`` (default: the session's)."""
+    session.add(AuditEntry(at=utc_now(), actor=(actor or str(session.info.get("actor") or "system"))[:200],
+                           action=action, table_name=table, row_id=row_id[:100],
+                           changes=json.dumps(changes, ensure_ascii=False, default=str)))
 
 
 def install(factory: sessionmaker[Session]) -> None:

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from teiten.errors import InputError
 from teiten.incidents.models import ApiToken, User, WebSession, utc_now
 
-__all__ = ["ROLES", "SCOPES", "TOKEN_DAYS", "add_user", "check_password", "check_policy", "end_sessions", "find_user",
-           "hash_password", "new_token", "parse_scope", "revoke_token", "set_active", "set_password", "token_access",
-           "token_rows", "token_user", "verify"]
+__all__ = ["MIN_PASSWORD", "ROLES", "SCOPES", "TOKEN_DAYS", "add_user", "check_password", "check_policy",
+           "end_sessions", "find_user", "hash_password", "new_token", "parse_scope", "revoke_token", "set_active",
+           "set_password", "token_access", "token_rows", "token_user", "verify"]
 
 ROLES = ("admin", "handler", "viewer")
 #: What a token may do: ``intake`` (file reports), ``read`` (incidents, statistics).
@@ -26,12 +26,17 @@ SCOPES = ("intake", "read")
 TOKEN_DAYS = 365
 _USE_RESOLUTION = timedelta(minutes=1)  # last_used_at is recorded at most this often
 _N, _R, _P = 1 << 14, 8, 1
+#: The shortest password :func:`check_policy` takes.
+MIN_PASSWORD = 12
 
 
 def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
     h = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
     return f"scrypt${_N}${_R}${_P}${salt.hex()}${h.hex()}"
+
+
+_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))  # what verify checks an unknown name against
 
 
 def check_password(password: str, stored: str) -> bool:
@@ -46,9 +51,17 @@ def check_password(password: str, stored: str) -> bool:
 
 
 def check_policy(password: str, name: str | None = None) -> None:
-    """InputError unless ``password`` is good enough for a user (the one password policy)."""
-    if len(password) < 8:
-        raise InputError("a password has at least 8 characters")
+    """InputError unless ``password`` is good enough for a user (the one password policy): at
+    least 12 characters and a zxcvbn score of 3 or more (of 0–4), ``name`` counting against it."""
+    if len(password) < MIN_PASSWORD:
+        raise InputError(f"a password has at least {MIN_PASSWORD} characters")
+    from zxcvbn import zxcvbn  # its dictionaries load on first use
+
+    got = zxcvbn(password[:100], user_inputs=[name] if name else [])  # its time grows with the length
+    if got["score"] < 3:
+        hint = " ".join([got["feedback"].get("warning") or "", *got["feedback"].get("suggestions", [])]).strip()
+        raise InputError(f"that password is too easy to guess (strength {got['score']} of 4, 3 needed)"
+                         + (f": {hint}" if hint else ""))
 
 
 def add_user(session: Session, name: str, role: str, password: str) -> User:
@@ -64,9 +77,11 @@ def add_user(session: Session, name: str, role: str, password: str) -> User:
 
 
 def verify(session: Session, name: str, password: str) -> User | None:
+    """The active user ``name`` if ``password`` is theirs. One scrypt whatever the name: an
+    unknown or disabled name is checked against a dummy hash, so time tells nothing."""
     u = session.scalar(select(User).where(User.name == name, User.active.is_(True)))
     if u is None:
-        check_password(password, hash_password("x" * 8))  # the same time for an unknown name
+        check_password(password, _DUMMY_HASH)
         return None
     return u if check_password(password, u.password) else None
 

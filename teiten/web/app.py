@@ -2,8 +2,8 @@
 server-rendered Jinja2 templates (autoescaped: report text is shown as text) and a
 stylesheet shipped with teiten (no CDN).
 
-``create_app`` holds the settings, the session middleware, the templates and the error
-pages; the routes are in :mod:`teiten.web.auth` (sign-in, sign-out),
+``create_app`` holds the settings, the session policy (:mod:`teiten.web.sessions`), the
+templates and the error pages; the routes are in :mod:`teiten.web.auth` (sign-in, sign-out),
 :mod:`teiten.web.views.incidents` (the pages) and :mod:`teiten.web.views.api` (the API),
 and read the database through :func:`teiten.web.context.web`. docs/incidents.md has the
 pages, the roles and the API.
@@ -19,7 +19,6 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
-from starlette.middleware.sessions import SessionMiddleware
 
 from teiten.incidents.db import IncidentDB, open_db
 from teiten.incidents.taxonomy import (
@@ -32,19 +31,26 @@ from teiten.incidents.taxonomy import (
 )
 from teiten.web import auth
 from teiten.web.context import WebContext, render, web
+from teiten.web.sessions import SessionPolicy, check_secret
 from teiten.web.views import api, incidents, schema
 
 __all__ = ["create_app"]
 
 
-def create_app(db: IncidentDB | str, *, secret: str | None = None, tz: str = "UTC") -> FastAPI:
-    """The app over ``db`` (an open database or its URL); ``secret`` signs the session
-    cookie (default: random, so sessions end when the server does); ``tz`` is the zone of
-    times entered without one and of the statistics when a request names none."""
+def create_app(db: IncidentDB | str, *, secret: str | None = None, tz: str = "UTC",
+               secure_cookies: bool | None = None) -> FastAPI:
+    """The app over ``db`` (an open database or its URL). ``secret``, at least 32 random
+    bytes as hex or URL-safe base64 (SettingError otherwise), signs the sign-in form's CSRF
+    token (default: random, so a sign-in page opened before a restart must be reloaded);
+    ``tz`` is the zone of times entered without one and of the statistics when a request
+    names none; ``secure_cookies`` makes the cookies Secure (None: unless a request comes
+    over plain HTTP to a loopback address). The session timeouts are the settings
+    ``session_idle_minutes`` and ``session_max_hours``."""
+    policy = SessionPolicy.from_settings(check_secret(secret) if secret is not None else secrets.token_bytes(32),
+                                         secure_cookies)
     app = FastAPI(title="teiten incidents", docs_url=None, redoc_url=None, openapi_url=None)  # views.schema serves it
-    app.state.web = WebContext(db=open_db(db) if isinstance(db, str) else db, tz=tz, templates=_templates())
-    app.add_middleware(SessionMiddleware, secret_key=secret or secrets.token_hex(32), same_site="strict",
-                       https_only=False, session_cookie="teiten_session")
+    app.state.web = WebContext(db=open_db(db) if isinstance(db, str) else db, tz=tz, templates=_templates(),
+                               sessions=policy)
     app.mount("/static", StaticFiles(directory=str(resources.files("teiten.web") / "static")), name="static")
     app.exception_handler(HTTPException)(_http_error)
     app.include_router(auth.router)

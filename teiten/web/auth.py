@@ -1,9 +1,13 @@
-"""Who is asking: sign-in and sign-out, the signed session cookie (``teiten_session``,
-holding the user's id and the CSRF token), the signed-in user of a page, the roles that
-may change things, and the bearer tokens of the API (``teiten incidents token new NAME``).
+"""Who is asking: sign-in (throttled: :mod:`teiten.web.throttle`) and sign-out, the
+session of a request (kept on the server: :mod:`teiten.web.sessions`), the signed-in user
+of a page, the roles that may change things, and the bearer tokens of the API
+(``teiten incidents token new NAME``).
 
 Roles (docs/incidents.md): ``viewer`` reads; ``handler`` also files reports and records
-coordinations; ``admin`` everything. Every form carries the session's CSRF token.
+coordinations; ``admin`` everything. Every form carries the session's CSRF token (the sign-in
+form, before there is a session, a token bound to the pre-session cookie). Sign-ins, failed
+or not, are in the audit trail (``sign_in``, ``sign_fail``: name and address, never the
+password).
 """
 
 from __future__ import annotations
@@ -16,9 +20,19 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from teiten.incidents.audit import record
 from teiten.incidents.models import User
 from teiten.incidents.users import token_access, verify
 from teiten.web.context import WebContext, render, web
+from teiten.web.sessions import (
+    PRESESSION_COOKIE,
+    SESSION_COOKIE,
+    SignedIn,
+    end_session,
+    find_session,
+    login_csrf,
+    open_session,
+)
 
 __all__ = ["EDITOR_ROLES", "any_token", "api_access", "can_edit", "check_csrf", "csrf_context", "csrf_token", "editor",
            "intake_token", "page_user", "read_token", "router", "session_user"]
@@ -33,14 +47,19 @@ def can_edit(user: User) -> bool:
     return user.role in EDITOR_ROLES
 
 
+def _signed_in(request: Request, ctx: WebContext) -> SignedIn | None:
+    """The live session of the request's cookie (looked up once per request)."""
+    if "signed_in" not in request.scope:
+        value = request.cookies.get(SESSION_COOKIE)
+        request.scope["signed_in"] = find_session(ctx.db, ctx.sessions, value) if value else None
+    got: SignedIn | None = request.scope["signed_in"]
+    return got
+
+
 def session_user(request: Request, ctx: WebContext = Depends(web)) -> User | None:
-    """The active user the session cookie names, if any."""
-    uid = request.session.get("uid")
-    if uid is None:
-        return None
-    with ctx.db.session() as s:
-        u = s.get(User, uid)
-        return u if u is not None and u.active else None
+    """The active user of the request's session, if any."""
+    got = _signed_in(request, ctx)
+    return got.user if got is not None else None
 
 
 def page_user(request: Request, user: User | None = Depends(session_user)) -> User:
@@ -83,11 +102,14 @@ intake_token, read_token, any_token = api_access("intake"), api_access("read"), 
 
 
 def csrf_token(request: Request) -> str:
-    """The session's CSRF token (made on first use)."""
-    tok = request.session.get("csrf")
-    if not tok:
-        tok = request.session["csrf"] = secrets.token_urlsafe(24)
-    return str(tok)
+    """The session's CSRF token; signed out, the sign-in form's (bound to the pre-session
+    cookie; empty without one)."""
+    ctx = web(request)
+    got = _signed_in(request, ctx)
+    if got is not None:
+        return got.csrf
+    pre = request.scope.get("presession") or request.cookies.get(PRESESSION_COOKIE)
+    return login_csrf(ctx.sessions.key, pre) if pre else ""
 
 
 def csrf_context(request: Request) -> dict[str, Any]:
@@ -97,31 +119,80 @@ def csrf_context(request: Request) -> dict[str, Any]:
 
 def check_csrf(request: Request, token: str) -> None:
     """403 unless ``token`` (a form's) is the session's."""
-    if not token or not secrets.compare_digest(token, str(request.session.get("csrf") or "")):
+    expected = csrf_token(request)
+    if not token or not expected or not secrets.compare_digest(token, expected):
         raise HTTPException(403, "form expired: reload the page")
 
 
+def _address(request: Request) -> str:
+    """The client's address as uvicorn resolved it (X-Forwarded-For from trusted proxies only)."""
+    return request.client.host if request.client else "-"
+
+
+def _cookie(request: Request, response: Response, name: str, value: str | None, max_age: int | None = None) -> None:
+    """Set (or, for None, delete) cookie ``name``: HttpOnly, SameSite=Strict, Secure as the policy says."""
+    secure = web(request).sessions.secure_for(request)
+    if value is None:
+        response.delete_cookie(name, path="/", secure=secure, httponly=True, samesite="strict")
+    else:
+        response.set_cookie(name, value, max_age=max_age, path="/", secure=secure, httponly=True, samesite="strict")
+
+
+def _sign_in_form(request: Request, status: int, next: str, error: str | None = None) -> Response:
+    """The sign-in page, with a new pre-session cookie when the browser has none."""
+    made = None
+    if not request.cookies.get(PRESESSION_COOKIE):
+        made = request.scope["presession"] = secrets.token_urlsafe(32)
+    resp = render(request, "login.html.j2", None, status, next=next if _local(next) else "/incidents", error=error)
+    if made:
+        _cookie(request, resp, PRESESSION_COOKIE, made)
+    return resp
+
+
+def _local(path: str) -> bool:
+    return path.startswith("/") and not path.startswith("//") and "\\" not in path
+
+
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-def login_page(request: Request, next: str = "/incidents") -> HTMLResponse:
-    return render(request, "login.html.j2", None, next=next if next.startswith("/") else "/incidents")
+def login_page(request: Request, next: str = "/incidents") -> Response:
+    return _sign_in_form(request, 200, next)
 
 
 @router.post("/login", include_in_schema=False)
 def login(request: Request, name: str = Form(...), password: str = Form(...), next: str = Form("/incidents"),
           token: str = Form(""), ctx: WebContext = Depends(web)) -> Response:
     check_csrf(request, token)
+    address = _address(request)
+    wait = ctx.throttle.wait(name, address)
+    if wait:
+        resp = _sign_in_form(request, 429, next, f"too many attempts: try again in {wait} s")
+        resp.headers["Retry-After"] = str(wait)
+        return resp
+    seen = {"name": name[:100], "address": address}
     with ctx.db.session() as s:
         u = verify(s, name, password)
         uid = u.id if u is not None else None
+        if u is None:
+            record(s, "sign_fail", "users", "-", seen, actor="anonymous")
+        else:
+            record(s, "sign_in", "users", str(u.id), seen, actor=u.name)
     if uid is None:
-        return render(request, "login.html.j2", None, 401, next=next, error="wrong name or password")
-    request.session.clear()
-    request.session["uid"] = uid
-    return RedirectResponse(next if next.startswith("/") and not next.startswith("//") else "/incidents", 303)
+        ctx.throttle.failed(name, address)
+        return _sign_in_form(request, 401, next, "wrong name or password")
+    ctx.throttle.succeeded(name)
+    value = open_session(ctx.db, uid, address, replacing=request.cookies.get(SESSION_COOKIE))
+    resp = RedirectResponse(next if _local(next) else "/incidents", 303)
+    _cookie(request, resp, SESSION_COOKIE, value, int(ctx.sessions.max_age.total_seconds()))
+    _cookie(request, resp, PRESESSION_COOKIE, None)
+    return resp
 
 
 @router.post("/logout", include_in_schema=False)
-def logout(request: Request, token: str = Form("")) -> RedirectResponse:
+def logout(request: Request, token: str = Form(""), ctx: WebContext = Depends(web)) -> RedirectResponse:
     check_csrf(request, token)
-    request.session.clear()
-    return RedirectResponse("/login", 303)
+    value = request.cookies.get(SESSION_COOKIE)
+    if value:
+        end_session(ctx.db, value)
+    resp = RedirectResponse("/login", 303)
+    _cookie(request, resp, SESSION_COOKIE, None)
+    return resp

@@ -1,10 +1,11 @@
-"""What every request of the web app reads: the incident database, the server's zone and
-the templates (one :class:`WebContext` on ``app.state.web``, set by ``create_app``), and
-``render``, which shows a template with the signed-in user."""
+"""What every request of the web app reads: the incident database, the server's zone, the
+templates, the session policy and the sign-in throttle (one :class:`WebContext` on
+``app.state.web``, set by ``create_app``), and ``render``, which shows a template with the
+signed-in user."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
@@ -13,6 +14,8 @@ from fastapi.templating import Jinja2Templates
 
 from teiten.incidents.db import IncidentDB
 from teiten.incidents.models import User
+from teiten.web.sessions import SessionPolicy
+from teiten.web.throttle import SignInThrottle
 
 __all__ = ["WebContext", "render", "web"]
 
@@ -20,11 +23,14 @@ __all__ = ["WebContext", "render", "web"]
 @dataclass(frozen=True)
 class WebContext:
     """The state of one app: ``tz`` is the zone of times entered without one and of the
-    statistics when a request names none (``teiten serve --tz``)."""
+    statistics when a request names none (``teiten serve --tz``); ``sessions`` how sessions
+    and their cookies work; ``throttle`` the sign-in limits."""
 
     db: IncidentDB
     tz: str
     templates: Jinja2Templates
+    sessions: SessionPolicy
+    throttle: SignInThrottle = field(default_factory=SignInThrottle)
 
 
 def web(request: Request) -> WebContext:

@@ -24,6 +24,8 @@ from .conftest import free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PASSWORD = "correct horse battery"
+#: 32 random bytes as hex: the web secret must be at least that (a short one is refused).
+SECRET = "9c4e1f7a2b8d3c6e5f0a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6"
 EVIL = "<script>window.__pwned = 1</script><b>bold</b>"
 
 
@@ -34,7 +36,7 @@ def server(db: IncidentDB) -> Iterator[tuple[str, dict[str, str]]]:
         for name, role in (("hana", "handler"), ("vic", "viewer"), ("root", "admin")):
             tokens[name] = new_token(s, add_user(s, name, role, PASSWORD))
     port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(db, secret="test", tz="Asia/Tokyo"), host="127.0.0.1", port=port,
+    srv = uvicorn.Server(uvicorn.Config(create_app(db, secret=SECRET, tz="Asia/Tokyo"), host="127.0.0.1", port=port,
                                         log_level="warning"))
     t = threading.Thread(target=srv.run, daemon=True)
     t.start()
