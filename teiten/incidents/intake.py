@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import select
@@ -111,6 +111,10 @@ def parse_time(value: Any, what: str, tz: tzinfo | None = None) -> datetime:
         if tz is None:
             raise InputError(f"{what}: {value!r} has no UTC offset (add Z or +09:00, or give --tz)")
         t = t.replace(tzinfo=tz)
+    try:
+        t.astimezone(UTC)  # what the database stores: 9999-12-31T23:59:59-23:59 is past year 9999 there
+    except OverflowError:
+        raise InputError(f"{what}: {value!r} is out of range (years 1 to 9999 in UTC)") from None
     return t
 
 

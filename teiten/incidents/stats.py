@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from teiten.errors import InputError
 from teiten.incidents.db import IncidentDB
 from teiten.incidents.models import Coordination, Incident, IncidentPort, Report, report_incidents
 from teiten.incidents.taxonomy import BRAND_ORIGINS, CATEGORIES
@@ -207,6 +208,11 @@ def _scan_ports(session: Session, month_of: dict[int, str], months: list[str]) -
 
 def period_stats(db: IncidentDB, period: str, tz: str) -> tuple[Period, dict[str, Any]]:
     """The period given as text (``2017Q4``, ``2017-10``) in zone ``tz``, and its statistics."""
-    p = parse_period(period, tz)
+    try:
+        p = parse_period(period, tz)
+        _ = p.year_before().start, p.end  # the window read: from a year before the period to its end
+    except (ValueError, OverflowError):
+        raise InputError(f"no statistics for {period!r}: the period and the year before it must lie within"
+                         " the years 1 to 9999") from None
     with db.session() as s:
         return p, incident_stats(s, p)

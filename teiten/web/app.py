@@ -29,7 +29,7 @@ from teiten.incidents.taxonomy import (
     INCIDENT_STATUSES,
     category,
 )
-from teiten.web import auth
+from teiten.web import auth, guards
 from teiten.web.context import WebContext, render, web
 from teiten.web.sessions import SessionPolicy, check_secret
 from teiten.web.views import api, incidents, schema
@@ -57,6 +57,7 @@ def create_app(db: IncidentDB | str, *, secret: str | None = None, tz: str = "UT
     app.include_router(incidents.router)
     app.include_router(api.router)
     app.include_router(schema.router)
+    guards.install(app)  # security headers and body limits, outside every other middleware
     return app
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError
 
 from teiten.errors import InputError, TeitenError
 from teiten.incidents.intake import parse_report, record
@@ -17,7 +18,8 @@ from teiten.incidents.models import Incident, User
 from teiten.incidents.stats import period_stats
 from teiten.web.auth import can_edit, intake_token, read_token
 from teiten.web.context import WebContext, web
-from teiten.web.views import incident_json
+from teiten.web.guards import json_body
+from teiten.web.views import RowId, incident_json, refusal
 
 __all__ = ["router"]
 
@@ -30,15 +32,17 @@ async def api_report(request: Request, user: User = Depends(intake_token),
     if not can_edit(user):
         raise HTTPException(403, "viewer tokens cannot file reports")
     try:
-        obj = await request.json()
-    except ValueError:
-        raise HTTPException(400, "the body is not JSON") from None
+        obj = json_body(await request.body())  # at most web_max_body bytes (teiten.web.guards), 32 levels deep
+    except InputError as e:
+        raise HTTPException(400, str(e)) from None
     try:
         r = parse_report(obj)
         with ctx.db.session(user.name) as s:
             out = record(s, r)
     except InputError as e:
         raise HTTPException(422, str(e)) from None
+    except (IntegrityError, DataError) as e:  # a coordination ticket in use, a report filed at the same time
+        raise refusal(e) from None
     code = 200 if out.status == "duplicate" else 201
     return JSONResponse({"status": out.status, "report": out.report_id, "incidents": out.new_incidents,
                          "linked": out.linked_incidents, "coordinations": out.coordinations,
@@ -46,7 +50,7 @@ async def api_report(request: Request, user: User = Depends(intake_token),
 
 
 @router.get("/api/incidents/{iid}")
-def api_incident(iid: int, user: User = Depends(read_token), ctx: WebContext = Depends(web)) -> dict[str, Any]:
+def api_incident(iid: RowId, user: User = Depends(read_token), ctx: WebContext = Depends(web)) -> dict[str, Any]:
     with ctx.db.session() as s:
         inc = s.get(Incident, iid)
         if inc is None:
