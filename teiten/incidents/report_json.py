@@ -13,8 +13,9 @@ from teiten.incidents.taxonomy import BRAND_ORIGINS, CATEGORIES, CHANNELS
 __all__ = ["REPORT_SCHEMA"]
 
 _TEXT: dict[str, Any] = {"type": "string", "maxLength": 100_000}
-_TIME: dict[str, Any] = {"type": "string", "description": "ISO 8601, with a UTC offset",
+_TIME: dict[str, Any] = {"type": "string", "format": "date-time", "description": "ISO 8601, with a UTC offset",
                          "examples": ["2017-10-02T09:30:00+09:00"]}
+_ID: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 200}
 
 _INCIDENT: dict[str, Any] = {
     "type": "object",
@@ -41,7 +42,7 @@ REPORT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["id", "channel", "received_at"],
     "properties": {
-        "id": _TEXT, "channel": {"enum": list(CHANNELS)}, "received_at": _TIME, "reporter": _TEXT,
+        "id": _ID, "channel": {"enum": list(CHANNELS)}, "received_at": _TIME, "reporter": _TEXT,
         "subject": _TEXT, "content": _TEXT,
         "incidents": {"type": "array", "items": _INCIDENT},
         "coordinations": {"type": "array", "items": _COORDINATION},

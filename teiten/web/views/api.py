@@ -15,6 +15,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from teiten.errors import InputError, TeitenError
 from teiten.incidents.intake import parse_report, record
 from teiten.incidents.models import Incident, User
+from teiten.incidents.report_json import REPORT_SCHEMA
 from teiten.incidents.stats import period_stats
 from teiten.web.auth import can_edit, intake_token, read_token
 from teiten.web.context import WebContext, web
@@ -26,7 +27,8 @@ __all__ = ["router"]
 router = APIRouter()
 
 
-@router.post("/api/reports", status_code=201)
+@router.post("/api/reports", status_code=201, openapi_extra={"requestBody": {
+    "required": True, "content": {"application/json": {"schema": REPORT_SCHEMA}}}})
 async def api_report(request: Request, user: User = Depends(intake_token),
                      ctx: WebContext = Depends(web)) -> JSONResponse:
     if not can_edit(user):
