@@ -4,7 +4,9 @@ with the session's actor (``session.info["actor"]``), the time and the changed v
 
 One table is left out: ``web_sessions`` (:data:`UNAUDITED`), whose rows change on every
 sign-in and, through ``last_seen``, once a minute per signed-in browser. Sign-ins are
-recorded instead, by :func:`record` (actions ``sign_in`` and ``sign_fail``)."""
+recorded instead, by :func:`record` (actions ``sign_in`` and ``sign_fail``). Password hashes
+and token digests are never copied into the trail (:data:`REDACTED`), and a token's last use
+alone makes no entry (:data:`QUIET`)."""
 
 from __future__ import annotations
 
@@ -19,10 +21,14 @@ from sqlalchemy.orm.base import PASSIVE_NO_INITIALIZE
 
 from teiten.incidents.models import AuditEntry, Base, WebSession, utc_now
 
-__all__ = ["UNAUDITED", "install", "record"]
+__all__ = ["QUIET", "REDACTED", "UNAUDITED", "install", "record"]
 
 #: Rows the trail leaves out: itself, and the web sessions (recorded as sign-ins).
 UNAUDITED: tuple[type[Base], ...] = (AuditEntry, WebSession)
+#: Columns whose values the trail does not copy (secrets: that they changed is recorded).
+REDACTED = {("users", "password"), ("api_tokens", "digest")}
+#: Columns whose changes alone are not worth an entry (a token's use, once a minute).
+QUIET = {("api_tokens", "last_used_at")}
 
 
 def _plain(v: Any) -> Any:
@@ -73,10 +79,12 @@ def _after_flush(session: Session, _context: Any) -> None:
         for obj in objs:
             if not isinstance(obj, Base) or isinstance(obj, UNAUDITED):
                 continue
-            changes = _changes(obj, action)
-            if action == "update" and not changes:
+            table = obj.__tablename__
+            changes = {k: ["<redacted>" if v is not None else None for v in vs] if (table, k) in REDACTED else vs
+                       for k, vs in _changes(obj, action).items()}
+            if action == "update" and not {k for k in changes if (table, k) not in QUIET}:
                 continue
-            rows.append({"at": at, "actor": actor, "action": action, "table_name": obj.__tablename__,
+            rows.append({"at": at, "actor": actor, "action": action, "table_name": table,
                          "row_id": _key(obj), "changes": json.dumps(changes, ensure_ascii=False, default=str)})
     if rows:
         session.connection().execute(insert(AuditEntry), rows)
