@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import secrets
 from importlib import resources
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -53,6 +55,7 @@ def create_app(db: IncidentDB | str, *, secret: str | None = None, tz: str = "UT
                                sessions=policy)
     app.mount("/static", StaticFiles(directory=str(resources.files("teiten.web") / "static")), name="static")
     app.exception_handler(HTTPException)(_http_error)
+    app.exception_handler(RequestValidationError)(_invalid)
     app.include_router(auth.router)
     app.include_router(incidents.router)
     app.include_router(api.router)
@@ -70,6 +73,17 @@ def _templates() -> Jinja2Templates:
                                  origins=BRAND_ORIGINS, coordination_statuses=COORDINATION_STATUSES,
                                  category_name=lambda code: category(code).name_en)
     return templates
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(x) for x in loc[1:]) or str(loc[0]) if loc else "request"
+
+
+async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+    """422 for a parameter or body that does not fit (FastAPI's validation), as the other
+    errors are written: which field and why, never the value sent back."""
+    said = sorted({f"{_field(tuple(e.get('loc', ())))}: {e.get('msg', 'invalid')}" for e in exc.errors()})
+    return await _http_error(request, HTTPException(422, "; ".join(said)[:500]))
 
 
 async def _http_error(request: Request, exc: HTTPException) -> Response:

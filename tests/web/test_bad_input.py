@@ -134,3 +134,14 @@ def test_a_report_id_already_filed_from_the_web_form(live: Live, hana: httpx.Cli
     assert r.status_code == 409, (r.status_code, r.headers.get("location"))
     assert "already stored" in r.text and 'href="/reports/1"' in r.text
     assert hana.get("/reports/1").status_code == 200
+
+
+def test_validation_errors_read_like_the_others_and_echo_nothing(live: Live, hana: httpx.Client) -> None:
+    # before: FastAPI's own {"detail": [{"input": ...}]} on pages and API alike, the value sent back
+    evil = "1<script>alert(1)<"
+    r = httpx.get(f"{live.base}/api/incidents/{evil}", headers=bearer(live))
+    assert r.status_code == 422 and set(r.json()) == {"error"} and "iid" in r.json()["error"]
+    assert "script" not in r.text
+    page = hana.get(f"/incidents?page={evil}")
+    assert page.status_code == 422 and "text/html" in page.headers["content-type"]
+    assert "page" in page.text and evil not in page.text and "&lt;script" not in page.text
