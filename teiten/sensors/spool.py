@@ -40,7 +40,7 @@ def iso(sec: float) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S") + (f".{dt.microsecond:06d}" if dt.microsecond else "") + "Z"
 
 
-def interval_name(sensor: str, start: int) -> str:
+def interval_name(sensor: str, start: float) -> str:
     """``NAME-YYYYmmddTHHMMSSZ``, the stem of an interval's files."""
     return f"{sensor}-{datetime.fromtimestamp(start, UTC):%Y%m%dT%H%M%SZ}"
 
@@ -105,7 +105,7 @@ class Spool:
         found = self.manifests(self.ready) + self.manifests(self.sent)
         return max(found, key=lambda m: m.seq) if found else None
 
-    def close_interval(self, start: int, end: int, capture: Path | None, *, packets: int, size: int,
+    def close_interval(self, start: float, end: float, capture: Path | None, *, packets: int, size: int,
                        first: float | None, last: float | None, dropped: dict[str, int], key: Ed25519PrivateKey,
                        replies: int = 0, prev: Manifest | None = None) -> Manifest:
         """Move the interval's capture (a file in ``tmp/``, or None without a packet) into
@@ -134,8 +134,7 @@ class Spool:
 
     def mark_sent(self, m: Manifest) -> None:
         """Move a shipped interval to ``sent/``: the capture first, the manifest last."""
-        stem = interval_name(self.sensor, int(datetime.fromisoformat(m.interval_start.replace("Z", "+00:00"))
-                                              .timestamp()))
+        stem = interval_name(self.sensor, datetime.fromisoformat(m.interval_start.replace("Z", "+00:00")).timestamp())
         if m.file:
             (self.ready / m.file).replace(self.sent / m.file)
         (self.ready / (stem + ".json")).replace(self.sent / (stem + ".json"))

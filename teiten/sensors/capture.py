@@ -1,0 +1,143 @@
+"""``teiten sensor run``: capture what reaches a sensor's addresses, one file per interval.
+
+libpcap captures with a kernel BPF filter (the sensor's destination networks, and
+``--filter``) into a file in the spool's ``tmp/``; at each multiple of ``--rotate`` seconds
+(UTC) the interval is closed (:meth:`teiten.sensors.spool.Spool.close_interval`): its
+capture moves to ``ready/`` and its signed manifest follows, with the packets, bytes and
+the kernel's and interface's drops of the interval. An interval without a packet still
+writes its manifest (a heartbeat). The first interval after a (re)start begins when the
+capture did, the last ends when SIGTERM or SIGINT stopped it; SIGHUP re-reads the filter
+(:class:`SensorConfig.filter`). Nothing is ever sent: the capture only listens.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from teiten.capture.reader import CaptureReader
+from teiten.errors import SettingError
+from teiten.sensors.credentials import load_private
+from teiten.sensors.libpcap import Capture, Stats
+from teiten.sensors.manifest import Manifest
+from teiten.sensors.spool import Spool, interval_of
+
+__all__ = ["SensorConfig", "capture_filter", "run"]
+
+
+@dataclass
+class SensorConfig:
+    """What ``teiten sensor run`` is told."""
+
+    name: str
+    interface: str
+    addresses: list[str]
+    spool: Path
+    credentials: Path
+    rotate: int = 300
+    filter: str | None = None
+    snaplen: int = 65535
+    promiscuous: bool = False
+    buffer_bytes: int = 64 << 20
+    reload: Callable[[], str | None] | None = field(default=None, repr=False)  # SIGHUP: the new --filter
+
+
+def capture_filter(addresses: list[str], extra: str | None = None) -> str:
+    """The kernel filter: packets to the sensor's networks (and ``extra``)."""
+    nets = []
+    for a in addresses:
+        try:
+            net = ipaddress.ip_network(a.strip(), strict=False)
+        except ValueError:
+            raise SettingError(f"--addresses: not an address or network: {a!r}") from None
+        nets.append(f"dst net {net}")
+    if not nets:
+        raise SettingError("--addresses names no network")
+    expr = "(" + " or ".join(nets) + ")"
+    return f"{expr} and ({extra})" if extra else expr
+
+
+def _summary(path: Path) -> tuple[int, float | None, float | None]:
+    """Records and the first and last packet time (seconds) of a closed capture file."""
+    reader = CaptureReader(path)
+    for _ in reader:
+        pass
+    s = reader.summary
+    return s.frames, (s.first_ts / 1e6 if s.first_ts is not None else None), (
+        s.last_ts / 1e6 if s.last_ts is not None else None)
+
+
+def run(cfg: SensorConfig, *, clock: Callable[[], float] = time.time, stop_after: float | None = None,
+        on_close: Callable[[Manifest], None] | None = None) -> list[Manifest]:
+    """Capture until SIGTERM/SIGINT (or ``stop_after`` seconds, for tests); the manifests
+    written, oldest first."""
+    key = load_private(cfg.credentials)
+    spool = Spool(cfg.spool, cfg.name)
+    spool.recover()
+    bpf = capture_filter(cfg.addresses, cfg.filter)
+    cap = Capture(cfg.interface, bpf, snaplen=cfg.snaplen, promiscuous=cfg.promiscuous,
+                  buffer_bytes=cfg.buffer_bytes)
+    flags = {"stop": False, "reload": False}
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        flags["reload" if signum == signal.SIGHUP else "stop"] = True
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    began = clock()
+    prev = spool.last()
+    start = began if prev is None else max(began, _end_of(prev))
+    end = float(interval_of(start, cfg.rotate)[1])
+    open_path = spool.tmp / f"{cfg.name}-open.pcap"
+    written: list[Manifest] = []
+    last_stats = Stats(0, 0, 0)
+    try:
+        cap.open_file(open_path)
+        while True:
+            cap.dispatch()
+            now = clock()
+            if stop_after is not None and now - began >= stop_after:
+                flags["stop"] = True
+            reload = flags["reload"] and now - start >= 1  # an interval lasts a second at least (its name)
+            if now < end and not flags["stop"] and not reload:
+                continue
+            close_at = end if now >= end else now
+            cap.close_file()
+            st = cap.stats()
+            drops = {"kernel": st.kernel - last_stats.kernel, "interface": st.interface - last_stats.interface}
+            last_stats = st
+            frames, first, last = _summary(open_path)
+            m = spool.close_interval(start, close_at, open_path, packets=frames, size=open_path.stat().st_size,
+                                     first=first, last=last, dropped=drops, key=key, prev=prev)
+            written.append(m)
+            prev = m
+            if on_close is not None:
+                on_close(m)
+            if flags["stop"]:
+                return written
+            if reload:
+                flags["reload"] = False
+                cap.close()
+                if cfg.reload is not None:
+                    cfg.filter = cfg.reload()
+                bpf = capture_filter(cfg.addresses, cfg.filter)
+                cap = Capture(cfg.interface, bpf, snaplen=cfg.snaplen, promiscuous=cfg.promiscuous,
+                              buffer_bytes=cfg.buffer_bytes)
+                last_stats = Stats(0, 0, 0)
+            start = close_at
+            end = float(interval_of(max(now, close_at), cfg.rotate)[1])
+            cap.open_file(open_path)
+    finally:
+        cap.close()
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+def _end_of(m: Manifest) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(m.interval_end.replace("Z", "+00:00")).timestamp()
