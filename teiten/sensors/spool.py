@@ -3,10 +3,11 @@
 ``DIR/tmp/`` holds what is being written, ``DIR/ready/`` the closed intervals
 (``NAME-YYYYmmddTHHMMSSZ.pcap``, classic pcap as libpcap writes it, and its manifest
 ``….json``; a heartbeat has the manifest alone), ``DIR/sent/`` what the collector has
-acknowledged. Everything reaches ``ready/`` by a rename from ``tmp/`` after an fsync, the capture before its manifest, so a reader that takes
-manifests from ``ready/`` never sees half a file; a crash leaves at most files in ``tmp/``,
-which :meth:`Spool.recover` removes. Intervals start on multiples of the rotation in UTC
-(:func:`interval_of`), so that files line up across sensors and days without drift.
+acknowledged. Everything reaches ``ready/`` by a rename from ``tmp/`` after an fsync, the
+capture before its manifest, so a reader that takes manifests from ``ready/`` never sees
+half a file; a crash leaves at most files in ``tmp/``, which :meth:`Spool.recover` removes.
+Intervals start on multiples of the rotation in UTC (:func:`interval_of`), so that files
+line up across sensors and days without drift.
 """
 
 from __future__ import annotations
