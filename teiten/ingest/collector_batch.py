@@ -1,0 +1,77 @@
+"""The collector's batch ingester: the files in ``collector/incoming/`` (their manifests
+accepted) go into the store, one :func:`ingest_paths` call per sensor for all its waiting
+files (their packets attributed to the sensor), then to ``collector/done/``.
+
+A crash mid-batch leaves some files ingested but still in ``incoming/``; the next batch
+ingests them again, and the store takes each once (ingest is idempotent by content:
+``duplicate``, nothing added).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from pathlib import Path
+
+from teiten.errors import StoreError
+from teiten.ingest.collector_db import CollectorDB
+from teiten.ingest.pipeline import IngestResult, ingest_paths
+
+__all__ = ["BatchIngester", "ingest_incoming"]
+
+log = logging.getLogger("teiten.collector")
+
+
+def ingest_incoming(folder: Path, store: Path, db: CollectorDB) -> list[IngestResult]:
+    """Ingest every file waiting in ``folder/incoming`` into ``store``; the results."""
+    incoming, done = folder / "incoming", folder / "done"
+    done.mkdir(exist_ok=True)
+    by_sensor: dict[str, list[Path]] = defaultdict(list)
+    for row in db.files_in("incoming"):
+        if (incoming / row.name).exists():
+            by_sensor[row.sensor].append(incoming / row.name)
+    out: list[IngestResult] = []
+    for sensor, paths in sorted(by_sensor.items()):
+        for r in ingest_paths(store, paths, sensor=sensor):
+            path = Path(r.file)
+            path.replace(done / path.name)
+            state = "error" if r.status == "error" else "done"
+            db.ingested(path.name, state, r.status)
+            if state == "error":
+                log.error("sensor %s: %s is not ingested: %s", sensor, path.name, r.error)
+            out.append(r)
+        log.info("sensor %s: %d file(s) ingested", sensor, len(paths))
+    return out
+
+
+class BatchIngester(threading.Thread):
+    """Ingests what is waiting every ``every`` seconds, or sooner when woken (a manifest
+    accepted), after a short pause that lets a burst of uploads join one batch."""
+
+    def __init__(self, folder: Path, store: Path, db: CollectorDB, *, every: float = 30.0,
+                 settle: float = 1.0) -> None:
+        super().__init__(name="teiten-collector-ingest", daemon=True)
+        self.folder, self.store, self.db, self.every, self.settle = folder, store, db, every, settle
+        self._wake, self._halt = threading.Event(), threading.Event()
+        self.batches = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._halt.set()
+        self._wake.set()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            if self._wake.wait(self.every):
+                self._halt.wait(self.settle)
+            self._wake.clear()
+            try:
+                ingest_incoming(self.folder, self.store, self.db)
+            except StoreError as e:  # another ingest holds the store: the next round takes them
+                log.warning("ingest postponed: %s", e)
+            except Exception:
+                log.exception("ingest failed; the files stay in incoming/")
+            self.batches += 1
