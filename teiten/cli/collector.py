@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from teiten.cli.options import store_option, user_errors
 from teiten.errors import SettingError
-
-if TYPE_CHECKING:
-    from teiten.ingest.collector import ManifestRules
-    from teiten.sensors.manifest import Manifest
 
 __all__ = ["COMMANDS", "collector"]
 
@@ -21,15 +16,6 @@ __all__ = ["COMMANDS", "collector"]
 @click.group()
 def collector() -> None:
     """Receive sensors' signed intervals over HTTPS and ingest them into a store."""
-
-
-def _rules() -> ManifestRules[Manifest]:
-    """The sensors' manifest format, for the collector."""
-    from teiten.ingest.collector import ManifestRules
-    from teiten.sensors.credentials import public_key
-    from teiten.sensors.manifest import chain_problems, parse_manifest
-
-    return ManifestRules(parse_manifest, chain_problems, public_key)
 
 
 @collector.command("init")
@@ -64,10 +50,10 @@ def add_sensor(name: str, store: Path, addresses: str, kind: str, out: Path | No
     Its token is given once: written into CREDS_DIR with --out, else printed.
     """
     from teiten.ingest.collector import check_sensor_name, collector_folder
-    from teiten.ingest.collector_client import write_credentials
     from teiten.ingest.collector_db import CollectorDB
     from teiten.ingest.collector_pki import CA_CERT
     from teiten.sensors import credentials
+    from teiten.sensors.ship import write_credentials
     from teiten.store.catalog import Sensor
     from teiten.store.catalog import add_sensor as catalog_add
     from teiten.store.open import open_store
@@ -127,7 +113,7 @@ def serve(store: Path, listen: str, cert: Path | None, key: Path | None, max_fil
     if not sep or not port.isdigit():
         raise SettingError(f"--listen is HOST:PORT, not {listen!r}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    run(store, _rules(), host=host.strip("[]"), port=int(port), cert=cert, key=key,
+    run(store, host=host.strip("[]"), port=int(port), cert=cert, key=key,
         limits=Limits(max_file=max_file_bytes))
 
 

@@ -3,8 +3,8 @@
 ::
 
     GET  /v1/health                                     200, no token needed
-    HEAD /v1/sensors/NAME/files/NAME-YYYYmmddTHHMMSSZ.pcapng     Upload-Offset: bytes held
-    PUT  /v1/sensors/NAME/files/NAME-YYYYmmddTHHMMSSZ.pcapng     the capture (Teiten-SHA256)
+    HEAD /v1/sensors/NAME/files/NAME-YYYYmmddTHHMMSSZ.pcap       Upload-Offset: bytes held
+    PUT  /v1/sensors/NAME/files/NAME-YYYYmmddTHHMMSSZ.pcap       the capture (Teiten-SHA256)
     PUT  /v1/sensors/NAME/manifests/NAME-YYYYmmddTHHMMSSZ.json   its signed manifest
 
 Every request under ``/v1/sensors/`` carries ``Authorization: Bearer TOKEN`` (the sensor's,
@@ -18,7 +18,7 @@ either fails; a gap in ``seq`` is accepted and recorded). Then its file moves to
 ``incoming/`` for the batch ingester (collector_batch.py).
 
 Refused with a status, a log line and nothing kept: a name that is not
-``NAME-YYYYmmddTHHMMSSZ.pcapng|.json`` or holds ``/``, ``..`` or a control character (400),
+``NAME-YYYYmmddTHHMMSSZ.pcap|.pcapng|.json`` or holds ``/``, ``..`` or a control character (400),
 no or a wrong or revoked token (401), another sensor's name or manifest (403), past the
 size limits (413).
 """
@@ -33,15 +33,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from typing import Any
 
 from teiten.errors import InputError, SettingError
 from teiten.ingest.collector_db import CollectorDB, SensorRow
 from teiten.ingest.collector_http import Receive, Refused, Scope, Send, body_range, read_body, size_of
+from teiten.sensors.credentials import public_key
+from teiten.sensors.manifest import chain_problems, parse_manifest
 
-__all__ = ["Collector", "Limits", "ManifestRules", "SignedManifest", "check_sensor_name", "collector_folder"]
+__all__ = ["Collector", "Limits", "check_sensor_name", "collector_folder"]
 
 log = logging.getLogger("teiten.collector")
 
@@ -63,48 +63,18 @@ def check_sensor_name(name: str) -> str:
     return name
 
 
-class SignedManifest(Protocol):
-    """What the collector reads of a manifest (teiten.sensors.manifest.Manifest)."""
-
-    @property
-    def sensor(self) -> str: ...
-    @property
-    def seq(self) -> int: ...
-    @property
-    def interval_start(self) -> str: ...
-    @property
-    def file(self) -> str | None: ...
-    @property
-    def sha256(self) -> str | None: ...
-    def digest(self) -> str: ...
-    def verified(self, key: Ed25519PublicKey) -> bool: ...
-
-
-M = TypeVar("M", bound=SignedManifest)
-
-
-@dataclass(frozen=True)
-class ManifestRules(Generic[M]):
-    """The sensors' manifest format, handed in by the caller (teiten.sensors, a sibling layer):
-    ``parse`` (raising InputError), ``chain_problems`` and ``public_key`` (from hex)."""
-
-    parse: Callable[[bytes], M]
-    chain_problems: Callable[[M | None, M], tuple[list[str], int]]
-    public_key: Callable[[str], Ed25519PublicKey]
-
-
 @dataclass(frozen=True)
 class Limits:
     max_file: int = 1 << 30  # bytes of one capture
     max_manifest: int = 64 << 10
 
 
-class Collector(Generic[M]):
+class Collector:
     """The upload API over a collector folder (``<store>/collector``)."""
 
-    def __init__(self, folder: Path, rules: ManifestRules[M], limits: Limits = Limits(),
+    def __init__(self, folder: Path, limits: Limits = Limits(),
                  on_accept: Callable[[], None] | None = None) -> None:
-        self.folder, self.rules, self.limits, self.on_accept = folder, rules, limits, on_accept
+        self.folder, self.limits, self.on_accept = folder, limits, on_accept
         self.db = CollectorDB(folder / "collector.sqlite")
         for d in (self.uploads, self.incoming):
             d.mkdir(parents=True, exist_ok=True)
@@ -155,10 +125,11 @@ class Collector(Generic[M]):
         if CONTROL.search(path) or len(parts) != 6 or parts[4] not in ("files", "manifests") or ".." in path:
             raise Refused(400, "not /v1/sensors/NAME/files/FILE or /v1/sensors/NAME/manifests/FILE")
         name, kind, file = parts[3], parts[4], parts[5]
-        suffix = r"\.pcapng" if kind == "files" else r"\.json"
+        suffix = r"\.pcap(?:ng)?" if kind == "files" else r"\.json"
         match = re.fullmatch(re.escape(name) + "-" + STAMP + suffix, file)
         if not NAME.fullmatch(name) or match is None:
-            raise Refused(400, f"a {kind[:-1]} is named {name}-YYYYmmddTHHMMSSZ{suffix[1:]}")
+            raise Refused(400, f"a {kind[:-1]} is named {name}-YYYYmmddTHHMMSSZ"
+                                   + (".pcap or .pcapng" if kind == "files" else ".json"))
         sensor = self._authorised(scope, name)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if kind == "files" and method == "HEAD":
@@ -249,7 +220,7 @@ class Collector(Generic[M]):
                             receive: Receive) -> tuple[int, dict[str, Any], dict[str, str]]:
         body = await read_body(receive, self.limits.max_manifest, headers)
         try:
-            m = self.rules.parse(body)
+            m = parse_manifest(body)
         except InputError as e:
             raise Refused(422, f"not a manifest: {e}") from None
         if m.sensor != sensor.name:
@@ -259,11 +230,11 @@ class Collector(Generic[M]):
         digest = m.digest()
         if self.db.has_manifest(digest):
             return 200, {"status": "already accepted", "seq": m.seq}, {}
-        if not m.verified(self.rules.public_key(sensor.public_key)):
+        if not m.verified(public_key(sensor.public_key)):
             raise Refused(422, f"manifest {m.seq}: the signature is not the sensor's")
         if m.file is not None:
             row = self.db.file(m.file)
-            if m.file != stem + ".pcapng":
+            if m.file not in (stem + ".pcap", stem + ".pcapng"):
                 raise Refused(422, f"manifest {stem}.json names the file {m.file!r}")
             if row is None or row.state == "partial":
                 raise Refused(409, f"upload {m.file} before its manifest")
@@ -272,7 +243,7 @@ class Collector(Generic[M]):
             if row.state != "complete":
                 raise Refused(409, f"{m.file} was accepted with another manifest")
         before = self.db.last_manifest(sensor.name)
-        problems, gap = self.rules.chain_problems(self.rules.parse(before) if before else None, m)
+        problems, gap = chain_problems(parse_manifest(before) if before else None, m)
         if problems:
             raise Refused(422, f"manifest {m.seq}: " + "; ".join(problems))
         self.db.accept_manifest(sensor.name, m.seq, stem, digest, gap, body, m.file)

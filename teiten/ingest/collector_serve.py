@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import ssl
 from pathlib import Path
-from typing import Any
 
 import uvicorn
 
 from teiten.errors import SettingError
-from teiten.ingest.collector import Collector, Limits, ManifestRules, collector_folder
+from teiten.ingest.collector import Collector, Limits, collector_folder
 from teiten.ingest.collector_batch import BatchIngester
 from teiten.ingest.collector_pki import SERVER_CERT, SERVER_KEY
 
@@ -25,7 +24,7 @@ class _TLS13Config(uvicorn.Config):
             self.ssl.minimum_version = ssl.TLSVersion.TLSv1_3
 
 
-def collector_server(store: Path, rules: ManifestRules[Any], *, host: str, port: int, cert: Path | None = None,
+def collector_server(store: Path, *, host: str, port: int, cert: Path | None = None,
                      key: Path | None = None, limits: Limits | None = None, every: float = 30.0, settle: float = 1.0,
                      log_level: str = "info") -> tuple[uvicorn.Server, BatchIngester]:
     """The server (not started) and its ingester (not started) of the collector in ``store``."""
@@ -41,17 +40,17 @@ def collector_server(store: Path, rules: ManifestRules[Any], *, host: str, port:
         if ingester is not None:
             ingester.wake()
 
-    app = Collector(folder, rules, limits or Limits(), on_accept=accepted)
+    app = Collector(folder, limits or Limits(), on_accept=accepted)
     ingester = BatchIngester(folder, store, app.db, every=every, settle=settle)
     config = _TLS13Config(app, host=host, port=port, ssl_certfile=str(cert), ssl_keyfile=str(key),
                           log_level=log_level, lifespan="on", server_header=False)
     return uvicorn.Server(config), ingester
 
 
-def serve(store: Path, rules: ManifestRules[Any], *, host: str, port: int, cert: Path | None = None,
+def serve(store: Path, *, host: str, port: int, cert: Path | None = None,
           key: Path | None = None, limits: Limits | None = None) -> None:
     """Serve until stopped (SIGTERM/SIGINT), ingesting as manifests are accepted."""
-    server, ingester = collector_server(store, rules, host=host, port=port, cert=cert, key=key, limits=limits)
+    server, ingester = collector_server(store, host=host, port=port, cert=cert, key=key, limits=limits)
     ingester.start()
     ingester.wake()  # what a previous run left in incoming/
     try:

@@ -5,6 +5,7 @@ the packets the store then holds are exactly what was sent."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import signal
 import subprocess
@@ -58,7 +59,7 @@ def test_capture_rotates_signs_and_counts_exactly(tmp_path: Path) -> None:
     assert [m.seq for m in ms] == [x["seq"] for x in lines] == list(range(1, len(ms) + 1)) and len(ms) >= 3
     pub = key.public_key()
     assert all(m.verified(pub) for m in ms)
-    assert all(chain_problems(a, b) == ([], 0) for a, b in zip(ms, ms[1:], strict=False))
+    assert all(chain_problems(a, b) == ([], 0) for a, b in itertools.pairwise(ms))
     assert sum(m.packets for m in ms) == 45  # exactly what was sent to the prefix, nothing else
     assert any(m.heartbeat for m in ms) and all(m.dropped == {"kernel": 0, "interface": 0} for m in ms)
     assert list(spool.tmp.iterdir()) == []

@@ -22,13 +22,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from teiten.capture.frames import TCP, PacketColumns
 from teiten.capture.writer import write_pcapng
 from teiten.cli.main import cli
-from teiten.ingest.collector import Limits, ManifestRules, collector_folder
+from teiten.ingest.collector import Limits, collector_folder
 from teiten.ingest.collector_batch import BatchIngester, ingest_incoming
-from teiten.ingest.collector_client import client, read_credentials
 from teiten.ingest.collector_db import CollectorDB
 from teiten.ingest.collector_serve import collector_server
 from teiten.sensors import credentials
-from teiten.sensors.manifest import Manifest, chain_problems, parse_manifest
+from teiten.sensors.manifest import Manifest
+from teiten.sensors.ship import client, read_credentials
 from teiten.sensors.spool import Spool
 
 T0 = 1_780_000_200  # a multiple of 300
@@ -70,8 +70,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    rules = ManifestRules(parse_manifest, chain_problems, credentials.public_key)
-    server, ingester = collector_server(store, rules, host="127.0.0.1", port=port, limits=Limits(max_file=MAX_FILE),
+    server, ingester = collector_server(store, host="127.0.0.1", port=port, limits=Limits(max_file=MAX_FILE),
                                        every=0.2, settle=0.05, log_level="warning")
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -177,7 +176,7 @@ def test_refusals_keep_nothing(live: Live, tmp_path: Path) -> None:
         assert http.put(f"/v1/sensors/s2/files/{name}", content=b"x", headers=sha).status_code == 403
     with live.http("s2") as http:
         for bad in ("..%2F..%2Fetc%2Fpasswd", "s2-20260528T202500Z.pcapng%00", "s1-20260528T202500Z.pcapng",
-                    "s2-20260528T202500Z.pcap", "s2-2026.pcapng", "%2e%2e"):
+                    "s2-20260528T202500Z.pcapx", "s2-2026.pcapng", "%2e%2e"):
             assert http.put(f"/v1/sensors/s2/files/{bad}", content=b"x", headers=sha).status_code == 400, bad
         assert http.put("/v1/sensors/..%2Fs2/files/x", content=b"x", headers=sha).status_code == 400
         r = http.put(f"/v1/sensors/s2/files/{name}", content=b"x" * (MAX_FILE + 1), headers=sha)

@@ -1,4 +1,4 @@
-"""The collector's client: what ``teiten sensor ship`` speaks (collector.py is the server).
+"""``teiten sensor ship``: the sensor's side of the collector (teiten.ingest.collector is the other).
 
 A pass takes the spool's closed intervals oldest first: the capture (resumed at the byte the
 collector holds, ``HEAD`` then ``PUT`` with ``Content-Range``; skipped when the collector has
@@ -19,13 +19,14 @@ import os
 import random
 import ssl
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Generic, Protocol, TypeVar
 
 import httpx
 
 from teiten.errors import SettingError, TeitenError
+from teiten.sensors.manifest import Manifest
+from teiten.sensors.spool import Spool
 
 __all__ = ["CA", "NAME", "TOKEN", "Refusal", "Shipper", "backoff", "client", "read_credentials",
            "run", "write_credentials"]
@@ -42,33 +43,6 @@ class Refusal(TeitenError):
 
 class Retry(Exception):
     """A failure that may pass."""
-
-
-class ShipManifest(Protocol):
-    @property
-    def seq(self) -> int: ...
-    @property
-    def interval_start(self) -> str: ...
-    @property
-    def file(self) -> str | None: ...
-    @property
-    def sha256(self) -> str | None: ...
-    def to_bytes(self) -> bytes: ...
-
-
-M = TypeVar("M", bound=ShipManifest)
-
-
-class ShipSpool(Protocol[M]):
-    """What the shipper uses of a spool (teiten.sensors.spool.Spool)."""
-
-    @property
-    def ready(self) -> Path: ...
-    @property
-    def sensor(self) -> str: ...
-    def manifests(self, folder: Path | None = None) -> Sequence[M]: ...
-    def mark_sent(self, m: M) -> None: ...
-    def prune_sent(self, quota: int) -> list[Path]: ...
 
 
 def write_credentials(folder: Path, sensor: str, token: str, ca_pem: bytes) -> None:
@@ -112,15 +86,15 @@ def _checked(r: httpx.Response, what: str) -> httpx.Response:
     raise Refusal(f"{what}: the collector refused it ({r.status_code} {reason})")
 
 
-class Shipper(Generic[M]):
+class Shipper:
     """Ships one spool to one collector."""
 
-    def __init__(self, spool: ShipSpool[M], http: httpx.Client, *, quota: int | None = None,
+    def __init__(self, spool: Spool, http: httpx.Client, *, quota: int | None = None,
                  chunk: int = 1 << 20) -> None:
         self.spool, self.http, self.quota, self.chunk = spool, http, quota, chunk
         self.base = f"/v1/sensors/{spool.sensor}"
 
-    def stem(self, m: M) -> str:
+    def stem(self, m: Manifest) -> str:
         """``NAME-YYYYmmddTHHMMSSZ`` of an interval (its start is whole seconds)."""
         return f"{self.spool.sensor}-{m.interval_start.replace('-', '').replace(':', '')}"
 
@@ -173,7 +147,7 @@ def backoff(failures: int, *, base: float = 1.0, cap: float = 300.0) -> float:
     return min(cap, base * 2.0 ** (failures - 1)) * random.uniform(0.5, 1.0)
 
 
-def run(shipper: Shipper[M], *, once: bool, poll: float = 10.0, attempts: int = 5, base: float = 1.0,
+def run(shipper: Shipper, *, once: bool, poll: float = 10.0, attempts: int = 5, base: float = 1.0,
         cap: float = 300.0, sleep: Callable[[float], None] = time.sleep) -> int:
     """Ship until stopped (``once``: one pass, retried ``attempts`` times); intervals shipped."""
     failures = total = 0
