@@ -13,6 +13,7 @@ capture did, the last ends when SIGTERM or SIGINT stopped it; SIGHUP re-reads th
 from __future__ import annotations
 
 import ipaddress
+import math
 import signal
 import time
 from collections.abc import Callable
@@ -90,7 +91,8 @@ def run(cfg: SensorConfig, *, clock: Callable[[], float] = time.time, stop_after
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
     began = clock()
     prev = spool.last()
-    start = began if prev is None else max(began, _end_of(prev))
+    # interval boundaries are whole seconds (the files are named by their start's second)
+    start = float(math.floor(began) if prev is None else max(math.floor(began), _end_of(prev)))
     end = float(interval_of(start, cfg.rotate)[1])
     open_path = spool.tmp / f"{cfg.name}-open.pcap"
     written: list[Manifest] = []
@@ -105,7 +107,7 @@ def run(cfg: SensorConfig, *, clock: Callable[[], float] = time.time, stop_after
             reload = flags["reload"] and now - start >= 1  # an interval lasts a second at least (its name)
             if now < end and not flags["stop"] and not reload:
                 continue
-            close_at = end if now >= end else now
+            close_at = end if now >= end else float(math.ceil(now))
             cap.close_file()
             st = cap.stats()
             drops = {"kernel": st.kernel - last_stats.kernel, "interface": st.interface - last_stats.interface}
@@ -121,6 +123,7 @@ def run(cfg: SensorConfig, *, clock: Callable[[], float] = time.time, stop_after
                 return written
             if reload:
                 flags["reload"] = False
+                time.sleep(max(0.0, close_at - clock()))  # the next interval starts on that second
                 cap.close()
                 if cfg.reload is not None:
                     cfg.filter = cfg.reload()
