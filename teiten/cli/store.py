@@ -148,6 +148,33 @@ def sensors_list(store: Path, fmt: str) -> None:
                           "active_from", "active_to"])
 
 
+@sensors.command("status")
+@store_option
+@click.option("--hours", type=click.FloatRange(0.1), default=24.0, show_default=True,
+              help="The window the counts and gaps are over.")
+@format_options
+@user_errors
+def sensors_status(store: Path, hours: float, fmt: str) -> None:
+    """The health of each sensor that ships to this store's collector: last interval, lag,
+    gaps, packets and drops over the window, clock, and a state (ok, late, silent, gap,
+    dropping, skewed, revoked). The exit status is 1 when any sensor is not ok (for cron and
+    monitoring)."""
+    from datetime import timedelta
+
+    from teiten.ingest.health import sensor_health
+
+    found = sensor_health(store, window=timedelta(hours=hours))
+    rows = [h.to_json() for h in found]
+    if fmt == "json":
+        click.echo(json.dumps({"sensors": rows}, ensure_ascii=False))
+    else:
+        for r in rows:
+            r["gaps"] = ",".join(f"{g['seq']}(-{g['missing']})" for g in r["gaps"])
+        emit_rows(rows, fmt, ["sensor", "state", "last_seq", "last_interval_end", "lag_s", "intervals", "heartbeats",
+                              "packets", "dropped", "gaps", "clock_ahead_s"])
+    sys.exit(0 if all(h.state == "ok" for h in found) else 1)
+
+
 @click.group()
 def geo() -> None:
     """GeoIP and AS data used to enrich sources."""

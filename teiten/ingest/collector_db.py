@@ -177,3 +177,11 @@ class CollectorDB:
         with self.connect() as con:
             return [(r["seq"], r["gap"]) for r in con.execute(
                 "SELECT seq, gap FROM manifests WHERE sensor=? AND gap > 0 ORDER BY seq", (sensor,))]
+
+    def manifests_since(self, sensor: str, since: str) -> list[tuple[str, int, bytes]]:
+        """(received at, gap, manifest) of a sensor's manifests received at or after ``since``
+        (ISO 8601 UTC), oldest first."""
+        with self.connect() as con:
+            return [(r["received_at"], int(r["gap"]), bytes(r["body"])) for r in con.execute(
+                "SELECT received_at, gap, body FROM manifests WHERE sensor=? AND received_at >= ? ORDER BY seq",
+                (sensor, since))]
