@@ -78,3 +78,38 @@ def test_capture_rotates_signs_and_counts_exactly(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     got = {row["key"]: row["n"] for row in json.loads(r.output)["rows"]}
     assert got == {"445/TCP": 5, "5060/UDP": 30, "8/ICMP": 10}
+
+
+def test_kill_9_loses_at_most_the_open_interval_and_the_chain_goes_on(tmp_path: Path) -> None:
+    creds, spool_dir = tmp_path / "creds", tmp_path / "spool"
+    key = credentials.generate(creds)
+    argv = [sys.executable, "-m", "teiten.cli", "sensor", "run", "--name", "s1", "--addresses", "198.51.100.0/25",
+            "--spool", str(spool_dir), "--credentials", str(creds), "--rotate", "2"]
+    open_file = spool_dir / "tmp" / "s1-open.pcap"
+    with darknet() as net:
+        first = net.popen(net.sensor, *argv, "--interface", net.interface, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, cwd=ROOT)
+        _wait(lambda: open_file.exists(), 20, "the capture did not start")
+        net.run(net.scanner, sys.executable, "-m", "tests.sensors.traffic", "10", "0", "0", cwd=ROOT)
+        _wait(lambda: len(Spool(spool_dir, "s1").manifests()) >= 2, 10, "no interval closed")
+        net.run(net.scanner, sys.executable, "-m", "tests.sensors.traffic", "4", "0", "0", cwd=ROOT)  # lost
+        first.kill()  # kill -9 in the middle of an interval
+        first.communicate(timeout=10)
+        before = Spool(spool_dir, "s1").manifests()
+        assert open_file.exists()  # the open interval is left half-written in tmp/
+        second = net.popen(net.sensor, *argv, "--interface", net.interface, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, cwd=ROOT)
+        try:
+            _wait(lambda: len(Spool(spool_dir, "s1").manifests()) > len(before), 10, "the restart closed nothing")
+            net.run(net.scanner, sys.executable, "-m", "tests.sensors.traffic", "6", "0", "0", cwd=ROOT)
+            time.sleep(2.5)
+        finally:
+            second.send_signal(signal.SIGTERM)
+            _, err = second.communicate(timeout=20)
+        assert second.returncode == 0, err
+    ms = Spool(spool_dir, "s1").manifests()
+    assert [m.seq for m in ms] == list(range(1, len(ms) + 1))  # the sequence resumed, nothing reused
+    assert all(chain_problems(a, b) == ([], 0) for a, b in itertools.pairwise(ms))  # and the chain held
+    assert all(m.verified(key.public_key()) for m in ms)
+    assert sum(m.packets for m in ms) == 16  # 10 before and 6 after; the 4 of the killed interval are lost
+    assert list((spool_dir / "tmp").iterdir()) == []
