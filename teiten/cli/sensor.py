@@ -34,9 +34,12 @@ def sensor() -> None:
 @click.option("--promiscuous", is_flag=True, help="Capture in promiscuous mode (off by default).")
 @click.option("--buffer-mb", type=click.IntRange(1, 4096), default=64, show_default=True,
               help="The kernel's capture buffer.")
+@click.option("--quota", type=click.IntRange(1), metavar="BYTES",
+              help="Keep the spool within this size while the collector is away: the oldest unshipped"
+              " intervals go, and the collector records them as a gap.")
 @user_errors
 def sensor_run(name: str, interface: str, addresses: str, spool: Path, credentials: Path, rotate: int,
-               bpf: str | None, snaplen: int, promiscuous: bool, buffer_mb: int) -> None:
+               bpf: str | None, snaplen: int, promiscuous: bool, buffer_mb: int, quota: int | None) -> None:
     """Capture what reaches the sensor's addresses into one file per interval, each closed
     with a signed manifest (a heartbeat when no packet came). SIGTERM or SIGINT closes the
     current interval and stops; SIGHUP closes it and opens the capture again. Nothing is
@@ -44,7 +47,7 @@ def sensor_run(name: str, interface: str, addresses: str, spool: Path, credentia
     from teiten.sensors.capture import SensorConfig, run
 
     cfg = SensorConfig(name, interface, [a for a in addresses.split(",") if a.strip()], spool, credentials,
-                       rotate, bpf, snaplen, promiscuous, buffer_mb << 20)
+                       rotate, bpf, snaplen, promiscuous, buffer_mb << 20, quota)
     run(cfg, on_close=lambda m: click.echo(json.dumps({"seq": m.seq, "start": m.interval_start, "packets": m.packets,
                                                         "file": m.file}), nl=True))
 

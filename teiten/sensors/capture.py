@@ -45,6 +45,7 @@ class SensorConfig:
     snaplen: int = 65535
     promiscuous: bool = False
     buffer_bytes: int = 64 << 20
+    quota: int | None = None  # bytes of spool: past it the oldest unshipped intervals go (a gap)
     reload: Callable[[], str | None] | None = field(default=None, repr=False)  # SIGHUP: the new --filter
 
 
@@ -117,6 +118,8 @@ def run(cfg: SensorConfig, *, clock: Callable[[], float] = time.time, stop_after
                                      first=first, last=last, dropped=drops, key=key, prev=prev)
             written.append(m)
             prev = m
+            if cfg.quota is not None:
+                spool.enforce_quota(cfg.quota)
             if on_close is not None:
                 on_close(m)
             if flags["stop"]:

@@ -95,8 +95,8 @@ class Shipper:
         self.base = f"/v1/sensors/{spool.sensor}"
 
     def stem(self, m: Manifest) -> str:
-        """``NAME-YYYYmmddTHHMMSSZ`` of an interval (its start is whole seconds)."""
-        return f"{self.spool.sensor}-{m.interval_start.replace('-', '').replace(':', '')}"
+        """``NAME-YYYYmmddTHHMMSSZ`` of an interval."""
+        return self.spool.stem(m)
 
     def ship_once(self) -> int:
         """Ship every closed interval, oldest first; how many were shipped."""

@@ -133,9 +133,13 @@ class Spool:
         _fsync_rename(tmp, self.ready / (stem + ".json"))
         return m
 
+    def stem(self, m: Manifest) -> str:
+        """``NAME-YYYYmmddTHHMMSSZ``, the stem of an interval's files."""
+        return interval_name(self.sensor, datetime.fromisoformat(m.interval_start.replace("Z", "+00:00")).timestamp())
+
     def mark_sent(self, m: Manifest) -> None:
         """Move a shipped interval to ``sent/``: the capture first, the manifest last."""
-        stem = interval_name(self.sensor, datetime.fromisoformat(m.interval_start.replace("Z", "+00:00")).timestamp())
+        stem = self.stem(m)
         if m.file:
             (self.ready / m.file).replace(self.sent / m.file)
         (self.ready / (stem + ".json")).replace(self.sent / (stem + ".json"))
@@ -152,3 +156,25 @@ class Spool:
             p.unlink()
             gone.append(p)
         return gone
+
+    def size(self) -> int:
+        """Bytes held in ``ready/`` and ``sent/``."""
+        return sum(p.stat().st_size for d in (self.ready, self.sent) for p in d.iterdir())
+
+    def enforce_quota(self, quota: int) -> list[Manifest]:
+        """Keep the spool within ``quota`` bytes when the collector is away: the shipped files
+        go first, then the oldest unshipped intervals (file and manifest), whose ``seq`` the
+        collector then records as a gap. The intervals given up, oldest first."""
+        self.prune_sent(quota)
+        lost: list[Manifest] = []
+        ready = self.manifests()
+        total = self.size()
+        for m in ready[:-1]:  # the newest stays: the next manifest chains to it
+            if total <= quota:
+                break
+            for name in ([m.file] if m.file else []) + [self.stem(m) + ".json"]:
+                path = self.ready / name
+                total -= path.stat().st_size
+                path.unlink()
+            lost.append(m)
+        return lost

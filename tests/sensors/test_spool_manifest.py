@@ -130,3 +130,20 @@ def test_sensor_names_cannot_leave_the_spool(tmp_path: Path) -> None:
     for bad in ("../x", "a/b", ".hidden", ""):
         with pytest.raises(SettingError):
             Spool(tmp_path / "spool", bad)
+
+
+def test_past_the_quota_the_oldest_unshipped_intervals_go_as_a_gap(tmp_path: Path) -> None:
+    key = credentials.generate(tmp_path / "creds")
+    spool = Spool(tmp_path / "spool", "s1")
+    for k in range(6):
+        _closed(spool, key, k, 20)
+    sizes = spool.size()
+    lost = spool.enforce_quota(sizes // 2)
+    left = spool.manifests()
+    assert lost and [m.seq for m in lost] == list(range(1, len(lost) + 1))
+    assert spool.size() <= sizes // 2 and left[-1].seq == 6
+    assert [m.seq for m in left] == list(range(len(lost) + 1, 7))
+    assert chain_problems(None, left[0])[1] == 0 and chain_problems(lost[-1], left[0]) == ([], 0)
+    # the collector, whose last is the interval before the lost ones, sees a gap
+    assert chain_problems(replace(lost[0], seq=0), left[0])[1] == len(lost)
+    assert spool.enforce_quota(1) and [m.seq for m in spool.manifests()] == [6]  # the newest always stays
