@@ -21,7 +21,7 @@ ROTATE = 300
 
 
 def _run(*args: str) -> tuple[int, str]:
-    r = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    r = CliRunner(env={"COLUMNS": "200"}).invoke(cli, list(args), catch_exceptions=False)
     return r.exit_code, r.output
 
 
