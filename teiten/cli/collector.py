@@ -103,8 +103,10 @@ def revoke_sensor(name: str, store: Path) -> None:
 @click.option("--key", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="Its private key.")
 @click.option("--max-file-bytes", type=click.IntRange(1), default=1 << 30, show_default=True,
               help="The largest capture taken (413 past it).")
+@click.option("--metrics", is_flag=True,
+              help="Serve Prometheus metrics at /metrics, to clients on loopback only (no token).")
 @user_errors
-def serve(store: Path, listen: str, cert: Path | None, key: Path | None, max_file_bytes: int) -> None:
+def serve(store: Path, listen: str, cert: Path | None, key: Path | None, max_file_bytes: int, metrics: bool) -> None:
     """Serve the upload API over TLS 1.3 and ingest what arrives into STORE, in batches."""
     from teiten.ingest.collector import Limits
     from teiten.ingest.collector_serve import serve as run
@@ -114,7 +116,7 @@ def serve(store: Path, listen: str, cert: Path | None, key: Path | None, max_fil
         raise SettingError(f"--listen is HOST:PORT, not {listen!r}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     run(store, host=host.strip("[]"), port=int(port), cert=cert, key=key,
-        limits=Limits(max_file=max_file_bytes))
+        limits=Limits(max_file=max_file_bytes), metrics=metrics)
 
 
 #: The commands of this module, registered by teiten.cli.main.

@@ -38,6 +38,7 @@ from typing import Any
 from teiten.errors import InputError, SettingError
 from teiten.ingest.collector_db import CollectorDB, SensorRow
 from teiten.ingest.collector_http import Receive, Refused, Scope, Send, body_range, read_body, size_of
+from teiten.ingest.collector_metrics import CollectorMetrics
 from teiten.sensors.credentials import public_key
 from teiten.sensors.manifest import chain_problems, parse_manifest
 
@@ -76,6 +77,7 @@ class Collector:
                  on_accept: Callable[[], None] | None = None) -> None:
         self.folder, self.limits, self.on_accept = folder, limits, on_accept
         self.db = CollectorDB(folder / "collector.sqlite")
+        self.metrics = CollectorMetrics(self.db)  # served at /metrics when .metrics.exposed
         for d in (self.uploads, self.incoming):
             d.mkdir(parents=True, exist_ok=True)
         self.recover()
@@ -103,11 +105,14 @@ class Collector:
         if scope["type"] != "http":
             return
         method, path = scope["method"], scope["path"]
+        if path == "/metrics" and self.metrics.exposed:
+            return await self.metrics.serve(scope, send)
         try:
             status, body, headers = await self._route(scope, receive)
         except Refused as e:
             where = f"{scope.get('client', ('?',))[0]} {method} {path!r}"
             log.warning("refused %d %s: %s", e.status, where, e.reason)
+            self.metrics.refused(e.status)
             status, body, headers = e.status, {"error": e.reason}, e.headers
         data = b"" if method == "HEAD" else json.dumps(body).encode()
         hdrs = [(b"content-type", b"application/json"), (b"cache-control", b"no-store"),
@@ -210,6 +215,7 @@ class Collector:
         part.replace(self.uploads / file)
         self.db.set_file(file, sensor.name, sha, total, "complete")
         log.info("received %s (%d bytes) from %s", file, total, sensor.name)
+        self.metrics.received(sensor.name, total)
         return 201, {"status": "received", "offset": total}, {"upload-offset": str(total)}
 
     def _discard(self, file: str) -> None:
@@ -247,6 +253,7 @@ class Collector:
         if problems:
             raise Refused(422, f"manifest {m.seq}: " + "; ".join(problems))
         self.db.accept_manifest(sensor.name, m.seq, stem, digest, gap, body, m.file)
+        self.metrics.accepted(m, gap)
         if m.file is not None:
             (self.uploads / m.file).replace(self.incoming / m.file)
         if gap:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import defaultdict
 from pathlib import Path
 
 from teiten.errors import StoreError
 from teiten.ingest.collector_db import CollectorDB
+from teiten.ingest.collector_metrics import CollectorMetrics
 from teiten.ingest.pipeline import IngestResult, ingest_paths
 
 __all__ = ["BatchIngester", "ingest_incoming"]
@@ -50,11 +52,11 @@ class BatchIngester(threading.Thread):
     accepted), after a short pause that lets a burst of uploads join one batch."""
 
     def __init__(self, folder: Path, store: Path, db: CollectorDB, *, every: float = 30.0,
-                 settle: float = 1.0) -> None:
+                 settle: float = 1.0, metrics: CollectorMetrics | None = None) -> None:
         super().__init__(name="teiten-collector-ingest", daemon=True)
         self.folder, self.store, self.db, self.every, self.settle = folder, store, db, every, settle
         self._wake, self._halt = threading.Event(), threading.Event()
-        self.batches = 0
+        self.batches, self.metrics = 0, metrics
 
     def wake(self) -> None:
         self._wake.set()
@@ -69,7 +71,10 @@ class BatchIngester(threading.Thread):
                 self._halt.wait(self.settle)
             self._wake.clear()
             try:
-                ingest_incoming(self.folder, self.store, self.db)
+                began = time.perf_counter()
+                results = ingest_incoming(self.folder, self.store, self.db)
+                if self.metrics is not None and results:
+                    self.metrics.batch(time.perf_counter() - began, [r.status for r in results])
             except StoreError as e:  # another ingest holds the store: the next round takes them
                 log.warning("ingest postponed: %s", e)
             except Exception:

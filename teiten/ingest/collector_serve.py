@@ -26,8 +26,9 @@ class _TLS13Config(uvicorn.Config):
 
 def collector_server(store: Path, *, host: str, port: int, cert: Path | None = None,
                      key: Path | None = None, limits: Limits | None = None, every: float = 30.0, settle: float = 1.0,
-                     log_level: str = "info") -> tuple[uvicorn.Server, BatchIngester]:
-    """The server (not started) and its ingester (not started) of the collector in ``store``."""
+                     log_level: str = "info", metrics: bool = False) -> tuple[uvicorn.Server, BatchIngester]:
+    """The server (not started) and its ingester (not started) of the collector in ``store``;
+    with ``metrics``, ``/metrics`` is served to loopback clients (collector_metrics.py)."""
     folder = collector_folder(store)
     cert, key = cert or folder / SERVER_CERT, key or folder / SERVER_KEY
     if not cert.exists() or not key.exists():
@@ -41,16 +42,18 @@ def collector_server(store: Path, *, host: str, port: int, cert: Path | None = N
             ingester.wake()
 
     app = Collector(folder, limits or Limits(), on_accept=accepted)
-    ingester = BatchIngester(folder, store, app.db, every=every, settle=settle)
+    app.metrics.exposed = metrics
+    ingester = BatchIngester(folder, store, app.db, every=every, settle=settle, metrics=app.metrics)
     config = _TLS13Config(app, host=host, port=port, ssl_certfile=str(cert), ssl_keyfile=str(key),
                           log_level=log_level, lifespan="on", server_header=False)
     return uvicorn.Server(config), ingester
 
 
 def serve(store: Path, *, host: str, port: int, cert: Path | None = None,
-          key: Path | None = None, limits: Limits | None = None) -> None:
+          key: Path | None = None, limits: Limits | None = None, metrics: bool = False) -> None:
     """Serve until stopped (SIGTERM/SIGINT), ingesting as manifests are accepted."""
-    server, ingester = collector_server(store, host=host, port=port, cert=cert, key=key, limits=limits)
+    server, ingester = collector_server(store, host=host, port=port, cert=cert, key=key, limits=limits,
+                                        metrics=metrics)
     ingester.start()
     ingester.wake()  # what a previous run left in incoming/
     try:
