@@ -8,9 +8,11 @@
 #   libharfbuzz-subset0
 #   poppler-utils                 pdftotext/pdftoppm: tests read the PDF reports back
 #   chromium                      the browser the web UI tests drive (Playwright, no downloaded browser)
+#   libpcap0.8                    capture on a sensor (teiten sensor run, through ctypes)
+#   iproute2                      ip netns/link: the sensor tests build network namespaces and veth pairs
 set -euo pipefail
 PKGS=(tor-geoipdb libloc-database location tshark fonts-ipaexfont-gothic libpango-1.0-0 libpangoft2-1.0-0
-      libharfbuzz-subset0 poppler-utils chromium)
+      libharfbuzz-subset0 poppler-utils chromium libpcap0.8 iproute2)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
