@@ -1,6 +1,7 @@
 """The collector's batch ingester: the files in ``collector/incoming/`` (their manifests
-accepted) go into the store, one :func:`ingest_paths` call per sensor for all its waiting
-files (their packets attributed to the sensor), then to ``collector/done/``.
+accepted) go into the store, one :func:`ingest_batch` call per sensor for all its waiting
+files (their packets attributed to the sensor; small files committed many at once), then to
+``collector/done/``.
 
 A crash mid-batch leaves some files ingested but still in ``incoming/``; the next batch
 ingests them again, and the store takes each once (ingest is idempotent by content:
@@ -16,9 +17,10 @@ from collections import defaultdict
 from pathlib import Path
 
 from teiten.errors import StoreError
-from teiten.ingest.collector_db import CollectorDB
+from teiten.ingest.batch import ingest_batch
+from teiten.ingest.collector_db import CollectorDB, now_iso
 from teiten.ingest.collector_metrics import CollectorMetrics
-from teiten.ingest.pipeline import IngestResult, ingest_paths
+from teiten.ingest.pipeline import IngestResult
 
 __all__ = ["BatchIngester", "ingest_incoming"]
 
@@ -35,14 +37,17 @@ def ingest_incoming(folder: Path, store: Path, db: CollectorDB) -> list[IngestRe
             by_sensor[row.sensor].append(incoming / row.name)
     out: list[IngestResult] = []
     for sensor, paths in sorted(by_sensor.items()):
-        for r in ingest_paths(store, paths, sensor=sensor):
+        results = list(ingest_batch(store, paths, sensor=sensor))
+        for r in results:
             path = Path(r.file)
             path.replace(done / path.name)
-            state = "error" if r.status == "error" else "done"
-            db.ingested(path.name, state, r.status)
-            if state == "error":
+            if r.status == "error":
                 log.error("sensor %s: %s is not ingested: %s", sensor, path.name, r.error)
-            out.append(r)
+        with db.connect() as con:  # db.ingested for all at once
+            con.executemany("UPDATE files SET state=?, ingested_at=?, result=? WHERE name=?",
+                            [("error" if r.status == "error" else "done", now_iso(), r.status, Path(r.file).name)
+                             for r in results])
+        out += results
         log.info("sensor %s: %d file(s) ingested", sensor, len(paths))
     return out
 
