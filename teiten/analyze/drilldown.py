@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from teiten.analyze.rankings import DIMENSIONS
-from teiten.analyze.shares import _shares
+from teiten.analyze.shares import top_shares
 from teiten.engine.local_time import day_of, local_day, local_hour
 from teiten.engine.observation import Observation
 from teiten.periods import Period
@@ -59,8 +59,8 @@ def drill(obs: Observation, key: str, period: Period, *, dimension: str = "ports
     return {
         "period": period.to_json(), "key": key, "dimension": dimension, "packets": total,
         "sources": n_src,
-        "regions" if dimension == "ports" else "ports": _shares(regions, top),
-        "source_ports": _shares(sports, top),
+        "regions" if dimension == "ports" else "ports": top_shares(regions, top),
+        "source_ports": top_shares(sports, top),
         "per_day": [{"day": day_of(r["day"]).isoformat(), "packets": int(r["packets"]),
                      "sources": int(r["sources"])} for r in per_day],
         "hour_of_day": hours,

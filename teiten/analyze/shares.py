@@ -11,7 +11,7 @@ from teiten.engine.observation import Observation
 from teiten.errors import SettingError
 from teiten.periods import Period
 
-__all__ = ["OTHER", "mix", "mix_by"]
+__all__ = ["OTHER", "mix", "mix_by", "top_shares"]
 
 #: The key of everything outside the top N.
 OTHER = "other"
@@ -24,7 +24,8 @@ def _other_of(dimension: str) -> str:
         raise SettingError(f"shares of ports or regions, not {dimension!r}") from None
 
 
-def _shares(counts: dict[str, int], top: int) -> list[dict[str, Any]]:
+def top_shares(counts: dict[str, int], top: int) -> list[dict[str, Any]]:
+    """The ``top`` keys by count with their shares, the rest as one ``other`` row."""
     total = sum(counts.values())
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     rows = [{"key": k, "packets": n, "share": n / total} for k, n in ranked[:top]]
@@ -45,7 +46,7 @@ def mix(obs: Observation, dimension: str, period: Period, *, within: str | None 
     agg = t.group_by(col).aggregate(packets=measure(t)).to_pyarrow()
     counts = dict(zip(agg.column(col).to_pylist(), agg.column("packets").to_pylist(), strict=True))
     return {"period": period.to_json(), "dimension": dimension, "within": within,
-            "packets": sum(counts.values()), "rows": _shares(counts, top)}
+            "packets": sum(counts.values()), "rows": top_shares(counts, top)}
 
 
 def mix_by(obs: Observation, dimension: str, period: Period, *, groups: int = 5, top: int = 5,
@@ -62,4 +63,4 @@ def mix_by(obs: Observation, dimension: str, period: Period, *, groups: int = 5,
     for o, k, n in zip(*(agg.column(c).to_pylist() for c in (ocol, col, "packets")), strict=True):
         per[o][k] = int(n)
     return {"period": period.to_json(), "dimension": dimension, "by": other,
-            "groups": [{"key": h, "packets": sum(per[h].values()), "rows": _shares(per[h], top)} for h in heads]}
+            "groups": [{"key": h, "packets": sum(per[h].values()), "rows": top_shares(per[h], top)} for h in heads]}

@@ -37,9 +37,9 @@ import pyarrow as pa
 from teiten.capture.reader import CaptureReader, CaptureSummary
 from teiten.enrich import GeoDB, load_geo
 from teiten.errors import CaptureError
-from teiten.ingest.pipeline import IngestResult, _ingest_one, _sha256, enriched, expand_paths, iso_us
+from teiten.ingest.pipeline import IngestResult, enriched, expand_paths, file_sha256, ingest_one, iso_us
 from teiten.store.catalog import SensorMap, list_sensors, sensor_map
-from teiten.store.dataset import PART_ROWS, StagedFile, _move_parts
+from teiten.store.dataset import PART_ROWS, StagedFile, move_parts
 from teiten.store.manifest import COMMITTED, transaction
 from teiten.store.open import open_store
 
@@ -133,7 +133,7 @@ class _Group:
                 [(r.summary.format, r.summary.compression, r.summary.frames, r.summary.packets, r.summary.nonip,
                   r.summary.ts_inferred, r.summary.first_ts, r.summary.last_ts, finished, fid)
                  for r, fid in self.files])
-        _move_parts(con, self.store, leader)
+        move_parts(con, self.store, leader)
         with transaction(con):
             con.executemany("UPDATE files SET status=outcome WHERE id=?", [(f,) for _, f in self.files])
         self.staged.abort()  # its staging folder, emptied by the moves
@@ -158,7 +158,7 @@ def ingest_batch(store: Path, paths: list[Path], *, sensor: str | None = None, s
             for path in expand_paths(paths):
                 r = _read(con, path, small, group.seen)
                 if r is None:  # out of the ordinary: ingest_paths' own code
-                    r = _ingest_one(con, store, path, sensor, smap, geo, None)
+                    r = ingest_one(con, store, path, sensor, smap, geo, None)
                     if note and r.status in ("ok", "partial"):
                         r.warnings.append(note)
                 elif isinstance(r, _Read):
@@ -181,7 +181,7 @@ def _read(con: sqlite3.Connection, path: Path, small: int,
           seen: dict[str, str]) -> _Read | IngestResult | None:
     """A small clean file read whole, a duplicate's result, or None (ingest it on its own)."""
     try:
-        sha, size = _sha256(path)
+        sha, size = file_sha256(path)
     except OSError:
         return None
     row = con.execute("SELECT * FROM files WHERE sha256=? AND status IN (?,?) ORDER BY id LIMIT 1",

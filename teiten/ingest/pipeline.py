@@ -26,7 +26,8 @@ from teiten.store.dataset import StagedFile, commit
 from teiten.store.manifest import COMMITTED, transaction
 from teiten.store.open import open_store
 
-__all__ = ["CAPTURE_SUFFIXES", "IngestResult", "enriched", "expand_paths", "ingest_paths", "iso_us"]
+__all__ = ["CAPTURE_SUFFIXES", "IngestResult", "enriched", "expand_paths", "file_sha256", "ingest_one", "ingest_paths",
+           "iso_us"]
 
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".dmp", ".ntar")
 COMPRESSED_SUFFIXES = ("", ".gz", ".zst", ".zstd")
@@ -79,7 +80,8 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     return out
 
 
-def _sha256(path: Path) -> tuple[str, int]:
+def file_sha256(path: Path) -> tuple[str, int]:
+    """A file's SHA-256 (hex) and size, read in one pass."""
     with open(path, "rb") as f:
         digest = hashlib.file_digest(f, "sha256")
     return digest.hexdigest(), path.stat().st_size
@@ -100,16 +102,18 @@ def ingest_paths(store: Path, paths: list[Path], *, sensor: str | None = None,
             con.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('geo_sources', ?)",
                         (json.dumps([asdict(s) for s in geo.sources]),))
         for path in expand_paths(paths):
-            r = _ingest_one(con, store, path, sensor, smap, geo, on_packets)
+            r = ingest_one(con, store, path, sensor, smap, geo, on_packets)
             if sensors_note and r.status in ("ok", "partial"):
                 r.warnings.append(sensors_note)
             yield r
 
 
-def _ingest_one(con: sqlite3.Connection, store: Path, path: Path, sensor: str | None, smap: SensorMap,
+def ingest_one(con: sqlite3.Connection, store: Path, path: Path, sensor: str | None, smap: SensorMap,
                 geo: GeoDB, on_packets: Callable[[int], None] | None) -> IngestResult:
+    """One file into the store inside the caller's ingest lock: staged, committed or
+    quarantined, never half (what ingest_paths does per file)."""
     try:
-        sha, size = _sha256(path)
+        sha, size = file_sha256(path)
     except OSError as e:
         return IngestResult(str(path), "error", error=f"cannot read {path}: {e.strerror or e}")
     row = con.execute("SELECT id FROM files WHERE sha256=? AND status IN (?,?) ORDER BY id LIMIT 1",

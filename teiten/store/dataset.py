@@ -33,7 +33,7 @@ from teiten.schema import packet_schema, quarantine_schema
 from teiten.store.manifest import transaction
 from teiten.store.rollups import merge_rollups, rollup_counts, rollup_path, write_rollups
 
-__all__ = ["LAYOUT", "PART_ROWS", "WRITER_OPTIONS", "StagedFile", "commit", "recover"]
+__all__ = ["LAYOUT", "PART_ROWS", "WRITER_OPTIONS", "StagedFile", "commit", "move_parts", "recover"]
 
 US_PER_DAY = 86_400_000_000
 
@@ -222,13 +222,15 @@ def commit(con: sqlite3.Connection, staged: StagedFile, parts: list[tuple[str, s
                         (fid, kind, _final(fid, kind, rel), f"staging/f{fid}/{rel}", day, rows))
         con.execute(f"UPDATE files SET status='committing', outcome=?, {sets} WHERE id=?",
                     (status, *fields.values(), fid))
-    _move_parts(con, staged.store, fid)
+    move_parts(con, staged.store, fid)
     with transaction(con):
         con.execute("UPDATE files SET status=outcome WHERE id=?", (fid,))
     shutil.rmtree(staged.dir, ignore_errors=True)
 
 
-def _move_parts(con: sqlite3.Connection, store: Path, fid: int) -> None:
+def move_parts(con: sqlite3.Connection, store: Path, fid: int) -> None:
+    """Move file ``fid``'s staged parts to where the manifest says they live (a part moved
+    already is skipped: the move is idempotent, for recovery)."""
     for r in con.execute("SELECT path, staged FROM parts WHERE file_id=?", (fid,)).fetchall():
         src, dst = store / r["staged"], store / r["path"]
         if src.exists():
@@ -243,7 +245,7 @@ def recover(con: sqlite3.Connection, store: Path) -> list[str]:
                          ).fetchall():
         fid = r["id"]
         if r["status"] == "committing":
-            _move_parts(con, store, fid)
+            move_parts(con, store, fid)
             with transaction(con):
                 con.execute("UPDATE files SET status=outcome WHERE id=?", (fid,))
             done.append(f"completed the commit of {r['path']}")

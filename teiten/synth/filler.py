@@ -2,7 +2,7 @@
 
 ``source_pool(geo, tel, size, rng)`` draws ``size`` sources once: a country by the weights of
 :data:`~teiten.synth.population.COUNTRIES`, an address there, one or two port keys by that
-country's key mix (``_key_probs``), an "OS" of :data:`~teiten.synth.population.OSES` (initial
+country's key mix (``key_mix``), an "OS" of :data:`~teiten.synth.population.OSES` (initial
 TTL, TCP options, window, ephemeral ports) and a lognormal(0, 1.5) activity weight, and a
 fixed set of one to :data:`MAX_ADDRESSES` sensor addresses it sends to.
 ``filler_day(n, t0_us, pool, rng)`` draws the ``n`` packets of one day: each packet's source
@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from teiten.capture.frames import ICMP, TCP, PacketColumns
 from teiten.enrich.geo import GeoDB
-from teiten.synth.population import COUNTRIES, DAY_US, KEYS, OSES, _key_probs, sample_sources, unmark
+from teiten.synth.population import COUNTRIES, DAY_US, KEYS, OSES, key_mix, sample_sources, unmark
 from teiten.synth.sensors import Telescope
 
 __all__ = ["MAX_ADDRESSES", "SourcePool", "filler_day", "source_pool"]
@@ -69,7 +69,7 @@ def _keys(country: npt.NDArray[np.str_], rng: np.random.Generator) -> I64:
     keys = np.zeros((len(country), 2), dtype=np.int64)
     for cc in np.unique(country).tolist():
         sel = np.flatnonzero(country == cc)
-        keys[sel] = rng.choice(len(KEYS), size=(len(sel), 2), p=_key_probs(cc))
+        keys[sel] = rng.choice(len(KEYS), size=(len(sel), 2), p=key_mix(cc))
     one = rng.random(len(country)) < 0.6
     keys[one, 1] = keys[one, 0]
     return keys

@@ -17,7 +17,7 @@ from teiten.enrich.geo import GeoDB
 from teiten.synth.addresses import sample4
 from teiten.synth.sensors import Telescope
 
-__all__ = ["COUNTRIES", "DAY_US", "KEYS", "Traffic", "background", "sample_sources", "unmark"]
+__all__ = ["COUNTRIES", "DAY_US", "KEYS", "Traffic", "background", "key_mix", "sample_sources", "unmark"]
 
 DAY_US = 86_400_000_000
 I64 = npt.NDArray[np.int64]
@@ -99,7 +99,8 @@ def unmark(c: PacketColumns, *, mirai: bool = True, zmap: bool = True, masscan: 
     c.ip_id[bad] = np.where(fix == 54321, fix + 1, fix)[bad]
 
 
-def _key_probs(country: str) -> npt.NDArray[np.float64]:
+def key_mix(country: str) -> npt.NDArray[np.float64]:
+    """The probability of each of :data:`KEYS` for a source in ``country``."""
     w = np.array([k[2] * BOOSTS.get(country, {}).get(k[0], 1.0) for k in KEYS])
     out: npt.NDArray[np.float64] = w / w.sum()
     return out
@@ -123,7 +124,7 @@ def background(geo: GeoDB, tel: Telescope, ndays: int, t0: int, scale: float, rn
     keys = np.zeros((ns, 3), dtype=np.int64)
     for cc in np.unique(country).tolist():
         sel = np.flatnonzero(country == cc)
-        keys[sel] = rng.choice(len(KEYS), size=(len(sel), 3), p=_key_probs(cc))
+        keys[sel] = rng.choice(len(KEYS), size=(len(sel), 3), p=key_mix(cc))
     nkeys = 1 + (rng.random(ns) < 0.35) + (rng.random(ns) < 0.15)
     highport = rng.integers(1024, 65536, size=ns)
     os_ = rng.choice(len(OSES), size=ns, p=[o[0] for o in OSES])

@@ -137,7 +137,7 @@ def test_a_batch_cut_before_its_commit_leaves_nothing_and_one_cut_during_it_is_r
     assert _files(store) == [] and not list((store / "staging").iterdir())
     assert not list(store.glob("packets/*/*.parquet"))
 
-    monkeypatch.setattr(batch_module, "_move_parts", cut)
+    monkeypatch.setattr(batch_module, "move_parts", cut)
     with pytest.raises(KeyboardInterrupt):
         list(ingest_batch(store, caps, sensor=SENSOR))
     monkeypatch.undo()

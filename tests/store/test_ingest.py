@@ -85,7 +85,7 @@ def test_crash_between_commit_steps_rolls_forward(tmp_path: Path, monkeypatch: p
     def crash(*args: object) -> None:
         raise KeyboardInterrupt("power cut after the manifest said committing")
 
-    monkeypatch.setattr(dataset, "_move_parts", crash)
+    monkeypatch.setattr(dataset, "move_parts", crash)
     with pytest.raises(KeyboardInterrupt):
         list(ingest_paths(store, [a]))
     monkeypatch.undo()
