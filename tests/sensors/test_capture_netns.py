@@ -21,14 +21,8 @@ from teiten.sensors import credentials
 from teiten.sensors.manifest import chain_problems
 from teiten.sensors.spool import Spool
 from tests.conftest import ROOT
+from tests.sensors.live import wait_until
 from tests.sensors.netns import darknet
-
-
-def _wait(cond: object, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not cond():  # type: ignore[operator]
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
 
 
 def test_capture_rotates_signs_and_counts_exactly(tmp_path: Path) -> None:
@@ -40,7 +34,7 @@ def test_capture_rotates_signs_and_counts_exactly(tmp_path: Path) -> None:
                            "--credentials", str(creds), "--rotate", "2", stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, cwd=ROOT)
         try:
-            _wait(lambda: (spool_dir / "tmp" / "s1-open.pcap").exists(), 20, "the capture did not start")
+            wait_until(lambda: (spool_dir / "tmp" / "s1-open.pcap").exists(), 20, "the capture did not start")
             time.sleep(0.3)
             net.run(net.scanner, sys.executable, "-m", "tests.sensors.traffic", "30", "10", "5", cwd=ROOT)
             # and packets the sensor must not see: to an address outside its prefix
@@ -89,9 +83,9 @@ def test_kill_9_loses_at_most_the_open_interval_and_the_chain_goes_on(tmp_path: 
     with darknet() as net:
         first = net.popen(net.sensor, *argv, "--interface", net.interface, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, cwd=ROOT)
-        _wait(lambda: open_file.exists(), 20, "the capture did not start")
+        wait_until(lambda: open_file.exists(), 20, "the capture did not start")
         net.run(net.scanner, sys.executable, "-m", "tests.sensors.traffic", "10", "0", "0", cwd=ROOT)
-        _wait(lambda: len(Spool(spool_dir, "s1").manifests()) >= 2, 10, "no interval closed")
+        wait_until(lambda: len(Spool(spool_dir, "s1").manifests()) >= 2, 10, "no interval closed")
         net.run(net.scanner, sys.executable, "-m", "tests.sensors.traffic", "4", "0", "0", cwd=ROOT)  # lost
         first.kill()  # kill -9 in the middle of an interval
         first.communicate(timeout=10)
@@ -100,7 +94,7 @@ def test_kill_9_loses_at_most_the_open_interval_and_the_chain_goes_on(tmp_path: 
         second = net.popen(net.sensor, *argv, "--interface", net.interface, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, cwd=ROOT)
         try:
-            _wait(lambda: len(Spool(spool_dir, "s1").manifests()) > len(before), 10, "the restart closed nothing")
+            wait_until(lambda: len(Spool(spool_dir, "s1").manifests()) > len(before), 10, "the restart closed nothing")
             net.run(net.scanner, sys.executable, "-m", "tests.sensors.traffic", "6", "0", "0", cwd=ROOT)
             time.sleep(2.5)
         finally:

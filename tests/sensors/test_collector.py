@@ -6,8 +6,6 @@ store; and every refusal: token, signature, chain, names, sizes, another sensor'
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -25,11 +23,11 @@ from teiten.cli.main import cli
 from teiten.ingest.collector import Limits, collector_folder
 from teiten.ingest.collector_batch import BatchIngester, ingest_incoming
 from teiten.ingest.collector_db import CollectorDB
-from teiten.ingest.collector_serve import collector_server
 from teiten.sensors import credentials
 from teiten.sensors.manifest import Manifest
 from teiten.sensors.ship import client, read_credentials
 from teiten.sensors.spool import Spool
+from tests.sensors.live import collector
 
 T0 = 1_780_000_200  # a multiple of 300
 NET = 0xC6336400  # 198.51.100.0
@@ -67,23 +65,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     for name, net in (("s1", "198.51.100.0/26"), ("s2", "198.51.100.64/26"), ("s3", "198.51.100.128/26")):
         creds[name] = tmp / f"creds-{name}"
         _run("collector", "add-sensor", name, "--store", str(store), "--addresses", net, "--out", str(creds[name]))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server, ingester = collector_server(store, host="127.0.0.1", port=port, limits=Limits(max_file=MAX_FILE),
-                                       every=0.2, settle=0.05, log_level="warning")
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    ingester.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the collector did not start"
-        time.sleep(0.02)
-    yield Live(store, f"https://127.0.0.1:{port}", creds, ingester)
-    server.should_exit = True
-    thread.join(10)
-    ingester.stop()
-    ingester.join(10)
+    with collector(store, limits=Limits(max_file=MAX_FILE)) as (url, ingester):
+        yield Live(store, url, creds, ingester)
 
 
 def _interval(spool: Spool, key: Ed25519PrivateKey, k: int, packets: int, host: int) -> Manifest:

@@ -6,8 +6,6 @@ upload counts; /metrics is not served without ``--metrics`` nor to a client off 
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 import time
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
@@ -23,11 +21,11 @@ from teiten.capture.frames import TCP, PacketColumns
 from teiten.capture.writer import write_pcapng
 from teiten.ingest.collector import Collector, collector_folder
 from teiten.ingest.collector_db import CollectorDB
-from teiten.ingest.collector_serve import collector_server
 from teiten.sensors import credentials
 from teiten.sensors.manifest import Manifest
 from teiten.sensors.ship import client, read_credentials
 from teiten.sensors.spool import Spool
+from tests.sensors.live import collector
 from tests.sensors.test_collector import NET, T0, _run
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -39,23 +37,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, 
     store, creds = tmp / "store", tmp / "creds"
     _run("collector", "init", "--store", str(store))
     _run("collector", "add-sensor", "m1", "--store", str(store), "--addresses", "198.51.100.0/26", "--out", str(creds))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server, ingester = collector_server(store, host="127.0.0.1", port=port, every=0.2, settle=0.05,
-                                       log_level="warning", metrics=True)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    ingester.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the collector did not start"
-        time.sleep(0.02)
-    yield store, f"https://127.0.0.1:{port}", creds
-    server.should_exit = True
-    thread.join(10)
-    ingester.stop()
-    ingester.join(10)
+    with collector(store, metrics=True) as (url, _):
+        yield store, url, creds
 
 
 def _interval(spool: Spool, key: Ed25519PrivateKey, k: int, packets: int, dropped: int) -> Manifest:

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -19,8 +17,8 @@ from click.testing import CliRunner
 from teiten.cli.main import cli
 from teiten.ingest.collector import collector_folder
 from teiten.ingest.collector_db import CollectorDB
-from teiten.ingest.collector_serve import collector_server
 from tests.conftest import ROOT
+from tests.sensors.live import collector, wait_until
 from tests.sensors.netns import darknet
 
 
@@ -28,13 +26,6 @@ def _run(*args: str) -> str:
     r = CliRunner().invoke(cli, list(args), catch_exceptions=False)
     assert r.exit_code == 0, r.output
     return r.output
-
-
-def _until(cond: object, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not cond():  # type: ignore[operator]
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
 
 
 def test_capture_ship_collect_ingest(tmp_path: Path) -> None:
@@ -47,7 +38,7 @@ def test_capture_ship_collect_ingest(tmp_path: Path) -> None:
                            "--credentials", str(creds), "--rotate", "2", stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, cwd=ROOT)
         try:
-            _until(lambda: (spool / "tmp" / "s1-open.pcap").exists(), 20, "the capture did not start")
+            wait_until(lambda: (spool / "tmp" / "s1-open.pcap").exists(), 20, "the capture did not start")
             time.sleep(0.3)
             net.run(net.scanner, sys.executable, "-m", "tests.sensors.traffic", "12", "4", "3", cwd=ROOT)
             time.sleep(2.5)
@@ -55,28 +46,13 @@ def test_capture_ship_collect_ingest(tmp_path: Path) -> None:
             sensor.send_signal(signal.SIGTERM)
             _, err = sensor.communicate(timeout=20)
         assert sensor.returncode == 0, err
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server, ingester = collector_server(store, host="127.0.0.1", port=port, every=0.2, settle=0.05,
-                                       log_level="warning")
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    ingester.start()
-    try:
-        _until(lambda: server.started, 10, "the collector did not start")
-        out = _run("sensor", "ship", "--once", "--spool", str(spool), "--collector", f"https://127.0.0.1:{port}",
-                   "--credentials", str(creds))
+    with collector(store) as (url, _):
+        out = _run("sensor", "ship", "--once", "--spool", str(spool), "--collector", url, "--credentials", str(creds))
         shipped = int(out.split()[0])
         assert shipped >= 2 and not list((spool / "ready").iterdir())
         db = CollectorDB(collector_folder(store) / "collector.sqlite")
         files = {p.name for p in (spool / "sent").glob("*.pcap")}
-        _until(lambda: {f.name for f in db.files_in("done")} >= files, 20, "not ingested")
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        ingester.stop()
-        ingester.join(10)
+        wait_until(lambda: {f.name for f in db.files_in("done")} >= files, 20, "not ingested")
     rows = json.loads(_run("sql", "--store", str(store), "--json",
                            "SELECT sensor, key, count(*) AS n FROM packets GROUP BY 1, 2 ORDER BY 2"))["rows"]
     assert rows == [{"sensor": "s1", "key": "445/TCP", "n": 3}, {"sensor": "s1", "key": "5060/UDP", "n": 12},
