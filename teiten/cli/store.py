@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -156,23 +157,50 @@ def sensors_list(store: Path, fmt: str) -> None:
 @user_errors
 def sensors_status(store: Path, hours: float, fmt: str) -> None:
     """The health of each sensor that ships to this store's collector: last interval, lag,
-    gaps, packets and drops over the window, clock, and a state (ok, late, silent, gap,
-    dropping, skewed, revoked). The exit status is 1 when any sensor is not ok (for cron and
-    monitoring)."""
+    gaps, packets and drops over the window, clock, coverage (distinct sources per address
+    against its peers'), and a state (ok, late, silent, gap, dropping, skewed, coverage,
+    revoked). The exit status is 1 when any sensor is not ok (for cron and monitoring)."""
     from datetime import timedelta
 
     from teiten.ingest.health import sensor_health
 
     found = sensor_health(store, window=timedelta(hours=hours))
+    low = _low_coverage(store, hours)
+    for h in found:
+        h.coverage = low.get(h.sensor)
+        if h.state == "ok" and h.coverage is not None and h.coverage["low"]:
+            h.state = "coverage"
     rows = [h.to_json() for h in found]
     if fmt == "json":
         click.echo(json.dumps({"sensors": rows}, ensure_ascii=False))
     else:
         for r in rows:
             r["gaps"] = ",".join(f"{g['seq']}(-{g['missing']})" for g in r["gaps"])
+        for r in rows:
+            c = r["coverage"]
+            r["coverage"] = "" if c is None else f"{c['sources_per_address']:.2f}/{c['peers_median'] or 0:.2f}"
         emit_rows(rows, fmt, ["sensor", "state", "last_seq", "last_interval_end", "lag_s", "intervals", "heartbeats",
-                              "packets", "dropped", "gaps", "clock_ahead_s"])
+                              "packets", "dropped", "gaps", "clock_ahead_s", "coverage"])
     sys.exit(0 if all(h.state == "ok" for h in found) else 1)
+
+
+def _low_coverage(store: Path, hours: float) -> dict[str, dict[str, Any]]:
+    """Each sensor's coverage on the last day with packets of the window (sources per address
+    against its peers': teiten.analyze.coverage); nothing when the store holds no packets."""
+    from datetime import UTC, datetime, timedelta
+
+    from teiten.analyze.coverage import coverage
+    from teiten.engine import open_observation
+    from teiten.errors import StoreError
+    from teiten.periods import period_between
+
+    try:
+        obs = open_observation(store)
+    except StoreError:
+        return {}
+    now = datetime.now(UTC)
+    rows = coverage(obs, period_between((now - timedelta(hours=hours)).date(), now.date()))
+    return {r["sensor"]: r for r in rows}  # the last day of each sensor (rows are by day)
 
 
 @click.group()

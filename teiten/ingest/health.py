@@ -6,9 +6,10 @@ window (default 24 h), its clock against the collector's, and one state:
 ``seq`` skipped within the window (intervals lost); ``dropping``: the kernel or the
 interface dropped packets within the window; ``skewed``: the sensor's clock was ahead of
 the collector's receive time by more than a minute; else ``ok`` (``revoked`` for a sensor
-whose token was revoked). The first that holds, in that order, is the state; an interval's
-length is the longest of the window's (the rotation: the first and last after a restart are
-shorter).
+whose token was revoked; ``coverage``, set by the caller from the store, for a sensor that
+sees far fewer sources per address than its peers: teiten.analyze.coverage). The first
+that holds, in that order, is the state; an interval's length is the longest of the
+window's (the rotation: the first and last after a restart are shorter).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from teiten.sensors.manifest import parse_manifest
 
 __all__ = ["STATES", "SensorHealth", "sensor_health"]
 
-STATES = ("ok", "late", "silent", "gap", "dropping", "skewed", "revoked")
+STATES = ("ok", "late", "silent", "gap", "dropping", "skewed", "coverage", "revoked")
 SKEW = timedelta(minutes=1)
 
 
@@ -48,6 +49,7 @@ class SensorHealth:
     gaps: list[dict[str, int]] = field(default_factory=list)  # {"seq": n, "missing": k}
     clock_ahead_s: float | None = None  # the largest (sensor's clock - collector's receive time)
     packets_per_interval: list[int] = field(default_factory=list)
+    coverage: dict[str, Any] | None = None  # teiten.analyze.coverage's row of the last day, when judged
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
