@@ -30,7 +30,7 @@ SKEW = timedelta(minutes=1)
 
 
 def _t(iso: str) -> datetime:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return datetime.fromisoformat(iso)
 
 
 @dataclass
@@ -82,8 +82,8 @@ def sensor_health(store: Path, *, now: datetime | None = None, window: timedelta
         if last is not None:
             m = parse_manifest(last)
             h.last_seq, h.last_interval_end, h.last_received = m.seq, m.interval_end, s.last_received
-            h.lag_s = (now - _t(m.interval_end)).total_seconds()
-            h.interval_s = (_t(m.interval_end) - _t(m.interval_start)).total_seconds() or None
+            h.lag_s = (now - m.end()).total_seconds()
+            h.interval_s = m.seconds() or None
         for received, gap, body in db.manifests_since(s.name, since):
             m = parse_manifest(body)
             h.intervals += 1
@@ -91,8 +91,7 @@ def sensor_health(store: Path, *, now: datetime | None = None, window: timedelta
             h.packets += m.packets
             h.dropped += m.dropped["kernel"] + m.dropped["interface"]
             h.packets_per_interval.append(m.packets)
-            length = (_t(m.interval_end) - _t(m.interval_start)).total_seconds()
-            h.interval_s = max(h.interval_s or 0.0, length) or None  # the rotation: the longest interval
+            h.interval_s = max(h.interval_s or 0.0, m.seconds()) or None  # the rotation: the longest interval
             if gap:
                 h.gaps.append({"seq": m.seq, "missing": gap})
             if m.host_clock:

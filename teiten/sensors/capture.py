@@ -6,8 +6,8 @@ libpcap captures with a kernel BPF filter (the sensor's destination networks, an
 capture moves to ``ready/`` and its signed manifest follows, with the packets, bytes and
 the kernel's and interface's drops of the interval. An interval without a packet still
 writes its manifest (a heartbeat). The first interval after a (re)start begins when the
-capture did, the last ends when SIGTERM or SIGINT stopped it; SIGHUP re-reads the filter
-(:class:`SensorConfig.filter`). Nothing is ever sent: the capture only listens.
+capture did, the last ends when SIGTERM or SIGINT stopped it; SIGHUP closes the interval
+and opens the capture again. Nothing is ever sent: the capture only listens.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import math
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,6 @@ class SensorConfig:
     promiscuous: bool = False
     buffer_bytes: int = 64 << 20
     quota: int | None = None  # bytes of spool: past it the oldest unshipped intervals go (a gap)
-    reload: Callable[[], str | None] | None = field(default=None, repr=False)  # SIGHUP: the new --filter
 
 
 def capture_filter(addresses: list[str], extra: str | None = None) -> str:
@@ -82,8 +81,12 @@ def run(cfg: SensorConfig, *, clock: Callable[[], float] = time.time, stop_after
     spool = Spool(cfg.spool, cfg.name)
     spool.recover()
     bpf = capture_filter(cfg.addresses, cfg.filter)
-    cap = Capture(cfg.interface, bpf, snaplen=cfg.snaplen, promiscuous=cfg.promiscuous,
-                  buffer_bytes=cfg.buffer_bytes)
+
+    def open_capture() -> Capture:
+        return Capture(cfg.interface, bpf, snaplen=cfg.snaplen, promiscuous=cfg.promiscuous,
+                       buffer_bytes=cfg.buffer_bytes)
+
+    cap = open_capture()
     flags = {"stop": False, "reload": False}
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -93,7 +96,7 @@ def run(cfg: SensorConfig, *, clock: Callable[[], float] = time.time, stop_after
     began = clock()
     prev = spool.last()
     # interval boundaries are whole seconds (the files are named by their start's second)
-    start = float(math.floor(began) if prev is None else max(math.floor(began), _end_of(prev)))
+    start = float(math.floor(began) if prev is None else max(math.floor(began), prev.end().timestamp()))
     end = float(interval_of(start, cfg.rotate)[1])
     open_path = spool.tmp / f"{cfg.name}-open.pcap"
     written: list[Manifest] = []
@@ -128,11 +131,7 @@ def run(cfg: SensorConfig, *, clock: Callable[[], float] = time.time, stop_after
                 flags["reload"] = False
                 time.sleep(max(0.0, close_at - clock()))  # the next interval starts on that second
                 cap.close()
-                if cfg.reload is not None:
-                    cfg.filter = cfg.reload()
-                bpf = capture_filter(cfg.addresses, cfg.filter)
-                cap = Capture(cfg.interface, bpf, snaplen=cfg.snaplen, promiscuous=cfg.promiscuous,
-                              buffer_bytes=cfg.buffer_bytes)
+                cap = open_capture()
                 last_stats = Stats(0, 0, 0)
             start = close_at
             end = float(interval_of(max(now, close_at), cfg.rotate)[1])
@@ -141,9 +140,3 @@ def run(cfg: SensorConfig, *, clock: Callable[[], float] = time.time, stop_after
         cap.close()
         for sig, handler in old.items():
             signal.signal(sig, handler)
-
-
-def _end_of(m: Manifest) -> float:
-    from datetime import datetime
-
-    return datetime.fromisoformat(m.interval_end.replace("Z", "+00:00")).timestamp()

@@ -20,6 +20,7 @@ import builtins
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -80,6 +81,18 @@ class Manifest:
         except ValueError:
             return False
         return verify(key, sig, self.signed_bytes())
+
+    def start(self) -> datetime:
+        """When the interval began (UTC)."""
+        return datetime.fromisoformat(self.interval_start)
+
+    def end(self) -> datetime:
+        """When the interval ended (UTC)."""
+        return datetime.fromisoformat(self.interval_end)
+
+    def seconds(self) -> float:
+        """The interval's length."""
+        return (self.end() - self.start()).total_seconds()
 
     @property
     def heartbeat(self) -> bool:

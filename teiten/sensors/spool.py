@@ -135,7 +135,7 @@ class Spool:
 
     def stem(self, m: Manifest) -> str:
         """``NAME-YYYYmmddTHHMMSSZ``, the stem of an interval's files."""
-        return interval_name(self.sensor, datetime.fromisoformat(m.interval_start.replace("Z", "+00:00")).timestamp())
+        return interval_name(self.sensor, m.start().timestamp())
 
     def mark_sent(self, m: Manifest) -> None:
         """Move a shipped interval to ``sent/``: the capture first, the manifest last."""

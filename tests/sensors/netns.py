@@ -7,12 +7,16 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+
+from tests.conftest import ROOT
 
 PREFIX = "198.51.100.0/25"
 
@@ -30,6 +34,18 @@ class Darknet:
 
     def popen(self, ns: str, *argv: str, **kw: object) -> subprocess.Popen[str]:
         return subprocess.Popen(["ip", "netns", "exec", ns, *argv], text=True, **kw)  # type: ignore[call-overload]
+
+    def sensor_run(self, spool: Path, creds: Path, name: str = "s1", rotate: int = 2) -> subprocess.Popen[str]:
+        """``teiten sensor run`` on the sensor's end of the veth, its output piped."""
+        return self.popen(self.sensor, sys.executable, "-m", "teiten.cli", "sensor", "run", "--name", name,
+                          "--interface", self.interface, "--addresses", self.prefix, "--spool", str(spool),
+                          "--credentials", str(creds), "--rotate", str(rotate), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, cwd=ROOT)
+
+    def send(self, udp: int, icmp: int, syn: int) -> None:
+        """From the scanner: UDP datagrams, ICMP echo requests and TCP SYNs (tests.sensors.traffic)."""
+        self.run(self.scanner, sys.executable, "-m", "tests.sensors.traffic", str(udp), str(icmp), str(syn),
+                 cwd=ROOT)
 
 
 def _ip(*argv: str) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import itertools
 import json
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,7 +19,6 @@ from teiten.ingest.pipeline import ingest_paths
 from teiten.sensors import credentials
 from teiten.sensors.manifest import chain_problems
 from teiten.sensors.spool import Spool
-from tests.conftest import ROOT
 from tests.sensors.live import wait_until
 from tests.sensors.netns import darknet
 
@@ -29,14 +27,11 @@ def test_capture_rotates_signs_and_counts_exactly(tmp_path: Path) -> None:
     creds, spool_dir = tmp_path / "creds", tmp_path / "spool"
     key = credentials.generate(creds)
     with darknet() as net:
-        sensor = net.popen(net.sensor, sys.executable, "-m", "teiten.cli", "sensor", "run", "--name", "s1",
-                           "--interface", net.interface, "--addresses", net.prefix, "--spool", str(spool_dir),
-                           "--credentials", str(creds), "--rotate", "2", stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, cwd=ROOT)
+        sensor = net.sensor_run(spool_dir, creds)
         try:
             wait_until(lambda: (spool_dir / "tmp" / "s1-open.pcap").exists(), 20, "the capture did not start")
             time.sleep(0.3)
-            net.run(net.scanner, sys.executable, "-m", "tests.sensors.traffic", "30", "10", "5", cwd=ROOT)
+            net.send(30, 10, 5)
             # and packets the sensor must not see: to an address outside its prefix
             net.run(net.scanner, "ip", "route", "add", "203.0.113.0/24", "via", "10.199.0.2")
             net.run(net.scanner, sys.executable, "-c",
@@ -77,25 +72,21 @@ def test_capture_rotates_signs_and_counts_exactly(tmp_path: Path) -> None:
 def test_kill_9_loses_at_most_the_open_interval_and_the_chain_goes_on(tmp_path: Path) -> None:
     creds, spool_dir = tmp_path / "creds", tmp_path / "spool"
     key = credentials.generate(creds)
-    argv = [sys.executable, "-m", "teiten.cli", "sensor", "run", "--name", "s1", "--addresses", "198.51.100.0/25",
-            "--spool", str(spool_dir), "--credentials", str(creds), "--rotate", "2"]
     open_file = spool_dir / "tmp" / "s1-open.pcap"
     with darknet() as net:
-        first = net.popen(net.sensor, *argv, "--interface", net.interface, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, cwd=ROOT)
+        first = net.sensor_run(spool_dir, creds)
         wait_until(lambda: open_file.exists(), 20, "the capture did not start")
-        net.run(net.scanner, sys.executable, "-m", "tests.sensors.traffic", "10", "0", "0", cwd=ROOT)
+        net.send(10, 0, 0)
         wait_until(lambda: len(Spool(spool_dir, "s1").manifests()) >= 2, 10, "no interval closed")
-        net.run(net.scanner, sys.executable, "-m", "tests.sensors.traffic", "4", "0", "0", cwd=ROOT)  # lost
+        net.send(4, 0, 0)  # lost
         first.kill()  # kill -9 in the middle of an interval
         first.communicate(timeout=10)
         before = Spool(spool_dir, "s1").manifests()
         assert open_file.exists()  # the open interval is left half-written in tmp/
-        second = net.popen(net.sensor, *argv, "--interface", net.interface, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, cwd=ROOT)
+        second = net.sensor_run(spool_dir, creds)
         try:
             wait_until(lambda: len(Spool(spool_dir, "s1").manifests()) > len(before), 10, "the restart closed nothing")
-            net.run(net.scanner, sys.executable, "-m", "tests.sensors.traffic", "6", "0", "0", cwd=ROOT)
+            net.send(6, 0, 0)
             time.sleep(2.5)
         finally:
             second.send_signal(signal.SIGTERM)

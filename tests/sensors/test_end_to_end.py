@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,7 +15,6 @@ from click.testing import CliRunner
 from teiten.cli.main import cli
 from teiten.ingest.collector import collector_folder
 from teiten.ingest.collector_db import CollectorDB
-from tests.conftest import ROOT
 from tests.sensors.live import collector, wait_until
 from tests.sensors.netns import darknet
 
@@ -33,14 +30,11 @@ def test_capture_ship_collect_ingest(tmp_path: Path) -> None:
     _run("collector", "init", "--store", str(store))
     with darknet() as net:
         _run("collector", "add-sensor", "s1", "--store", str(store), "--addresses", net.prefix, "--out", str(creds))
-        sensor = net.popen(net.sensor, sys.executable, "-m", "teiten.cli", "sensor", "run", "--name", "s1",
-                           "--interface", net.interface, "--addresses", net.prefix, "--spool", str(spool),
-                           "--credentials", str(creds), "--rotate", "2", stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, cwd=ROOT)
+        sensor = net.sensor_run(spool, creds)
         try:
             wait_until(lambda: (spool / "tmp" / "s1-open.pcap").exists(), 20, "the capture did not start")
             time.sleep(0.3)
-            net.run(net.scanner, sys.executable, "-m", "tests.sensors.traffic", "12", "4", "3", cwd=ROOT)
+            net.send(12, 4, 3)
             time.sleep(2.5)
         finally:
             sensor.send_signal(signal.SIGTERM)
