@@ -18,7 +18,7 @@ from pathlib import Path
 
 from teiten.errors import StoreError
 from teiten.ingest.batch import ingest_batch
-from teiten.ingest.collector_db import CollectorDB, now_iso
+from teiten.ingest.collector_db import CollectorDB
 from teiten.ingest.collector_metrics import CollectorMetrics
 from teiten.ingest.pipeline import IngestResult
 
@@ -43,10 +43,7 @@ def ingest_incoming(folder: Path, store: Path, db: CollectorDB) -> list[IngestRe
             path.replace(done / path.name)
             if r.status == "error":
                 log.error("sensor %s: %s is not ingested: %s", sensor, path.name, r.error)
-        with db.connect() as con:  # db.ingested for all at once
-            con.executemany("UPDATE files SET state=?, ingested_at=?, result=? WHERE name=?",
-                            [("error" if r.status == "error" else "done", now_iso(), r.status, Path(r.file).name)
-                             for r in results])
+        db.ingested([(Path(r.file).name, "error" if r.status == "error" else "done", r.status) for r in results])
         out += results
         log.info("sensor %s: %d file(s) ingested", sensor, len(paths))
     return out

@@ -146,10 +146,12 @@ class CollectorDB:
             return [FileRow(*r) for r in con.execute(
                 "SELECT name, sensor, sha256, size, state FROM files WHERE state=? ORDER BY name", (state,))]
 
-    def ingested(self, name: str, state: str, result: str) -> None:
+    def ingested(self, outcomes: list[tuple[str, str, str]]) -> None:
+        """Record (file, state, result) for files ingested, all in one transaction."""
+        now = now_iso()
         with self.connect() as con:
-            con.execute("UPDATE files SET state=?, ingested_at=?, result=? WHERE name=?",
-                        (state, now_iso(), result, name))
+            con.executemany("UPDATE files SET state=?, ingested_at=?, result=? WHERE name=?",
+                            [(state, now, result, name) for name, state, result in outcomes])
 
     def last_manifest(self, sensor: str) -> bytes | None:
         with self.connect() as con:
