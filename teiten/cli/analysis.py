@@ -13,6 +13,7 @@ from teiten.cli.options import (
     emit_rows,
     format_options,
     group_option,
+    kind_option,
     period_options,
     resolve_period,
     store_option,
@@ -29,6 +30,7 @@ __all__ = ["COMMANDS"]
 @period_options
 @compare_option
 @group_option
+@kind_option
 @click.option("--limit", type=int, help="The top N rows and every rise/fall row (table default: 10; JSON and"
               " CSV default: every row).")
 @click.option("--all", "show_all", is_flag=True, help="Every key of either period.")
@@ -38,7 +40,8 @@ __all__ = ["COMMANDS"]
 @format_options
 @user_errors
 def top(what: str, store: Path, period: str | None, first: str | None, last: str | None, compare: str,
-        group: str | None, limit: int | None, show_all: bool, lang: str, tz: str, fmt: str) -> None:
+        group: str | None, kind: str | None, limit: int | None, show_all: bool, lang: str, tz: str,
+        fmt: str) -> None:
     """Rank destination port keys (445/TCP, 8/ICMP, ...) or source regions in a period.
 
     Counts are per day per sensor address (packets / Σ days × addresses active, from the
@@ -51,7 +54,7 @@ def top(what: str, store: Path, period: str | None, first: str | None, last: str
     from teiten.engine import open_observation
     from teiten.report.tables import table_rows
 
-    obs = open_observation(store)
+    obs = open_observation(store).of_kind(kind)
     p = resolve_period(obs, period, first, last, tz)
     r = ranking(obs, what, p, compare=compare, group=group).with_shares()
     rows: list[dict[str, Any]] = r.rows
@@ -84,17 +87,18 @@ def _keys(text: str | None) -> list[str] | None:
 @click.option("--daily", "step", flag_value="daily", default=True, help="Per day with 7-day averages (default).")
 @click.option("--total", is_flag=True, help="Add the key * (all packets) to daily series.")
 @group_option
+@kind_option
 @tz_option
 @format_options
 @user_errors
 def series(what: str, store: Path, period: str | None, first: str | None, last: str | None, keys: str | None,
-           top: int, step: str, total: bool, group: str | None, tz: str, fmt: str) -> None:
+           top: int, step: str, total: bool, group: str | None, kind: str | None, tz: str, fmt: str) -> None:
     """Time series of port keys or regions: per day per sensor address with 7-day averages
     (ma7: the day and the six before), per hour, or per month."""
     from teiten.analyze.series import daily, hourly, monthly, top_keys
     from teiten.engine import open_observation
 
-    obs = open_observation(store)
+    obs = open_observation(store).of_kind(kind)
     p = resolve_period(obs, period, first, last, tz)
     if step == "monthly":
         doc = monthly(obs, what, _keys(keys) or top_keys(obs, what, p, top, group), tz=tz, group=group)
@@ -121,17 +125,18 @@ def series(what: str, store: Path, period: str | None, first: str | None, last: 
 @click.option("--groups", type=int, default=5, show_default=True, help="With --by: how many top keys to split.")
 @click.option("--top", type=int, default=10, show_default=True, help="Keys shown; the rest is 'other'.")
 @group_option
+@kind_option
 @tz_option
 @format_options
 @user_errors
 def shares(what: str, store: Path, period: str | None, first: str | None, last: str | None, within: str | None,
-           by: bool, groups: int, top: int, group: str | None, tz: str, fmt: str) -> None:
+           by: bool, groups: int, top: int, group: str | None, kind: str | None, tz: str, fmt: str) -> None:
     """Shares of port keys or regions: of all packets, within one key of the other
     dimension, or (--by) for each top region's ports / each top port's regions."""
     from teiten.analyze.shares import mix, mix_by
     from teiten.engine import open_observation
 
-    obs = open_observation(store)
+    obs = open_observation(store).of_kind(kind)
     p = resolve_period(obs, period, first, last, tz)
     if by:
         doc = mix_by(obs, what, p, groups=groups, top=top, group=group)
@@ -157,18 +162,19 @@ DRILL_SECTIONS = ("regions", "ports", "source_ports", "per_day", "top_sources")
 @click.option("--top", type=int, default=10, show_default=True, help="Rows of each ranking.")
 @click.option("--section", type=click.Choice(DRILL_SECTIONS), help="With --csv or a table: only this part.")
 @group_option
+@kind_option
 @tz_option
 @format_options
 @user_errors
 def drill(key: str, store: Path, period: str | None, first: str | None, last: str | None, top: int,
-          section: str | None, group: str | None, tz: str, fmt: str) -> None:
+          section: str | None, group: str | None, kind: str | None, tz: str, fmt: str) -> None:
     """Drill into one port key (1521/TCP) or region (CN): source regions or ports, source
     ports, packets and distinct sources per day, top source addresses, hour-of-day profile."""
     from teiten.analyze.drilldown import drill as drill_down
     from teiten.analyze.drilldown import key_of
     from teiten.engine import open_observation
 
-    obs = open_observation(store)
+    obs = open_observation(store).of_kind(kind)
     p = resolve_period(obs, period, first, last, tz)
     stored, dimension = key_of(key)
     doc = drill_down(obs, stored, p, dimension=dimension, top=top, group=group)

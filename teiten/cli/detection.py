@@ -12,6 +12,7 @@ from teiten.cli.options import (
     emit_rows,
     format_options,
     group_option,
+    kind_option,
     period_options,
     resolve_period,
     rules_option,
@@ -28,20 +29,21 @@ __all__ = ["COMMANDS"]
 @store_option
 @period_options
 @group_option
+@kind_option
 @click.option("--top", type=int, default=5, show_default=True, help="Top sources, keys and regions per finding.")
 @click.option("--json", "as_json", is_flag=True, help="Print {\"findings\": [...]} as JSON.")
 @rules_option
 @tz_option
 @user_errors
-def detect(store: Path, period: str | None, first: str | None, last: str | None, group: str | None, top: int,
-           as_json: bool, rules: Path | None, tz: str) -> None:
+def detect(store: Path, period: str | None, first: str | None, last: str | None, group: str | None,
+           kind: str | None, top: int, as_json: bool, rules: Path | None, tz: str) -> None:
     """List what is notable in a period (the text is teiten.detect.thresholds.describe)."""
     from teiten.detect.finding import findings_document
     from teiten.detect.fingerprints import load_fingerprints
     from teiten.detect.run import detect as run_detect
     from teiten.engine import open_observation
 
-    obs = open_observation(store)
+    obs = open_observation(store).of_kind(kind)
     p = resolve_period(obs, period, first, last, tz)
     findings = run_detect(obs, p, group, top=top, rules=rules)
     if as_json:

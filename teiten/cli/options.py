@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = ["compare_option", "db_option", "emit_rows", "format_options", "group_option", "incident_db",
-           "incident_session", "open_incident_db", "period_options", "resolve_period", "rules_option", "setting_option",
-           "store_option", "tz_option", "user_errors"]
+           "incident_session", "kind_option", "open_incident_db", "period_options", "resolve_period", "rules_option",
+           "setting_option", "store_option", "tz_option", "user_errors"]
 
 
 def setting_option(name: str, *decls: str, **kw: Any) -> Callable[[F], F]:
@@ -48,6 +48,12 @@ def store_option(f: F) -> F:
 
 def tz_option(f: F) -> F:
     return setting_option("tz", "--tz")(f)
+
+
+def kind_option(f: F) -> F:
+    return click.option("--sensor-kind", "kind", type=click.Choice(["passive", "responder"]),
+                        help="Only the sensors of this kind (default: both; a responder's addresses draw"
+                        " more packets, so per-address figures of one kind compare best).")(f)
 
 
 def group_option(f: F) -> F:

@@ -8,6 +8,7 @@ import click
 
 from teiten.cli.options import (
     group_option,
+    kind_option,
     period_options,
     resolve_period,
     rules_option,
@@ -29,6 +30,7 @@ __all__ = ["COMMANDS"]
 @click.option("--out", type=click.Path(path_type=Path), required=True, metavar="FILE.html|FILE.pdf",
               help="The report; its tables are also written as CSV to FILE_tables/.")
 @group_option
+@kind_option
 @click.option("--top", type=int, default=5, show_default=True, help="Rows of the top tables and lines of the charts.")
 @click.option("--findings", "findings_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The output of `teiten detect --json` for the same period, for the notable phenomena (without"
@@ -37,7 +39,8 @@ __all__ = ["COMMANDS"]
 @tz_option
 @user_errors
 def report(store: Path, period: str | None, first: str | None, last: str | None, style: str, lang: str, out: Path,
-           group: str | None, top: int, findings_file: Path | None, rules: Path | None, tz: str) -> None:
+           group: str | None, kind: str | None, top: int, findings_file: Path | None, rules: Path | None,
+           tz: str) -> None:
     """Write an observation report for a period, in Japanese or English, as HTML (self-contained,
     works offline) or PDF, with every table also as CSV. Its notable phenomena are written from
     the findings of the detectors (see teiten detect); the npa style also has the signature
@@ -46,7 +49,7 @@ def report(store: Path, period: str | None, first: str | None, last: str | None,
     from teiten.engine import open_observation
     from teiten.report.build import write_report
 
-    obs = open_observation(store)
+    obs = open_observation(store).of_kind(kind)
     p = resolve_period(obs, period, first, last, tz)
     findings = None if findings_file is None else read_findings(findings_file, p)
     paths = write_report(obs, out, p, style=style, lang=lang, group=group, top=top, findings=findings, rules=rules)

@@ -30,26 +30,48 @@ def sensor() -> None:
 @click.option("--rotate", type=click.IntRange(1), default=300, show_default=True,
               help="Seconds per interval; intervals start on multiples of it in UTC.")
 @click.option("--filter", "bpf", metavar="BPF", help="Capture only what this BPF expression also passes.")
-@click.option("--snaplen", type=click.IntRange(64, 262144), default=65535, show_default=True)
+@click.option("--snaplen", type=click.IntRange(64, 262144), default=65535, show_default=True,
+              help="Bytes captured of each packet.")
 @click.option("--promiscuous", is_flag=True, help="Capture in promiscuous mode (off by default).")
 @click.option("--buffer-mb", type=click.IntRange(1, 4096), default=64, show_default=True,
               help="The kernel's capture buffer.")
 @click.option("--quota", type=click.IntRange(1), metavar="BYTES",
               help="Keep the spool within this size while the collector is away: the oldest unshipped"
               " intervals go, and the collector records them as a gap.")
+@click.option("--respond", is_flag=True,
+              help="Answer each TCP SYN to the addresses with one SYN-ACK, keep the first payload, then reset"
+              " (stateless; the capture then records both directions).")
+@click.option("--payload-bytes", type=click.IntRange(0, 65535), metavar="N",
+              help="Store at most about N bytes of payload per packet (the snap length: N plus the largest"
+              " Ethernet, IPv4 and TCP headers, 134 bytes).")
+@click.option("--rate-limit", type=click.FloatRange(1), default=1000.0, show_default=True, metavar="PPS",
+              help="With --respond: replies per second in all (bursts of twice as many).")
+@click.option("--per-source-limit", type=click.FloatRange(0.1), default=20.0, show_default=True, metavar="PPS",
+              help="With --respond: replies per second to one source address (bursts of twice as many).")
+@click.option("--arp", is_flag=True,
+              help="With --respond: answer ARP requests for the addresses (a directly attached segment).")
 @user_errors
 def sensor_run(name: str, interface: str, addresses: str, spool: Path, credentials: Path, rotate: int,
-               bpf: str | None, snaplen: int, promiscuous: bool, buffer_mb: int, quota: int | None) -> None:
+               bpf: str | None, snaplen: int, promiscuous: bool, buffer_mb: int, quota: int | None,
+               respond: bool, payload_bytes: int | None, rate_limit: float, per_source_limit: float,
+               arp: bool) -> None:
     """Capture what reaches the sensor's addresses into one file per interval, each closed
     with a signed manifest (a heartbeat when no packet came). SIGTERM or SIGINT closes the
     current interval and stops; SIGHUP closes it and opens the capture again. Nothing is
-    sent: the capture only listens. One JSON line per closed interval on stdout."""
+    sent unless --respond. One JSON line per closed interval on stdout."""
+    from teiten.errors import SettingError
     from teiten.sensors.capture import SensorConfig, run
+    from teiten.sensors.respond import Limits
 
+    if arp and not respond:
+        raise SettingError("--arp answers for a responder: give --respond too")
+    if payload_bytes is not None:
+        snaplen = min(snaplen, 134 + payload_bytes)
+    limits = Limits(rate_limit, 2 * rate_limit, per_source_limit, 2 * per_source_limit)
     cfg = SensorConfig(name, interface, [a for a in addresses.split(",") if a.strip()], spool, credentials,
-                       rotate, bpf, snaplen, promiscuous, buffer_mb << 20, quota)
+                       rotate, bpf, snaplen, promiscuous, buffer_mb << 20, quota, respond, limits, arp)
     run(cfg, on_close=lambda m: click.echo(json.dumps({"seq": m.seq, "start": m.interval_start, "packets": m.packets,
-                                                        "file": m.file}), nl=True))
+                                                        "replies": m.replies, "file": m.file}), nl=True))
 
 
 @sensor.command("keygen")

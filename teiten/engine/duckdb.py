@@ -8,6 +8,8 @@
                  teiten.keys) and ``day`` (UTC date)
 ``files``        the manifest of ingested files
 ``sensors``      the sensor catalog
+``outbound``     packets the sensors sent (a responder's SYN-ACKs and RSTs), with the
+                 columns of ``packets``; counted by no analysis
 ``slots_raw``    the hourly roll-ups (``teiten.store.rollups``), only when every committed
                  file has them (a store from before them gets them at its next ingest)
 """
@@ -62,10 +64,15 @@ LATER_COLUMNS = {"ts_inferred": "false", "ip_flags": "CAST(NULL AS UTINYINT)",
                  "icmp_id": "CAST(NULL AS USMALLINT)", "icmp_seq": "CAST(NULL AS USMALLINT)"}
 
 
+def _files(paths: list[Path]) -> str:
+    """A SQL list of file names."""
+    return ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+
+
 def _parquet_view(paths: list[Path], legacy: str = "none") -> str:
     """All parts as one relation; parts written before :data:`LATER_COLUMNS` existed
     (``legacy`` "some" or "all") read those columns as given there."""
-    files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+    files = _files(paths)
     if legacy == "all":
         added = ", ".join(f"{v} AS {k}" for k, v in LATER_COLUMNS.items())
         return f"SELECT *, {added} FROM read_parquet([{files}], hive_partitioning = true)"
@@ -118,8 +125,13 @@ def _connection(state: StoreState, *, threads: int | None = None) -> duckdb.Duck
     db.execute("CREATE VIEW packets_raw AS SELECT * EXCLUDE (date) FROM _packets_parts")
     src = "CASE WHEN ip_version = 4 THEN " + _V4_TEXT.format(c="src4") + " ELSE ip6_text(src6) END"
     dst = "CASE WHEN ip_version = 4 THEN " + _V4_TEXT.format(c="dst4") + " ELSE ip6_text(dst6) END"
-    db.execute(f"CREATE VIEW packets AS SELECT *, {src} AS src_ip, {dst} AS dst_ip, {KEY_SQL} AS key,"
-               " CAST(ts AS DATE) AS day FROM packets_raw")
+    derived = f"{src} AS src_ip, {dst} AS dst_ip, {KEY_SQL} AS key, CAST(ts AS DATE) AS day"
+    db.execute(f"CREATE VIEW packets AS SELECT *, {derived} FROM packets_raw")
+    if state.outbound:
+        db.execute(f"CREATE VIEW outbound AS SELECT * EXCLUDE (date), {derived}"
+                   f" FROM read_parquet([{_files(state.outbound)}], hive_partitioning = true)")
+    else:
+        db.execute(f"CREATE VIEW outbound AS SELECT *, {derived} FROM packets_raw WHERE false")
     rollups = state.rollups
     if rollups is not None:
         if rollups:

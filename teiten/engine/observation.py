@@ -192,6 +192,21 @@ class Observation:
             return names
         return [s.name for s in self.sensors] if self.sensors else None
 
+    def of_kind(self, kind: str | None) -> Observation:
+        """This observation narrowed to the sensors of one kind (``passive`` or ``responder``):
+        their packets alone, and their addresses alone in every per-address figure (a
+        responder's addresses draw more packets than a passive sensor's: the seeds' tables
+        count one kind). None: every sensor."""
+        if kind is None:
+            return self
+        if not self.sensors:
+            raise SettingError("--sensor-kind needs the sensor catalog (teiten sensors add ... --kind)")
+        chosen = [s for s in self.sensors if s.kind == kind]
+        if not chosen:
+            kinds = sorted({s.kind for s in self.sensors})
+            raise SettingError(f"no {kind} sensor in the catalog (its kinds: {', '.join(kinds)})")
+        return replace(self, sensors=chosen, cube=None)
+
     def sensors_of(self, group: str | None) -> list[Sensor] | None:
         """The catalogued sensors counted (None: no catalog)."""
         names = self.sensor_names(group)

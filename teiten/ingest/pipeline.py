@@ -175,8 +175,10 @@ def ingest_one(con: sqlite3.Connection, store: Path, path: Path, sensor: str | N
 
 def enriched(table: pa.Table, geo: GeoDB, smap: SensorMap, sensor: str | None, fid: int) -> pa.Table:
     """Decoded packets with their source country and AS, their sensor (``sensor``, else by
-    destination address from the catalog) and the id of the file they came from."""
-    t = enrich(table, geo)
+    destination address from the catalog), the id of the file they came from and
+    ``outbound``: whether a sensor sent it (from a catalogued address to none; the store
+    keeps those apart, teiten.store.dataset)."""
+    t = enrich(table, geo).append_column("outbound", pa.array(smap.sent(table)))
     if sensor is not None:
         names = pa.DictionaryArray.from_arrays(pa.array(np.zeros(t.num_rows, np.int32)),
                                                pa.array([sensor]))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from teiten.errors import SettingError
 
-__all__ = ["Capture", "Stats"]
+__all__ = ["Capture", "Stats", "socket_filter"]
 
 
 class _Stat(ctypes.Structure):
@@ -47,7 +47,7 @@ def _load() -> ctypes.CDLL:
         ("pcap_dump_open", [p, c], p), ("pcap_dump_flush", [p], i), ("pcap_dump_close", [p], None),
         ("pcap_dispatch", [p, i, _HANDLER, p], i), ("pcap_stats", [p, ctypes.POINTER(_Stat)], i),
         ("pcap_breakloop", [p], None), ("pcap_close", [p], None), ("pcap_setnonblock", [p, i, c], i),
-        ("pcap_get_selectable_fd", [p], i), ("pcap_lib_version", [], c),
+        ("pcap_get_selectable_fd", [p], i), ("pcap_lib_version", [], c), ("pcap_open_dead", [i, i], p),
     ):
         f = getattr(lib, fn)
         f.argtypes, f.restype = args, res
@@ -72,6 +72,29 @@ class Stats:
     received: int
     kernel: int
     interface: int
+
+
+#: Linux's DLT_EN10MB: Ethernet
+ETHERNET = 1
+
+
+def socket_filter(bpf: str, *, linktype: int = ETHERNET, snaplen: int = 65535) -> bytes:
+    """``bpf`` compiled by libpcap into the classic BPF program that Linux attaches to a
+    packet socket (``SO_ATTACH_FILTER``): the instructions, 8 bytes each."""
+    lb = lib()
+    h = lb.pcap_open_dead(linktype, snaplen)
+    if not h:
+        raise SettingError("libpcap: pcap_open_dead failed")
+    prog = _Program()
+    try:
+        if lb.pcap_compile(h, ctypes.byref(prog), bpf.encode(), 1, 0xFFFFFFFF) < 0:
+            raw = lb.pcap_geterr(h)
+            raise SettingError(f"filter {bpf!r}: {raw.decode(errors='replace') if raw else 'does not compile'}")
+        code = ctypes.string_at(prog.bf_insns, prog.bf_len * 8)
+        lb.pcap_freecode(ctypes.byref(prog))
+        return code
+    finally:
+        lb.pcap_close(h)
 
 
 class Capture:

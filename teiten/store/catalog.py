@@ -113,31 +113,43 @@ class SensorMap:
     names: tuple[str, ...]
     v6: tuple[tuple[ipaddress.IPv6Network, str], ...]
 
-    def attribute(self, table: pa.Table) -> pa.Array:
-        """The sensor name of each packet by its destination address (null if none), dictionary-encoded."""
+    def attribute(self, table: pa.Table, side: str = "dst") -> pa.Array:
+        """The sensor name of each packet by its destination address (``side="src"``: by its
+        source address), null if none, dictionary-encoded."""
+        codes = self._codes(table, side)
+        dictionary = pa.array(self.names, pa.string())
+        return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), dictionary)
+
+    def sent(self, table: pa.Table) -> np.ndarray:
+        """Which packets a sensor sent (a responder's SYN-ACKs and RSTs): from a sensor's
+        address to an address of none."""
+        if not self.names:
+            return np.zeros(table.num_rows, dtype=bool)
+        return (self._codes(table, "src") >= 0) & (self._codes(table, "dst") < 0)
+
+    def _codes(self, table: pa.Table, side: str) -> np.ndarray:
+        """Each packet's sensor index by its ``side`` ("src" or "dst") address, -1 for none."""
         n = table.num_rows
         codes = np.full(n, -1, dtype=np.int32)
         if len(self.starts):
-            dst = table.column("dst4")
-            has = ~np.asarray(pc.is_null(dst))
-            d = np.asarray(dst.fill_null(0), dtype=np.uint32)
+            col = table.column(f"{side}4")
+            has = ~np.asarray(pc.is_null(col))
+            d = np.asarray(col.fill_null(0), dtype=np.uint32)
             i = np.searchsorted(self.starts, d, side="right") - 1
             ok = has & (i >= 0)
             ok[ok] &= d[ok] <= self.ends[i[ok]]
             codes[ok] = self.index[i[ok]]
         if self.v6:
-            dst6 = table.column("dst6")
-            if isinstance(dst6, pa.ChunkedArray):
-                dst6 = dst6.combine_chunks()
-            if dst6.null_count < n:
-                hi, lo = halves6(dst6)  # one pass per network
-                has6 = np.asarray(dst6.is_valid())
+            col6 = table.column(f"{side}6")
+            if isinstance(col6, pa.ChunkedArray):
+                col6 = col6.combine_chunks()
+            if col6.null_count < n:
+                hi, lo = halves6(col6)  # one pass per network
+                has6 = np.asarray(col6.is_valid())
                 for net, name in self.v6:
                     inside = within6(hi, lo, int(net.network_address), int(net.broadcast_address))
                     codes[has6 & (codes < 0) & inside] = self.names.index(name)
-        dictionary = pa.array(self.names, pa.string())
-        arr = pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), dictionary)
-        return arr
+        return codes
 
 
 def sensor_map(sensors: list[Sensor]) -> SensorMap:

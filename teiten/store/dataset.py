@@ -4,6 +4,8 @@ Layout of a store directory::
 
     packets/date=YYYY-MM-DD/f<file_id>-<n>.parquet  parts of a capture, by UTC day
     slots/date=YYYY-MM-DD/f<file_id>.parquet     its packets counted per hour (teiten.store.rollups)
+    outbound/date=YYYY-MM-DD/f<file_id>.parquet  packets a sensor sent (a responder's replies):
+                                                 kept, in the packet schema, and counted nowhere
     quarantine/f<file_id>.parquet                undecodable records, with the reason
     quarantine/f<file_id>.tail                   the bytes after damage, as they were
     staging/f<file_id>/...                       files being written (never read)
@@ -27,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from teiten.schema import packet_schema, quarantine_schema
@@ -104,12 +107,21 @@ class StagedFile:
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="parquet")
         self._quarantine: list[dict[str, object]] = []
         self._rollups: dict[int, list[pa.Table]] = {}  # per UTC day, the roll-ups of the rows so far
+        self._outbound: list[pa.Table] = []  # what sensors sent: a responder's few replies, held to the end
         self.schema = packet_schema()
 
     def write(self, table: pa.Table) -> None:
-        """Append enriched packet rows, split by UTC day."""
+        """Append enriched packet rows, split by UTC day; rows marked ``outbound`` (sent by a
+        sensor) are set apart in the ``outbound`` parts."""
         if table.num_rows == 0:
             return
+        if "outbound" in table.column_names:
+            sent = table.column("outbound")
+            if pc.any(sent).as_py():
+                self._outbound.append(table.filter(sent).select(self.schema.names))
+                table = table.filter(pc.invert(sent))
+                if table.num_rows == 0:
+                    return
         table = table.select(self.schema.names)
         if not table.schema.equals(self.schema):
             table = table.cast(self.schema)
@@ -172,6 +184,7 @@ class StagedFile:
             merged, rel = merge_rollups(self._rollups[day]), rollup_path(self.file_id, _day(day))
             write_rollups(merged, self.dir / rel, durable=False)  # synced below with the packets
             parts.append(("slots", rel, _day(day), merged.num_rows))
+        parts += self._write_outbound()
         if self._quarantine:
             qs = quarantine_schema()
             cols = {f.name: [r[f.name] for r in self._quarantine] for f in qs}
@@ -188,13 +201,28 @@ class StagedFile:
             _fsync_tree(d)
         return parts
 
+    def _write_outbound(self) -> list[tuple[str, str, str | None, int]]:
+        """The outbound rows, one part per UTC day."""
+        if not self._outbound:
+            return []
+        t = pa.concat_tables(self._outbound)
+        if not t.schema.equals(self.schema):
+            t = t.cast(self.schema)
+        days = np.asarray(t.column("ts").cast(pa.int64())) // US_PER_DAY
+        out: list[tuple[str, str, str | None, int]] = []
+        for day in np.unique(days):
+            rel = f"outbound/date={_day(int(day))}/f{self.file_id}.parquet"
+            _write_part(t.filter(pa.array(days == day)), self.dir / rel)
+            out.append(("outbound", rel, _day(int(day)), int((days == day).sum())))
+        return out
+
     def abort(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def _final(file_id: int, kind: str, staged_rel: str) -> str:
-    if kind in ("packets", "slots"):
+    if kind in ("packets", "slots", "outbound"):
         return staged_rel
     if kind == "quarantine":
         return f"quarantine/f{file_id}.parquet"

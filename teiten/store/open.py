@@ -13,7 +13,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,8 @@ class StoreState:
     """What a reader of the store sees: the committed packet parts, the hourly roll-up parts
     (None when some committed file with packets has none), whether the packet parts predate
     the later columns (``legacy``: "none", "some" or "all"; teiten.store.manifest), the
-    sensor catalog and the meta values."""
+    sensor catalog, the meta values and the parts of packets the sensors sent (``outbound``,
+    counted nowhere)."""
 
     store: Path
     packets: list[Path]
@@ -68,6 +69,7 @@ class StoreState:
     legacy: str
     sensors: list[Sensor]
     meta: dict[str, str]
+    outbound: list[Path] = field(default_factory=list)
 
     @property
     def geo_sources(self) -> list[Any]:
@@ -86,7 +88,7 @@ def read_state(store: Path) -> StoreState:
         con.execute("BEGIN")
         rows = con.execute(
             "SELECT p.kind, p.path FROM parts p JOIN files f ON f.id = p.file_id"
-            f" WHERE p.kind IN ('packets', 'slots') AND f.status IN ({marks}) ORDER BY p.path",
+            f" WHERE p.kind IN ('packets', 'slots', 'outbound') AND f.status IN ({marks}) ORDER BY p.path",
             COMMITTED).fetchall()
         missing = files_without_rollups(con)
         below = con.execute("SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?",
@@ -103,4 +105,5 @@ def read_state(store: Path) -> StoreState:
     finally:
         con.close()
     return StoreState(store, [store / r[1] for r in rows if r[0] == "packets"],
-                      None if missing else [store / r[1] for r in rows if r[0] == "slots"], legacy, sensors, meta)
+                      None if missing else [store / r[1] for r in rows if r[0] == "slots"], legacy, sensors, meta,
+                      [store / r[1] for r in rows if r[0] == "outbound"])

@@ -4,6 +4,7 @@ darknet: its kernel drops the packets, answering nothing). All traffic stays ins
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -35,12 +36,20 @@ class Darknet:
     def popen(self, ns: str, *argv: str, **kw: object) -> subprocess.Popen[str]:
         return subprocess.Popen(["ip", "netns", "exec", ns, *argv], text=True, **kw)  # type: ignore[call-overload]
 
-    def sensor_run(self, spool: Path, creds: Path, name: str = "s1", rotate: int = 2) -> subprocess.Popen[str]:
-        """``teiten sensor run`` on the sensor's end of the veth, its output piped."""
+    def sensor_run(self, spool: Path, creds: Path, name: str = "s1", rotate: int = 2, *extra: str
+                   ) -> subprocess.Popen[str]:
+        """``teiten sensor run`` on the sensor's end of the veth (``extra`` options added), its
+        output piped."""
         return self.popen(self.sensor, sys.executable, "-m", "teiten.cli", "sensor", "run", "--name", name,
                           "--interface", self.interface, "--addresses", self.prefix, "--spool", str(spool),
-                          "--credentials", str(creds), "--rotate", str(rotate), stdout=subprocess.PIPE,
+                          "--credentials", str(creds), "--rotate", str(rotate), *extra, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, cwd=ROOT)
+
+    def connect(self, payload: bytes, *targets: str) -> list[dict[str, object]]:
+        """From the scanner: ordinary TCP connections that send ``payload`` (tests.sensors.traffic)."""
+        out = self.run(self.scanner, sys.executable, "-m", "tests.sensors.traffic", "connect", payload.decode(),
+                       *targets, cwd=ROOT).stdout
+        return [json.loads(x) for x in out.splitlines()]
 
     def send(self, udp: int, icmp: int, syn: int) -> None:
         """From the scanner: UDP datagrams, ICMP echo requests and TCP SYNs (tests.sensors.traffic)."""

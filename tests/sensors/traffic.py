@@ -1,9 +1,13 @@
 """What a scanner sends to the darknet in the sensor tests, run inside the scanner namespace:
 ``python -m tests.sensors.traffic UDP ICMP SYN`` sends that many UDP datagrams (to port 5060,
-with a payload), ICMP echo requests and TCP SYNs (to port 445), and prints nothing."""
+with a payload), ICMP echo requests and TCP SYNs (to port 445), and prints nothing;
+``python -m tests.sensors.traffic connect PAYLOAD HOST:PORT...`` connects to each with an
+ordinary socket, sends the payload and prints one JSON line per connection: whether
+``connect()`` succeeded and how the connection ended."""
 
 from __future__ import annotations
 
+import json
 import socket
 import struct
 import sys
@@ -47,5 +51,30 @@ def main(udp: int, icmp: int, syn: int) -> None:
     time.sleep(0.2)
 
 
+def connect(payload: bytes, targets: list[str]) -> None:
+    for t in targets:
+        host, port = t.rsplit(":", 1)
+        out: dict[str, object] = {"target": t}
+        try:
+            s = socket.create_connection((host, int(port)), timeout=3)
+        except OSError as e:
+            out["connected"], out["error"] = False, type(e).__name__
+        else:
+            out["connected"] = True
+            s.sendall(payload)
+            try:
+                out["received"] = len(s.recv(100))
+                out["ended"] = "closed"
+            except ConnectionResetError:
+                out["ended"] = "reset"
+            except TimeoutError:
+                out["ended"] = "timeout"
+            s.close()
+        print(json.dumps(out), flush=True)
+
+
 if __name__ == "__main__":
-    main(*(int(x) for x in sys.argv[1:4]))
+    if sys.argv[1] == "connect":
+        connect(sys.argv[2].encode(), sys.argv[3:])
+    else:
+        main(*(int(x) for x in sys.argv[1:4]))
