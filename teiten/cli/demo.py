@@ -1,4 +1,5 @@
-"""``teiten demo``: generate a scenario, ingest it, check it against its truth, show the top tables."""
+"""``teiten demo``: generate a scenario, ingest it, check it against its truth, show the top tables,
+and end with its sensors' health as their collector saw it (``teiten sensors status --at``)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import json
 import shutil
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -18,11 +21,13 @@ from teiten.analyze.rankings import ranking
 from teiten.cli.options import user_errors
 from teiten.engine import open_observation
 from teiten.errors import TeitenError
+from teiten.ingest import collector_db
 from teiten.ingest.pipeline import ingest_paths
 from teiten.periods import parse_period
 from teiten.report.console import output_console, print_ranking
 from teiten.store.catalog import Sensor, add_sensor
 from teiten.store.open import open_store
+from teiten.synth.manifests import Shipped, checked_at, demo_sensors
 from teiten.synth.scenario import generate
 
 __all__ = ["COMMANDS", "DemoResult", "run_demo"]
@@ -105,6 +110,75 @@ def _incidents(out: Path, console: Console) -> list[Path]:
     return paths
 
 
+@contextmanager
+def _received_at(when: datetime) -> Iterator[None]:
+    """The collector's clock set to ``when`` (the demo replays days past: a manifest is
+    recorded as received when the sensor's shipper would have delivered it)."""
+    clock = collector_db.now_iso
+    collector_db.now_iso = lambda: when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    try:
+        yield
+    finally:
+        collector_db.now_iso = clock
+
+
+def _accept(db: collector_db.CollectorDB, public_key: str, shipped: Shipped) -> int:
+    """Take a manifest as the collector's upload API does (teiten.ingest.collector: it parses,
+    its signature is the registered key's, it follows the last one accepted) and record it at
+    its receive time; the ``seq`` numbers skipped before it (a gap)."""
+    from teiten.sensors.credentials import public_key as key_of
+    from teiten.sensors.manifest import chain_problems, parse_manifest
+
+    body = shipped.manifest.to_bytes()
+    m = parse_manifest(body)
+    if not m.verified(key_of(public_key)):
+        raise TeitenError(f"demo manifest {shipped.stem}: the signature is not the sensor's")
+    before = db.last_manifest(m.sensor)
+    problems, gap = chain_problems(parse_manifest(before) if before else None, m)
+    if problems:
+        raise TeitenError(f"demo manifest {shipped.stem}: " + "; ".join(problems))
+    with _received_at(shipped.received):
+        db.accept_manifest(m.sensor, m.seq, shipped.stem, m.digest(), gap, body, m.file)
+    return gap
+
+
+def _collector(scenario: Path, store: Path, seed: int, console: Console) -> datetime:
+    """The store's collector made as ``teiten collector init`` makes it, the scenario's sensors
+    registered with it and their manifests of the last days accepted (teiten.synth.manifests);
+    when to judge their health."""
+    from teiten.ingest.collector import collector_folder
+    from teiten.ingest.collector_pki import init_pki
+    from teiten.sensors.credentials import public_hex
+
+    t0 = time.perf_counter()
+    folder = collector_folder(store)
+    init_pki(folder)
+    db = collector_db.CollectorDB(folder / "collector.sqlite")
+    sensors = demo_sensors(scenario, seed=seed)
+    accepted = gaps = 0
+    for s in sensors:
+        pub = public_hex(s.key.public_key())
+        db.add_sensor(s.name, s.addresses, pub)  # the demo's sensors ship nothing: no token kept
+        for shipped in s.shipped:
+            gaps += _accept(db, pub, shipped)
+            accepted += 1
+    console.print(f"\nthe collector in {folder} accepted {accepted:,} signed manifests of {len(sensors)} sensors"
+                  f" ({gaps} intervals lost) in {time.perf_counter() - t0:.1f} s", markup=False, highlight=False)
+    return checked_at(scenario)
+
+
+def _sensor_status(store: Path, at: datetime, console: Console) -> None:
+    """``teiten sensors status --at AT``'s table, and the command (its exit status, 1 when a
+    sensor is not ok, is the command's alone: the demo goes on)."""
+    from teiten.cli.store import sensor_states, status_table
+
+    when = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    console.print(f"\nthe sensors' health at the scenario's end ({when}), as their collector saw it:"
+                  f"\n  teiten sensors status --store {store} --at {when}", markup=False, highlight=False,
+                  soft_wrap=True)
+    console.print(status_table(sensor_states(store, at=at)))
+
+
 def run_demo(out: Path, *, scale: float = 1.0, seed: int = 0, console: Console | None = None,
              with_reports: bool = True, with_incidents: bool = True) -> DemoResult:
     console = console or output_console()
@@ -132,6 +206,7 @@ def run_demo(out: Path, *, scale: float = 1.0, seed: int = 0, console: Console |
     seconds = time.perf_counter() - t0
     console.print(f"ingested {len(files)} files, {packets:,} packets in {seconds:.1f} s"
                   f" ({packets / seconds:,.0f} packets/s) into {store}")
+    at = _collector(folder, store, seed, console)
     obs = open_observation(store)
     t = obs.packets
     counted = t.aggregate(**{name: t[name].cast("int64").sum() for name in truth["fingerprints"]})
@@ -177,6 +252,7 @@ def run_demo(out: Path, *, scale: float = 1.0, seed: int = 0, console: Console |
         reports += _incidents(out, console)
     console.print(f"\nexplore: teiten sql --store {store} \"SELECT key, count(*) FROM packets WHERE mirai"
                   " GROUP BY 1 ORDER BY 2 DESC\"", markup=False, highlight=False)
+    _sensor_status(store, at, console)
     if not ok:
         raise TeitenError("the demo's counts differ from the scenario's ground truth")
     return DemoResult(folder, store, packets, len(files), seconds, fingerprints, reports)
@@ -190,7 +266,8 @@ def run_demo(out: Path, *, scale: float = 1.0, seed: int = 0, console: Console |
 @click.option("--seed", type=int, default=0, show_default=True)
 @user_errors
 def demo(out: Path, scale: float, seed: int) -> None:
-    """Generate a synthetic darknet scenario, ingest it, and print the top ports and regions."""
+    """Generate a synthetic darknet scenario, ingest it, print the top ports and regions, and end
+    with its sensors' health (teiten sensors status --at the scenario's end)."""
     run_demo(out, scale=scale, seed=seed)
 
 

@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from teiten.cli.options import emit_rows, format_options, store_option, user_errors
 
-__all__ = ["COMMANDS"]
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from teiten.ingest.health import SensorHealth
+
+__all__ = ["COMMANDS", "STATUS_COLUMNS", "sensor_states", "status_table"]
 
 
 @click.command()
@@ -149,45 +155,93 @@ def sensors_list(store: Path, fmt: str) -> None:
                           "active_from", "active_to"])
 
 
+STATUS_COLUMNS = ["sensor", "state", "last_seq", "last_interval_end", "lag_s", "intervals", "heartbeats", "packets",
+                  "dropped", "gaps", "clock_ahead_s", "coverage"]
+
+
 @sensors.command("status")
 @store_option
 @click.option("--hours", type=click.FloatRange(0.1), default=24.0, show_default=True,
               help="The window the counts and gaps are over.")
+@click.option("--at", "at", metavar="ISO-TIME", callback=lambda _c, _p, v: _utc(v),
+              help="Judge as of this time (e.g. 2026-10-01T00:01:00Z; UTC unless it names an offset) instead"
+              " of now: the lag, the window and the coverage's days are measured back from it (for a replay"
+              " such as the demo's; what arrived after it is not set aside).")
 @format_options
 @user_errors
-def sensors_status(store: Path, hours: float, fmt: str) -> None:
+def sensors_status(store: Path, hours: float, at: datetime | None, fmt: str) -> None:
     """The health of each sensor that ships to this store's collector: last interval, lag,
     gaps, packets and drops over the window, clock, coverage (distinct sources per address
     against its peers'), and a state (ok, late, silent, gap, dropping, skewed, coverage,
     revoked). The exit status is 1 when any sensor is not ok (for cron and monitoring)."""
-    from datetime import timedelta
+    found = sensor_states(store, hours=hours, at=at)
+    if fmt == "json":
+        click.echo(json.dumps({"sensors": [h.to_json() for h in found]}, ensure_ascii=False))
+    elif fmt == "csv":
+        emit_rows(_status_rows(found), fmt, STATUS_COLUMNS)
+    else:
+        from teiten.report.console import output_console
+
+        output_console().print(status_table(found))
+    sys.exit(0 if all(h.state == "ok" for h in found) else 1)
+
+
+def _utc(text: str | None) -> datetime | None:
+    """An ISO 8601 time as an aware UTC datetime (UTC when it names no offset)."""
+    from datetime import UTC
+
+    if text is None:
+        return None
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"an ISO 8601 time such as 2026-10-01T00:00:00Z, not {text!r}") from None
+    return (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def sensor_states(store: Path, *, hours: float = 24.0, at: datetime | None = None) -> list[SensorHealth]:
+    """Each sensor's health as of ``at`` (default now) over the ``hours`` before it, with its
+    coverage judged from the store (state ``coverage`` for an ``ok`` sensor far below its peers)."""
+    from datetime import UTC, timedelta
 
     from teiten.ingest.health import sensor_health
 
-    found = sensor_health(store, window=timedelta(hours=hours))
-    low = _low_coverage(store, hours)
+    now = at or datetime.now(UTC)
+    found = sensor_health(store, now=now, window=timedelta(hours=hours))
+    low = _low_coverage(store, hours, now)
     for h in found:
         h.coverage = low.get(h.sensor)
         if h.state == "ok" and h.coverage is not None and h.coverage["low"]:
             h.state = "coverage"
+    return found
+
+
+def _status_rows(found: list[SensorHealth]) -> list[dict[str, Any]]:
+    """The health as rows of text-ready cells: gaps as ``SEQ(-MISSING)``, coverage as
+    ``SOURCES_PER_ADDRESS/PEERS_MEDIAN``."""
     rows = [h.to_json() for h in found]
-    if fmt == "json":
-        click.echo(json.dumps({"sensors": rows}, ensure_ascii=False))
-    else:
-        for r in rows:
-            r["gaps"] = ",".join(f"{g['seq']}(-{g['missing']})" for g in r["gaps"])
-        for r in rows:
-            c = r["coverage"]
-            r["coverage"] = "" if c is None else f"{c['sources_per_address']:.2f}/{c['peers_median'] or 0:.2f}"
-        emit_rows(rows, fmt, ["sensor", "state", "last_seq", "last_interval_end", "lag_s", "intervals", "heartbeats",
-                              "packets", "dropped", "gaps", "clock_ahead_s", "coverage"])
-    sys.exit(0 if all(h.state == "ok" for h in found) else 1)
+    for r in rows:
+        r["gaps"] = ",".join(f"{g['seq']}(-{g['missing']})" for g in r["gaps"])
+        c = r["coverage"]
+        r["coverage"] = "" if c is None else f"{c['sources_per_address']:.2f}/{c['peers_median'] or 0:.2f}"
+    return rows
 
 
-def _low_coverage(store: Path, hours: float) -> dict[str, dict[str, Any]]:
+def status_table(found: list[SensorHealth]) -> Table:
+    """The table ``teiten sensors status`` prints: a row per sensor (seconds to a tenth)."""
+    from rich.table import Table
+
+    t = Table(*STATUS_COLUMNS)
+    for r in _status_rows(found):
+        t.add_row(*["" if r[c] is None else f"{r[c]:.1f}" if isinstance(r[c], float) else str(r[c])
+                    for c in STATUS_COLUMNS])
+    return t
+
+
+def _low_coverage(store: Path, hours: float, now: datetime) -> dict[str, dict[str, Any]]:
     """Each sensor's coverage on the last day with packets of the window (sources per address
     against its peers': teiten.analyze.coverage); nothing when the store holds no packets."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
     from teiten.analyze.coverage import coverage
     from teiten.engine import open_observation
@@ -198,7 +252,6 @@ def _low_coverage(store: Path, hours: float) -> dict[str, dict[str, Any]]:
         obs = open_observation(store)
     except StoreError:
         return {}
-    now = datetime.now(UTC)
     rows = coverage(obs, period_between((now - timedelta(hours=hours)).date(), now.date()))
     return {r["sensor"]: r for r in rows}  # the last day of each sensor (rows are by day)
 

@@ -40,3 +40,7 @@ def test_demo_matches_ground_truth(tmp_path: Path) -> None:
     assert "reports for 2026Q3:" in text
     # every packet is attributed to a catalogued sensor
     assert db.execute("SELECT count(*) FROM packets WHERE sensor IS NULL").fetchone() == (0,)
+    # it ends with the sensors' health at the scenario's end, as `teiten sensors status --at` has it
+    tail = text[text.index("the sensors' health at the scenario's end (2026-10-01T00:01:00Z)"):]
+    assert f"teiten sensors status --store {result.store} --at 2026-10-01T00:01:00Z" in tail
+    assert "silent" in tail and "415(-6)" in tail and tail.count(" ok ") == 3
