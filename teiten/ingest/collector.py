@@ -20,11 +20,13 @@ either fails; a gap in ``seq`` is accepted and recorded). Then its file moves to
 Refused with a status, a log line and nothing kept: a name that is not
 ``NAME-YYYYmmddTHHMMSSZ.pcap|.pcapng|.json`` or holds ``/``, ``..`` or a control character (400),
 no or a wrong or revoked token (401), another sensor's name or manifest (403), past the
-size limits (413).
+size limits (413), a capture that is not one or holds a packet neither to nor from the
+sensor's registered addresses (422, collector_addresses.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -35,7 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from teiten.errors import InputError, SettingError
+from teiten.errors import CaptureError, InputError, SettingError
+from teiten.ingest.collector_addresses import foreign_packets
 from teiten.ingest.collector_db import CollectorDB, SensorRow
 from teiten.ingest.collector_http import Receive, Refused, Scope, Send, body_range, read_body, size_of
 from teiten.ingest.collector_metrics import CollectorMetrics
@@ -212,6 +215,14 @@ class Collector:
         if actual != sha:
             self._discard(file)
             raise Refused(422, f"the file's SHA-256 is {actual}, not {sha}")
+        try:
+            found = await asyncio.to_thread(foreign_packets, part, sensor.name, sensor.addresses)
+        except CaptureError as e:
+            self._discard(file)
+            raise Refused(422, f"not a capture: {e}") from None
+        if found.foreign:
+            self._discard(file)
+            raise Refused(422, found.describe(sensor.name))
         part.replace(self.uploads / file)
         self.db.set_file(file, sensor.name, sha, total, "complete")
         log.info("received %s (%d bytes) from %s", file, total, sensor.name)

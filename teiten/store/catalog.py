@@ -127,6 +127,12 @@ class SensorMap:
             return np.zeros(table.num_rows, dtype=bool)
         return (self._codes(table, "src") >= 0) & (self._codes(table, "dst") < 0)
 
+    def touches(self, table: pa.Table) -> np.ndarray:
+        """Which packets are to or from a sensor's address."""
+        if not self.names:
+            return np.zeros(table.num_rows, dtype=bool)
+        return (self._codes(table, "dst") >= 0) | (self._codes(table, "src") >= 0)
+
     def _codes(self, table: pa.Table, side: str) -> np.ndarray:
         """Each packet's sensor index by its ``side`` ("src" or "dst") address, -1 for none."""
         n = table.num_rows

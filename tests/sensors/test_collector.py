@@ -5,6 +5,7 @@ store; and every refusal: token, signature, chain, names, sizes, another sensor'
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -169,6 +170,18 @@ def test_refusals_keep_nothing(live: Live, tmp_path: Path) -> None:
         assert r.status_code == 413
         r = http.put(f"/v1/sensors/s2/files/{name}", content=b"not what the hash says", headers=sha)
         assert r.status_code == 422 and "SHA-256" in r.json()["error"]
+        junk = b"not a capture at all"
+        r = http.put(f"/v1/sensors/s2/files/{name}", content=junk,
+                     headers={"teiten-sha256": hashlib.sha256(junk).hexdigest()})
+        assert r.status_code == 422 and "not a capture" in r.json()["error"]
+        # s2 (198.51.100.64/26) sending a capture of packets to s1's addresses: refused whole
+        theirs = _interval(Spool(tmp_path / "spool", "s2"), credentials.load_private(live.creds["s2"]), 0, 3, 5)
+        assert theirs.file is not None
+        data = (tmp_path / "spool" / "ready" / theirs.file).read_bytes()
+        r = http.put(f"/v1/sensors/s2/files/{theirs.file}", content=data,
+                     headers={"teiten-sha256": theirs.sha256 or ""})
+        assert r.status_code == 422, r.text
+        assert "3 of 3 packets are to addresses not sensor 's2''s (the first to 198.51.100.5)" in r.json()["error"]
         assert http.head(f"/v1/sensors/s2/files/{name}").status_code == 404
     assert set(uploads.iterdir()) == before
     assert live.db.file(name) is None

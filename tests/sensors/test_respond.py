@@ -68,7 +68,8 @@ def test_a_syn_gets_one_syn_ack_with_a_keyed_sequence_number() -> None:
     # the number depends on the 4-tuple and the key, and is the same for a repeated SYN
     again = parse4(a.answer(tcp4(SCANNER, "198.51.100.7", 40000, 445, 1000, 0, SYN)) or b"")
     other = parse4(a.answer(tcp4(SCANNER, "198.51.100.7", 40001, 445, 1000, 0, SYN)) or b"")
-    rekeyed = Answers(NETS, SENSOR_MAC, secret=b"j" * 16).answer(tcp4(SCANNER, "198.51.100.7", 40000, 445, 1000, 0, SYN))
+    rekeyed = Answers(NETS, SENSOR_MAC, secret=b"j" * 16).answer(
+        tcp4(SCANNER, "198.51.100.7", 40000, 445, 1000, 0, SYN))
     assert again["seq"] == f["seq"] and other["seq"] != f["seq"] and parse4(rekeyed or b"")["seq"] != f["seq"]
     assert a.counters.synacks == 3 and a.counters.replies == 3
 
