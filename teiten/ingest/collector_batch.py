@@ -3,9 +3,9 @@ accepted) go into the store, one :func:`ingest_batch` call per sensor for all it
 files (their packets attributed to the sensor; small files committed many at once), then to
 ``collector/done/``.
 
-A crash mid-batch leaves some files ingested but still in ``incoming/``; the next batch
-ingests them again, and the store takes each once (ingest is idempotent by content:
-``duplicate``, nothing added).
+A crash mid-batch leaves some files ingested but still in ``incoming/`` (or moved to
+``done/`` but not yet recorded so); the next batch ingests them again, and the store takes
+each once (ingest is idempotent by content: ``duplicate``, nothing added).
 """
 
 from __future__ import annotations
@@ -33,8 +33,13 @@ def ingest_incoming(folder: Path, store: Path, db: CollectorDB) -> list[IngestRe
     done.mkdir(exist_ok=True)
     by_sensor: dict[str, list[Path]] = defaultdict(list)
     for row in db.files_in("incoming"):
-        if (incoming / row.name).exists():
-            by_sensor[row.sensor].append(incoming / row.name)
+        # in done/ while still incoming here: a crash came between the move and its record
+        # (ingested then, so the store answers duplicate); in neither: its move from
+        # uploads/ is under way, the next batch takes it
+        for path in (incoming / row.name, done / row.name):
+            if path.exists():
+                by_sensor[row.sensor].append(path)
+                break
     out: list[IngestResult] = []
     for sensor, paths in sorted(by_sensor.items()):
         results = list(ingest_batch(store, paths, sensor=sensor))
