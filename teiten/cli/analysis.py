@@ -195,5 +195,37 @@ def drill(key: str, store: Path, period: str | None, first: str | None, last: st
         click.echo("\nhour of day (local): " + " ".join(f"{h}:{n}" for h, n in enumerate(doc["hour_of_day"])))
 
 
+@click.command()
+@click.argument("key", required=False)
+@store_option
+@period_options
+@click.option("--top", type=int, default=5, show_default=True, help="First payloads shown per port key.")
+@group_option
+@kind_option
+@tz_option
+@format_options
+@user_errors
+def payloads(key: str | None, store: Path, period: str | None, first: str | None, last: str | None, top: int,
+             group: str | None, kind: str | None, tz: str, fmt: str) -> None:
+    """The first payload of each TCP flow, per port key (or KEY, e.g. 23/TCP): flows with a
+    SYN, flows that sent a payload (a responder's handshakes), the median seconds from SYN
+    to payload, and the most common first payloads by flows and distinct sources, as
+    escaped text (bytes outside printable ASCII as \\xNN)."""
+    from teiten.analyze.handshakes import first_payloads
+    from teiten.engine import open_observation
+
+    obs = open_observation(store).of_kind(kind)
+    p = resolve_period(obs, period, first, last, tz)
+    doc = first_payloads(obs, p, group, key, top)
+    if fmt == "json":
+        click.echo(json.dumps(doc, ensure_ascii=False, default=str))
+        return
+    rows = [{"key": r["key"], "flows": r["flows"], "with_payload": r["with_payload"],
+             "median_wait_s": r["median_wait_s"], "payload_flows": x["flows"], "sources": x["sources"],
+             "payload": x["text"]} for r in doc["rows"] for x in r["payloads"] or [{"flows": 0, "sources": 0,
+                                                                                 "text": ""}]]
+    emit_rows(rows, fmt, ["key", "flows", "with_payload", "median_wait_s", "payload_flows", "sources", "payload"])
+
+
 #: The commands of this module, registered by teiten.cli.main.
-COMMANDS = [top, series, shares, drill]
+COMMANDS = [top, series, shares, drill, payloads]

@@ -7,8 +7,6 @@ import json
 import shutil
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -110,36 +108,18 @@ def _incidents(out: Path, console: Console) -> list[Path]:
     return paths
 
 
-@contextmanager
-def _received_at(when: datetime) -> Iterator[None]:
-    """The collector's clock set to ``when`` (the demo replays days past: a manifest is
-    recorded as received when the sensor's shipper would have delivered it)."""
-    clock = collector_db.now_iso
-    collector_db.now_iso = lambda: when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    try:
-        yield
-    finally:
-        collector_db.now_iso = clock
-
-
-def _accept(db: collector_db.CollectorDB, public_key: str, shipped: Shipped) -> int:
-    """Take a manifest as the collector's upload API does (teiten.ingest.collector: it parses,
-    its signature is the registered key's, it follows the last one accepted) and record it at
-    its receive time; the ``seq`` numbers skipped before it (a gap)."""
-    from teiten.sensors.credentials import public_key as key_of
-    from teiten.sensors.manifest import chain_problems, parse_manifest
+def _accept(db: collector_db.CollectorDB, sensor: collector_db.SensorRow, shipped: Shipped) -> int:
+    """Take a manifest as the collector's upload API does (its signature, its chain) and
+    record it at its receive time; the ``seq`` numbers skipped before it (a gap)."""
+    from teiten.ingest.collector import accept_manifest
+    from teiten.ingest.collector_http import Refused
 
     body = shipped.manifest.to_bytes()
-    m = parse_manifest(body)
-    if not m.verified(key_of(public_key)):
-        raise TeitenError(f"demo manifest {shipped.stem}: the signature is not the sensor's")
-    before = db.last_manifest(m.sensor)
-    problems, gap = chain_problems(parse_manifest(before) if before else None, m)
-    if problems:
-        raise TeitenError(f"demo manifest {shipped.stem}: " + "; ".join(problems))
-    with _received_at(shipped.received):
-        db.accept_manifest(m.sensor, m.seq, shipped.stem, m.digest(), gap, body, m.file)
-    return gap
+    try:
+        return accept_manifest(db, sensor, shipped.manifest, body, shipped.stem,
+                               received=shipped.received.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    except Refused as e:
+        raise TeitenError(f"demo manifest {shipped.stem}: {e.reason}") from None
 
 
 def _collector(scenario: Path, store: Path, seed: int, console: Console) -> datetime:
@@ -159,8 +139,9 @@ def _collector(scenario: Path, store: Path, seed: int, console: Console) -> date
     for s in sensors:
         pub = public_hex(s.key.public_key())
         db.add_sensor(s.name, s.addresses, pub)  # the demo's sensors ship nothing: no token kept
+        row = next(r for r in db.sensors() if r.name == s.name)
         for shipped in s.shipped:
-            gaps += _accept(db, pub, shipped)
+            gaps += _accept(db, row, shipped)
             accepted += 1
     console.print(f"\nthe collector in {folder} accepted {accepted:,} signed manifests of {len(sensors)} sensors"
                   f" ({gaps} intervals lost) in {time.perf_counter() - t0:.1f} s", markup=False, highlight=False)

@@ -39,13 +39,13 @@ from typing import Any
 
 from teiten.errors import CaptureError, InputError, SettingError
 from teiten.ingest.collector_addresses import foreign_packets
-from teiten.ingest.collector_db import CollectorDB, SensorRow
+from teiten.ingest.collector_db import CollectorDB, FileRow, SensorRow
 from teiten.ingest.collector_http import Receive, Refused, Scope, Send, body_range, read_body, size_of
 from teiten.ingest.collector_metrics import CollectorMetrics
 from teiten.sensors.credentials import public_key
-from teiten.sensors.manifest import chain_problems, parse_manifest
+from teiten.sensors.manifest import Manifest, chain_problems, parse_manifest
 
-__all__ = ["Collector", "Limits", "check_sensor_name", "collector_folder"]
+__all__ = ["Collector", "Limits", "accept_manifest", "check_sensor_name", "collector_folder"]
 
 log = logging.getLogger("teiten.collector")
 
@@ -73,6 +73,22 @@ class Limits:
     max_manifest: int = 64 << 10
 
 
+def accept_manifest(db: CollectorDB, sensor: SensorRow, m: Manifest, body: bytes, stem: str, *,
+                    received: str | None = None) -> int:
+    """Record manifest ``m`` (``body``, its bytes) of ``sensor``: its signature is the sensor's
+    registered key's and it follows the last manifest accepted (else :class:`Refused`, 422);
+    received now, or at ``received`` (a replay, as the demo's); the ``seq`` numbers skipped
+    before it (a gap, recorded)."""
+    if not m.verified(public_key(sensor.public_key)):
+        raise Refused(422, f"manifest {m.seq}: the signature is not the sensor's")
+    before = db.last_manifest(sensor.name)
+    problems, gap = chain_problems(parse_manifest(before) if before else None, m)
+    if problems:
+        raise Refused(422, f"manifest {m.seq}: " + "; ".join(problems))
+    db.accept_manifest(sensor.name, m.seq, stem, m.digest(), gap, body, m.file, received=received)
+    return gap
+
+
 class Collector:
     """The upload API over a collector folder (``<store>/collector``)."""
 
@@ -94,10 +110,33 @@ class Collector:
         return self.folder / "incoming"
 
     def recover(self) -> None:
-        """Finish a move to ``incoming/`` that a crash cut (its manifest was recorded)."""
+        """Finish a move to ``incoming/`` that a crash cut (its manifest was recorded), and
+        the uploads cut after their last byte (:meth:`_finish`)."""
         for f in self.db.files_in("incoming"):
             if (self.uploads / f.name).exists():
                 (self.uploads / f.name).replace(self.incoming / f.name)
+        for f in self.db.files_in("partial"):
+            self._finish(f)
+
+    def _finish(self, row: FileRow) -> bool:
+        """A ``partial`` upload whose ``.part`` holds all its bytes (a crash or a cut came after
+        the last one): checked and made ``complete``, or dropped when its SHA-256 is not the
+        declared one; whether it was. Else it would stay partial for good: ``HEAD`` says every
+        byte is held, the shipper sends none, and its manifest waits for a complete file."""
+        part = self.uploads / (row.name + ".part")
+        if not part.exists() or part.stat().st_size < row.size:
+            return False  # resumed where it stopped
+        with open(part, "rb") as f:
+            sha = hashlib.file_digest(f, "sha256").hexdigest()
+        if part.stat().st_size == row.size and sha == row.sha256:
+            part.replace(self.uploads / row.name)
+            self.db.set_file(row.name, row.sensor, row.sha256, row.size, "complete")
+            log.info("received %s (%d bytes) from %s, its upload cut after the last byte", row.name, row.size,
+                     row.sensor)
+            return True
+        self._discard(row.name)
+        log.warning("dropped the upload of %s, cut after the last byte: not the file declared", row.name)
+        return True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -162,6 +201,8 @@ class Collector:
 
     def _held(self, file: str) -> tuple[int, dict[str, Any], dict[str, str]]:
         row = self.db.file(file)
+        if row is not None and row.state == "partial" and self._finish(row):
+            row = self.db.file(file)
         if row is None:
             return 404, {"offset": 0}, {"upload-offset": "0"}
         offset = row.size if row.state != "partial" else size_of(self.uploads / (file + ".part"))
@@ -259,11 +300,7 @@ class Collector:
                 raise Refused(422, f"the file {m.file} received has another SHA-256 than its manifest's")
             if row.state != "complete":
                 raise Refused(409, f"{m.file} was accepted with another manifest")
-        before = self.db.last_manifest(sensor.name)
-        problems, gap = chain_problems(parse_manifest(before) if before else None, m)
-        if problems:
-            raise Refused(422, f"manifest {m.seq}: " + "; ".join(problems))
-        self.db.accept_manifest(sensor.name, m.seq, stem, digest, gap, body, m.file)
+        gap = accept_manifest(self.db, sensor, m, body, stem)
         self.metrics.accepted(m, gap)
         if m.file is not None:
             (self.uploads / m.file).replace(self.incoming / m.file)

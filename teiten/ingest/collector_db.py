@@ -163,9 +163,10 @@ class CollectorDB:
             return con.execute("SELECT 1 FROM manifests WHERE digest=?", (digest,)).fetchone() is not None
 
     def accept_manifest(self, sensor: str, seq: int, stem: str, digest: str, gap: int, body: bytes,
-                        file: str | None) -> None:
-        """Record an accepted manifest, the sensor's latest, and its file as ``incoming``."""
-        now = now_iso()
+                        file: str | None, received: str | None = None) -> None:
+        """Record an accepted manifest, the sensor's latest, and its file as ``incoming``;
+        received now (or at ``received``, an ISO time: a replay of days past)."""
+        now = received or now_iso()
         with self.connect() as con:
             con.execute("INSERT INTO manifests(sensor, seq, stem, digest, gap, received_at, body)"
                         " VALUES (?,?,?,?,?,?,?)", (sensor, seq, stem, digest, gap, now, body))

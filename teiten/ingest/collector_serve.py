@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import logging
 import ssl
 from pathlib import Path
 
@@ -12,12 +10,9 @@ import uvicorn
 from teiten.errors import SettingError
 from teiten.ingest.collector import Collector, Limits, collector_folder
 from teiten.ingest.collector_batch import BatchIngester
-from teiten.ingest.collector_db import CollectorDB
 from teiten.ingest.collector_pki import SERVER_CERT, SERVER_KEY
 
-__all__ = ["collector_server", "finish_uploads", "serve"]
-
-log = logging.getLogger("teiten.collector")
+__all__ = ["collector_server", "serve"]
 
 
 class _TLS13Config(uvicorn.Config):
@@ -27,32 +22,6 @@ class _TLS13Config(uvicorn.Config):
         super().load()
         if self.ssl is not None:
             self.ssl.minimum_version = ssl.TLSVersion.TLSv1_3
-
-
-def finish_uploads(folder: Path, db: CollectorDB) -> list[str]:
-    """Finish the uploads a crash cut after their last byte was written: a ``partial`` file
-    whose ``.part`` holds all its bytes is checked and made ``complete`` (or dropped when its
-    SHA-256 is not the declared one), as the upload would have; the names finished.
-
-    Else such a file stays ``partial`` for good: ``HEAD`` says all its bytes are held, so the
-    shipper sends no more of them, and its manifest is refused (409) before a complete file."""
-    uploads, out = folder / "uploads", []
-    for row in db.files_in("partial"):
-        part = uploads / (row.name + ".part")
-        if not part.exists() or part.stat().st_size < row.size:
-            continue  # resumed where it stopped
-        with open(part, "rb") as f:
-            sha = hashlib.file_digest(f, "sha256").hexdigest()
-        if part.stat().st_size == row.size and sha == row.sha256:
-            part.replace(uploads / row.name)
-            db.set_file(row.name, row.sensor, row.sha256, row.size, "complete")
-            log.info("received %s (%d bytes) from %s, its upload cut by a restart", row.name, row.size, row.sensor)
-            out.append(row.name)
-        else:
-            part.unlink()
-            db.drop_file(row.name)
-            log.warning("dropped the upload of %s, cut by a restart: not the file declared", row.name)
-    return out
 
 
 def collector_server(store: Path, *, host: str, port: int, cert: Path | None = None,
@@ -66,7 +35,6 @@ def collector_server(store: Path, *, host: str, port: int, cert: Path | None = N
         raise SettingError(f"no server certificate at {cert} (teiten collector init --store {store}, or --cert/--key)")
     if not (folder / "collector.sqlite").exists():
         raise SettingError(f"no collector in {store} (teiten collector init --store {store})")
-    finish_uploads(folder, CollectorDB(folder / "collector.sqlite"))
     ingester: BatchIngester | None = None
 
     def accepted() -> None:

@@ -14,7 +14,7 @@ too), ``done`` in collector.sqlite, and nothing is left in staging/, incoming/ o
 - From inside, for windows too narrow to hit from outside: the collector, started through
   ``BOOT``, kills its own process with SIGKILL at an exact point: an upload's last byte
   written but not checked (this left the file ``partial`` for good, its manifest refused,
-  before the collector finished such uploads as it starts: collector_serve.finish_uploads),
+  before the collector finished such uploads as it starts: Collector.recover and its HEAD),
   a group committing (its parts not moved yet), the batch committed and its files moved to
   ``done/`` but not recorded in collector.sqlite (this left the files ``incoming`` for good
   before the batch ingester looked for them in ``done/`` too), and amid those moves.

@@ -252,3 +252,32 @@ def test_sensor_kind_selects_the_sensors_of_one_kind(tmp_path: Path) -> None:
     assert sum(resp.values()) == inbound and resp == {"80/TCP": 4, "23/TCP": 4}
     assert sum(passive.values()) == 500 and sum(both.values()) == 500 + inbound
     assert {k: resp.get(k, 0) + passive.get(k, 0) for k in both} == both
+
+
+def test_the_first_payload_is_attached_to_its_flow(tmp_path: Path) -> None:
+    from teiten.analyze.handshakes import first_payloads
+    from teiten.periods import period_between
+
+    cap, _, _ = _responder_capture(tmp_path / "r1.pcap")
+    store = _store(tmp_path)
+    list(ingest_paths(store, [cap]))
+    doc = first_payloads(open_observation(store), period_between("2026-05-28", "2026-05-29"))
+    rows = {r["key"]: r for r in doc["rows"]}
+    # three SYNs to each port; the first flow of each sent "root\r\n" a millisecond after its SYN
+    for key in ("80/TCP", "23/TCP"):
+        r = rows[key]
+        assert (r["flows"], r["with_payload"], r["with_syn"]) == (3, 1, 1)
+        assert r["median_wait_s"] == pytest.approx(0.002, abs=1e-4)
+        assert r["payloads"] == [{"text": "root\\x0d\\x0a", "bytes": 6, "flows": 1, "sources": 1}]
+    r = CliRunner().invoke(cli, ["payloads", "--store", str(store), "--from", "2026-05-28", "--to", "2026-05-29",
+                                 "--sensor-kind", "responder", "--json"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["rows"] == doc["rows"]
+
+
+def test_payload_text_escapes_what_a_terminal_or_page_would_act_on() -> None:
+    from teiten.payload_text import escaped
+
+    assert escaped(b"GET / HTTP/1.1\r\n") == "GET / HTTP/1.1\\x0d\\x0a"
+    assert escaped(b"\x1b[2J\\\x00\xff") == "\\x1b[2J\\x5c\\x00\\xff"  # an escape sequence, a backslash, NUL
+    assert escaped(b"abcdef", 3) == "abc…" and escaped(b"abc", 3) == "abc"

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from teiten.cli.main import cli
 from teiten.ingest.pipeline import ingest_paths
+from teiten.payload_text import escaped
 from teiten.sensors import credentials
 from teiten.sensors.respond import ACK, RST, SYN
 from teiten.sensors.spool import Spool
@@ -77,6 +78,12 @@ def test_connect_succeeds_the_payload_is_kept_and_the_replies_are_set_apart(tmp_
     assert r.exit_code == 0, r.output
     top = {x["key"]: x["packets"] for x in json.loads(r.output)["rows"] if x["packets"]}
     assert top["80/TCP"] == 3 and top["445/TCP"] >= 5  # the raw SYNs, and the scanner kernel's RSTs to them
+    # and the first payload, attached to its flow
+    r = CliRunner().invoke(cli, ["payloads", "80/TCP", "--store", str(store), "--json", "--from",
+                                 ms[0].interval_start[:10], "--to", ms[-1].interval_end[:10]], catch_exceptions=False)
+    [row] = json.loads(r.output)["rows"]
+    assert (row["flows"], row["with_payload"], row["with_syn"]) == (1, 1, 1) and row["median_wait_s"] < 1
+    assert row["payloads"] == [{"text": escaped(PAYLOAD), "bytes": len(PAYLOAD), "flows": 1, "sources": 1}]
 
 
 def test_the_rate_limit_holds_on_the_wire(tmp_path: Path) -> None:
