@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import queue
 import signal
 import threading
 import time
@@ -25,13 +26,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from teiten.capture.reader import CaptureReader
 from teiten.errors import SettingError
 from teiten.sensors.credentials import load_private
 from teiten.sensors.libpcap import Capture, Stats
 from teiten.sensors.manifest import Manifest
 from teiten.sensors.respond import Limits, Responder
-from teiten.sensors.spool import Spool, interval_of
+from teiten.sensors.spool import Held, Spool, interval_of
 
 __all__ = ["SensorConfig", "capture_filter", "run"]
 
@@ -89,13 +92,58 @@ def _summary(path: Path) -> tuple[int, float | None, float | None]:
         s.last_ts / 1e6 if s.last_ts is not None else None)
 
 
+class _Closer(threading.Thread):
+    """Writes the manifests of closed intervals, in order, while the capture goes on (reading
+    a closed capture back and hashing it takes a while at a million packets per second)."""
+
+    def __init__(self, spool: Spool, key: Ed25519PrivateKey, prev: Manifest | None, quota: int | None,
+                 on_close: Callable[[Manifest], None] | None) -> None:
+        super().__init__(name="closer", daemon=True)
+        self.spool, self.key, self.prev, self.quota, self.on_close = spool, key, prev, quota, on_close
+        self.queue: queue.Queue[Held | None] = queue.Queue()
+        self.written: list[Manifest] = []
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        while (h := self.queue.get()) is not None:
+            try:
+                self.close(h)
+            except BaseException as e:  # handed to the capture loop, which stops with it
+                self.error = e
+                return
+
+    def close(self, h: Held) -> None:
+        frames, first, last = _summary(h.capture)
+        m = self.spool.close_interval(h.start, h.end, h.capture, packets=frames, size=h.capture.stat().st_size,
+                                      first=first, last=last, dropped=h.dropped, key=self.key, prev=self.prev,
+                                      replies=h.replies)
+        h.note.unlink()
+        self.prev = m
+        self.written.append(m)
+        if self.quota is not None:
+            self.spool.enforce_quota(self.quota)
+        if self.on_close is not None:
+            self.on_close(m)
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def finish(self) -> list[Manifest]:
+        self.queue.put(None)
+        self.join()
+        self.check()
+        return self.written
+
+
 def run(cfg: SensorConfig, *, clock: Callable[[], float] = time.time, stop_after: float | None = None,
         on_close: Callable[[Manifest], None] | None = None) -> list[Manifest]:
     """Capture until SIGTERM/SIGINT (or ``stop_after`` seconds, for tests); the manifests
-    written, oldest first."""
+    written, oldest first (those of intervals a crash left closed but unsigned first)."""
     key = load_private(cfg.credentials)
     spool = Spool(cfg.spool, cfg.name)
-    spool.recover()
+    held = spool.held()
+    spool.recover(keep=held)
     bpf = capture_filter(cfg.addresses, cfg.filter, both_ways=cfg.respond)
 
     def open_capture() -> Capture:
@@ -120,17 +168,21 @@ def run(cfg: SensorConfig, *, clock: Callable[[], float] = time.time, stop_after
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
     began = clock()
     prev = spool.last()
+    closer = _Closer(spool, key, prev, cfg.quota, on_close)
+    closer.start()
+    for h in held:
+        closer.queue.put(h)
+    resumed = max(([prev.end().timestamp()] if prev else []) + [h.end for h in held], default=None)
     # interval boundaries are whole seconds (the files are named by their start's second)
-    start = float(math.floor(began) if prev is None else max(math.floor(began), prev.end().timestamp()))
+    start = float(math.floor(began) if resumed is None else max(math.floor(began), resumed))
     end = float(interval_of(start, cfg.rotate)[1])
-    open_path = spool.tmp / f"{cfg.name}-open.pcap"
-    written: list[Manifest] = []
     last_stats = Stats(0, 0, 0)
     last_replies = 0
     try:
-        cap.open_file(open_path)
+        cap.open_file(spool.open_file)
         while True:
             cap.dispatch()
+            closer.check()
             now = clock()
             if stop_after is not None and now - began >= stop_after:
                 flags["stop"] = True
@@ -143,19 +195,10 @@ def run(cfg: SensorConfig, *, clock: Callable[[], float] = time.time, stop_after
             drops = {"kernel": st.kernel - last_stats.kernel, "interface": st.interface - last_stats.interface}
             last_stats = st
             replies = responder.counters.replies if responder is not None else 0
-            frames, first, last = _summary(open_path)
-            m = spool.close_interval(start, close_at, open_path, packets=frames, size=open_path.stat().st_size,
-                                     first=first, last=last, dropped=drops, key=key, prev=prev,
-                                     replies=replies - last_replies)
+            closer.queue.put(spool.hold(start, close_at, drops, replies - last_replies))
             last_replies = replies
-            written.append(m)
-            prev = m
-            if cfg.quota is not None:
-                spool.enforce_quota(cfg.quota)
-            if on_close is not None:
-                on_close(m)
             if flags["stop"]:
-                return written
+                break
             if reload:
                 flags["reload"] = False
                 time.sleep(max(0.0, close_at - clock()))  # the next interval starts on that second
@@ -164,7 +207,7 @@ def run(cfg: SensorConfig, *, clock: Callable[[], float] = time.time, stop_after
                 last_stats = Stats(0, 0, 0)
             start = close_at
             end = float(interval_of(max(now, close_at), cfg.rotate)[1])
-            cap.open_file(open_path)
+            cap.open_file(spool.open_file)
     finally:
         halt.set()
         if responder is not None and serving is not None:
@@ -173,3 +216,4 @@ def run(cfg: SensorConfig, *, clock: Callable[[], float] = time.time, stop_after
         cap.close()
         for sig, handler in old.items():
             signal.signal(sig, handler)
+    return closer.finish()

@@ -5,7 +5,11 @@
 ``….json``; a heartbeat has the manifest alone), ``DIR/sent/`` what the collector has
 acknowledged. Everything reaches ``ready/`` by a rename from ``tmp/`` after an fsync, the
 capture before its manifest, so a reader that takes manifests from ``ready/`` never sees
-half a file; a crash leaves at most files in ``tmp/``, which :meth:`Spool.recover` removes.
+half a file. The interval being captured is ``tmp/NAME-open.pcap``; a closed one waits in
+``tmp/`` for its manifest (:meth:`Spool.hold`: its capture and a note of its interval and
+drops), so that capture never waits for the closing. After a crash, :meth:`Spool.held`
+gives the closed intervals to finish and :meth:`Spool.recover` removes the rest: a kill -9
+loses at most the open interval.
 Intervals start on multiples of the rotation in UTC (:func:`interval_of`), so that files
 line up across sensors and days without drift.
 """
@@ -13,8 +17,10 @@ line up across sensors and days without drift.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,7 +30,7 @@ from teiten import __version__
 from teiten.errors import InputError, SettingError
 from teiten.sensors.manifest import Manifest, parse_manifest
 
-__all__ = ["Spool", "interval_name", "interval_of", "iso"]
+__all__ = ["Held", "Spool", "interval_name", "interval_of", "iso"]
 
 
 def interval_of(t: float, rotate: int) -> tuple[int, int]:
@@ -62,6 +68,18 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
+@dataclass(frozen=True)
+class Held:
+    """A closed interval waiting in ``tmp/`` for its manifest."""
+
+    start: float
+    end: float
+    capture: Path
+    dropped: dict[str, int]
+    replies: int
+    note: Path  # its note (``tmp/STEM.held.json``), removed once the manifest is written
+
+
 class Spool:
     """The spool folder of one sensor."""
 
@@ -84,9 +102,42 @@ class Spool:
     def sent(self) -> Path:
         return self.root / "sent"
 
-    def recover(self) -> list[Path]:
-        """Remove what a crash left half-written in ``tmp/``; the names removed."""
-        out = sorted(self.tmp.iterdir())
+    @property
+    def open_file(self) -> Path:
+        """The capture of the interval being captured."""
+        return self.tmp / f"{self.sensor}-open.pcap"
+
+    def hold(self, start: float, end: float, dropped: dict[str, int], replies: int) -> Held:
+        """Close the interval captured into :attr:`open_file` (closed by the writer) until its
+        manifest is written: its note first, then its capture renamed to ``tmp/STEM.pcap``
+        (a crash between the two leaves the note and the open file, which :meth:`held` pairs)."""
+        stem = interval_name(self.sensor, start)
+        note, capture = self.tmp / f"{stem}.held.json", self.tmp / f"{stem}.pcap"
+        tmp = self.tmp / f"{stem}.held.tmp"
+        tmp.write_text(json.dumps({"start": start, "end": end, "dropped": dropped, "replies": replies}))
+        _fsync_rename(tmp, note)
+        self.open_file.replace(capture)
+        return Held(start, end, capture, dropped, replies, note)
+
+    def held(self) -> list[Held]:
+        """The closed intervals waiting for their manifests, oldest first (after a crash)."""
+        out = []
+        for note in sorted(self.tmp.glob(f"{self.sensor}-*.held.json")):
+            d = json.loads(note.read_text())
+            capture = note.with_name(note.name.replace(".held.json", ".pcap"))
+            if not capture.exists() and self.open_file.exists():
+                self.open_file.replace(capture)  # the crash came before the rename
+            if capture.exists():
+                out.append(Held(float(d["start"]), float(d["end"]), capture, d["dropped"], int(d["replies"]), note))
+            else:
+                note.unlink()
+        return out
+
+    def recover(self, keep: list[Held] | None = None) -> list[Path]:
+        """Remove what a crash left half-written in ``tmp/`` but the intervals of ``keep``
+        (:meth:`held`); the names removed."""
+        kept = {p for h in keep or [] for p in (h.capture, h.note)}
+        out = sorted(p for p in self.tmp.iterdir() if p not in kept)
         for p in out:
             p.unlink()
         return out

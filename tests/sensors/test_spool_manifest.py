@@ -147,3 +147,28 @@ def test_past_the_quota_the_oldest_unshipped_intervals_go_as_a_gap(tmp_path: Pat
     # the collector, whose last is the interval before the lost ones, sees a gap
     assert chain_problems(replace(lost[0], seq=0), left[0])[1] == len(lost)
     assert spool.enforce_quota(1) and [m.seq for m in spool.manifests()] == [6]  # the newest always stays
+
+
+def test_closed_intervals_waiting_for_their_manifests_survive_a_crash(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool", "s1")
+    spool.open_file.write_bytes(b"interval one")
+    one = spool.hold(1_780_000_200, 1_780_000_500, {"kernel": 3, "interface": 0}, 7)
+    assert one.capture.read_bytes() == b"interval one" and not spool.open_file.exists()
+    # the next interval closed as far as its note when the sensor was killed: its capture is
+    # still the open file, complete (the writer had closed it)
+    spool.open_file.write_bytes(b"interval two")
+    note = spool.tmp / f"{interval_name('s1', 1_780_000_500)}.held.json"
+    note.write_text('{"start": 1780000500, "end": 1780000800, "dropped": {"kernel": 0, "interface": 1},'
+                    ' "replies": 0}')
+    lost = spool.tmp / f"{interval_name('s1', 1_780_000_800)}.held.json"  # its capture lost: no file
+    lost.write_text('{"start": 1780000800, "end": 1780001100, "dropped": {"kernel": 0, "interface": 0},'
+                    ' "replies": 0}')
+    (spool.tmp / "junk.tmp").write_bytes(b"half")
+    again = Spool(tmp_path / "spool", "s1")
+    held = again.held()
+    assert [(h.start, h.end, h.capture.read_bytes(), h.dropped, h.replies) for h in held] == [
+        (1_780_000_200, 1_780_000_500, b"interval one", {"kernel": 3, "interface": 0}, 7),
+        (1_780_000_500, 1_780_000_800, b"interval two", {"kernel": 0, "interface": 1}, 0)]
+    assert [p.name for p in again.recover(keep=held)] == ["junk.tmp"]
+    assert sorted(p.name for p in again.tmp.iterdir()) == sorted(
+        n for h in held for n in (h.capture.name, h.note.name))
