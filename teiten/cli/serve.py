@@ -30,7 +30,9 @@ def secure_cookies(mode: str | None) -> bool | None:
 @tz_option
 @user_errors
 def serve(host: str, port: int, forwarded_allow_ips: str | None, db_url: str | None, store: Path, tz: str) -> None:
-    """Serve the incident web UI and JSON API (sign in with a user of teiten incidents user).
+    """Serve the web UI and JSON API: the incidents, and the observation dashboard of the
+    store's packets (/observe) when the store holds any (sign in with a user of teiten
+    incidents user).
 
     The web secret is TEITEN_WEB_SECRET when set, else the one in <store>/web-secret (made
     on first run, mode 0600). Cookies are Secure unless plain HTTP on loopback
@@ -46,7 +48,8 @@ def serve(host: str, port: int, forwarded_allow_ips: str | None, db_url: str | N
 
     secret = setting("web_secret") or stored_secret(store / "web-secret")
     app = create_app(open_incident_db(db_url, store), secret=secret, tz=tz,
-                     secure_cookies=secure_cookies(setting("web_secure_cookies")))
+                     secure_cookies=secure_cookies(setting("web_secure_cookies")),
+                     store=store if (store / "manifest.sqlite").exists() else None)
     proxies = (forwarded_allow_ips or "").strip()
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=bool(proxies), forwarded_allow_ips=proxies)
 

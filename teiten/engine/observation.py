@@ -207,6 +207,17 @@ class Observation:
             raise SettingError(f"no {kind} sensor in the catalog (its kinds: {', '.join(kinds)})")
         return replace(self, sensors=chosen, cube=None)
 
+    def of_version(self, version: int | None) -> Observation:
+        """This observation narrowed to the packets of one IP version (4 or 6; None: both).
+        The per-address figures keep every address of the sensors as denominator."""
+        if version is None:
+            return self
+        if version not in (4, 6):
+            raise SettingError(f"an IP version is 4 or 6, not {version!r}")
+        rollups = None if self.rollups is None else self.rollups.filter(self.rollups.ip_version == version)
+        return replace(self, packets=self.packets.filter(self.packets.ip_version == version), rollups=rollups,
+                       cube=None, memo={})
+
     def sensors_of(self, group: str | None) -> list[Sensor] | None:
         """The catalogued sensors counted (None: no catalog)."""
         names = self.sensor_names(group)

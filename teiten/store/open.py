@@ -23,7 +23,7 @@ from teiten.store.dataset import recover
 from teiten.store.manifest import COMMITTED, LEGACY_PARTS_BELOW, connect
 from teiten.store.rollups import backfill_rollups, files_without_rollups
 
-__all__ = ["StoreState", "open_store", "read_state"]
+__all__ = ["StoreState", "StoreVersion", "open_store", "read_state", "store_version"]
 
 
 @contextmanager
@@ -107,3 +107,31 @@ def read_state(store: Path) -> StoreState:
     return StoreState(store, [store / r[1] for r in rows if r[0] == "packets"],
                       None if missing else [store / r[1] for r in rows if r[0] == "slots"], legacy, sensors, meta,
                       [store / r[1] for r in rows if r[0] == "outbound"])
+
+
+@dataclass(frozen=True)
+class StoreVersion:
+    """What identifies the committed content of a store: it changes with every commit (a
+    cache of answers is keyed by it) and says when the last file was committed."""
+
+    files: int
+    last_id: int
+    as_of: str | None  # when the last committed file finished (ISO, UTC)
+
+    @property
+    def key(self) -> str:
+        return f"{self.files}-{self.last_id}"
+
+
+def store_version(store: Path) -> StoreVersion:
+    """The store's :class:`StoreVersion` (one query of its manifest, no lock)."""
+    if not (store / "manifest.sqlite").exists():
+        raise StoreError(f"no store at {store} (run teiten ingest first)")
+    con = connect(store)
+    marks = ",".join("?" * len(COMMITTED))
+    try:
+        n, last, as_of = con.execute(f"SELECT count(*), COALESCE(max(id), 0), max(finished_at) FROM files"
+                                     f" WHERE status IN ({marks})", COMMITTED).fetchone()
+    finally:
+        con.close()
+    return StoreVersion(int(n), int(last), as_of)

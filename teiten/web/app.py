@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import secrets
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -33,6 +34,7 @@ from teiten.incidents.taxonomy import (
 )
 from teiten.web import auth, guards
 from teiten.web.context import WebContext, render, web
+from teiten.web.observing import Observing
 from teiten.web.sessions import SessionPolicy, check_secret
 from teiten.web.views import api, incidents, schema
 
@@ -40,19 +42,20 @@ __all__ = ["create_app"]
 
 
 def create_app(db: IncidentDB | str, *, secret: str | None = None, tz: str = "UTC",
-               secure_cookies: bool | None = None) -> FastAPI:
+               secure_cookies: bool | None = None, store: Path | None = None) -> FastAPI:
     """The app over ``db`` (an open database or its URL). ``secret``, at least 32 random
     bytes as hex or URL-safe base64 (SettingError otherwise), signs the sign-in form's CSRF
     token (default: random, so a sign-in page opened before a restart must be reloaded);
     ``tz`` is the zone of times entered without one and of the statistics when a request
     names none; ``secure_cookies`` makes the cookies Secure (None: unless a request comes
-    over plain HTTP to a loopback address). The session timeouts are the settings
-    ``session_idle_minutes`` and ``session_max_hours``."""
+    over plain HTTP to a loopback address); ``store`` the store whose observation the
+    dashboard shows. The session timeouts are the settings ``session_idle_minutes`` and
+    ``session_max_hours``."""
     policy = SessionPolicy.from_settings(check_secret(secret) if secret is not None else secrets.token_bytes(32),
                                          secure_cookies)
     app = FastAPI(title="teiten incidents", docs_url=None, redoc_url=None, openapi_url=None)  # views.schema serves it
     app.state.web = WebContext(db=open_db(db) if isinstance(db, str) else db, tz=tz, templates=_templates(),
-                               sessions=policy)
+                               sessions=policy, observing=Observing(store) if store is not None else None)
     app.mount("/static", StaticFiles(directory=str(resources.files("teiten.web") / "static")), name="static")
     app.exception_handler(HTTPException)(_http_error)
     app.exception_handler(RequestValidationError)(_invalid)

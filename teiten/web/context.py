@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from teiten.incidents.db import IncidentDB
 from teiten.incidents.models import User
+from teiten.web.observing import Observing
 from teiten.web.sessions import SessionPolicy
 from teiten.web.throttle import SignInThrottle
 
@@ -24,13 +25,15 @@ __all__ = ["WebContext", "render", "web"]
 class WebContext:
     """The state of one app: ``tz`` is the zone of times entered without one and of the
     statistics when a request names none (``teiten serve --tz``); ``sessions`` how sessions
-    and their cookies work; ``throttle`` the sign-in limits."""
+    and their cookies work; ``throttle`` the sign-in limits; ``observing`` the store the
+    observation pages read."""
 
     db: IncidentDB
     tz: str
     templates: Jinja2Templates
     sessions: SessionPolicy
     throttle: SignInThrottle = field(default_factory=SignInThrottle)
+    observing: Observing | None = None  # the store of the observation pages (teiten serve --store)
 
 
 def web(request: Request) -> WebContext:
