@@ -19,7 +19,8 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["KEYED", "KEY_SQL", "OTHER", "key_code", "key_codes", "key_codes_of", "key_name", "key_text", "port_key"]
+__all__ = ["KEYED", "KEY_SQL", "OTHER", "key_code", "key_codes", "key_codes_of", "key_from_slug", "key_name",
+           "key_slug", "key_text", "port_key"]
 
 #: The protocols whose key is a number and a name, by protocol number: (name, the stored
 #: column that gives the number). Their order is the order of the tests in every form.
@@ -54,6 +55,26 @@ def key_codes(keys: list[str]) -> list[int]:
         num, _, name = k.partition("/")
         out.append((int(num) + OTHER) << 16 if name == "OTHER" else _BY_NAME[name] << 16 | int(num))
     return out
+
+
+def key_slug(key: str) -> str:
+    """A key as it is written in a URL or a file name: ``445-tcp``, ``8-icmp``, ``frag``."""
+    return key.replace("/", "-").lower()
+
+
+def key_from_slug(slug: str) -> str | None:
+    """The key of a slug (any case), or None when it is not one: ``445-TCP`` → ``445/TCP``."""
+    if len(slug) > 16:
+        return None
+    if slug.lower() == "frag":
+        return "FRAG"
+    num, sep, name = slug.partition("-")
+    names = {n.lower(): n for n in (*_BY_NAME, "OTHER")}
+    if not sep or not num.isdigit() or name.lower() not in names:
+        return None
+    n, proper = int(num), names[name.lower()]
+    limit = 255 if proper in ("ICMP", "ICMPv6", "OTHER") else 65535
+    return f"{n}/{proper}" if n <= limit else None
 
 
 # numpy

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from teiten import __version__
-from teiten.cli import analysis, collector, demo, detection, incidents, notices, report, sensor, serve, store
+from teiten.cli import analysis, collector, demo, detection, incidents, notices, report, sensor, serve, store, web
 
 __all__ = ["cli", "main"]
 
@@ -21,7 +21,7 @@ def cli() -> None:
     """
 
 
-for _module in (store, analysis, detection, report, demo, incidents, notices, serve, sensor, collector):
+for _module in (store, analysis, detection, report, demo, incidents, notices, serve, web, sensor, collector):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 
