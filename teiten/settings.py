@@ -52,6 +52,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("web_max_body", "Largest request body the web app reads (bytes, or with KB/MB).", "5MB"),
     Setting("web_hsts", "Strict-Transport-Security max-age in seconds sent by the web app (0: none; set it when"
             " served over TLS).", "0"),
+    Setting("web_viewer_sources", "Source addresses the dashboard shows to viewers (and their read tokens):"
+            " truncated (to the /24, IPv6 /48) or full; handlers and admins always see them whole.", "truncated"),
     Setting("session_idle_minutes", "A web session ends after this many minutes without a request.", "60"),
     Setting("session_max_hours", "A web session ends this many hours after sign-in, whatever its use.", "12"),
     Setting("smtp_host", "SMTP server the notices go through."),
