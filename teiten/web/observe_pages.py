@@ -26,7 +26,7 @@ from teiten.web.figures import Figure, heatmap_figure, line_figure, map_figure
 from teiten.web.observe_links import Links, region_slug
 from teiten.web.observe_query import ObserveQuery
 
-__all__ = ["overview", "port", "region", "truncate_source", "world"]
+__all__ = ["compare", "overview", "port", "region", "truncate_source", "world"]
 
 
 def truncate_source(text: str) -> str:
@@ -123,6 +123,18 @@ def region(obs: Observation, period: Period, q: ObserveQuery, code: str, t: dict
                         by["series"], x_name=_zone_axis(t, period), y_name=t["per_ip_day"], stacked=True,
                         src=links.api(f"breakdown/regions/{region_slug(code)}"))]
     return {"code": code, "region_name": name, "figures": figs, "drill": d}
+
+
+def compare(obs: Observation, a: Period, b: Period, q: ObserveQuery) -> dict[str, Any]:
+    """Two periods side by side: each one's totals and top-10 ports and regions (ranked
+    without a comparison of their own: the two columns are the comparison)."""
+    out = {}
+    for name, p in (("a", a), ("b", b)):
+        ports = ranking(obs, "ports", p, compare="none", group=q.group).with_shares()
+        regions = ranking(obs, "regions", p, compare="none", group=q.group).with_shares()
+        out[name] = {"period": p, "total": ports.to_json()["total"], "ports": table_rows(ports.rows, 10),
+                     "regions": table_rows(regions.rows, 10)}
+    return out
 
 
 def world(obs: Observation, period: Period, q: ObserveQuery, t: dict[str, Any], links: Links) -> Figure:

@@ -26,9 +26,10 @@ from teiten.errors import TeitenError
 from teiten.periods import Period, resolve, zone
 from teiten.store.open import StoreVersion
 
-__all__ = ["ObserveQuery", "csv_text", "envelope", "narrowed", "parse_query", "resolve_query"]
+__all__ = ["PERIOD", "ObserveQuery", "csv_text", "envelope", "narrowed", "parse_query", "resolve_query"]
 
-_PERIOD = re.compile(r"\d{4}(?:Q[1-4]|-(?:0[1-9]|1[0-2]))")
+#: A period as a URL gives it: a quarter or a month.
+PERIOD = re.compile(r"\d{4}(?:Q[1-4]|-(?:0[1-9]|1[0-2]))")
 _DAY = re.compile(r"\d{4}-\d\d-\d\d")
 _WORD = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
@@ -102,7 +103,7 @@ def parse_query(request: Request) -> ObserveQuery:
         raise HTTPException(400, "ip: 4 or 6")
     if compare not in ("previous", "year"):
         raise HTTPException(400, "compare: previous or year")
-    q = ObserveQuery(word("period", _PERIOD), word("from", _DAY), word("to", _DAY), tz, word("group"), kind,
+    q = ObserveQuery(word("period", PERIOD), word("from", _DAY), word("to", _DAY), tz, word("group"), kind,
                      None if ip is None else int(ip), compare, _lang(request))
     if q.period and (q.first or q.last):
         raise HTTPException(400, "give a period or from/to, not both")

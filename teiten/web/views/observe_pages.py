@@ -13,12 +13,13 @@ from fastapi.responses import HTMLResponse, Response
 from teiten.enrich import key_label
 from teiten.incidents.models import User
 from teiten.keys import key_from_slug
+from teiten.periods import parse_period
 from teiten.web import observe_pages as pages
 from teiten.web.assets import world_script
 from teiten.web.auth import can_edit, page_user
 from teiten.web.context import WebContext, render, web
 from teiten.web.observe_links import Links
-from teiten.web.observe_query import ObserveQuery, narrowed, parse_query, resolve_query
+from teiten.web.observe_query import PERIOD, ObserveQuery, narrowed, parse_query, resolve_query
 from teiten.web.observe_text import texts
 from teiten.web.observing import Observing
 
@@ -86,6 +87,27 @@ def map_page(request: Request, user: User = Depends(page_user), q: ObserveQuery 
              ctx: WebContext = Depends(web)) -> HTMLResponse:
     return _page(request, ctx, user, q, "map", "observe/map.html.j2",
                  lambda o, p, t, links: {"map": pages.world(o, p, q, t, links), "world": True})
+
+
+@router.get("/observe/compare", response_class=HTMLResponse)
+def compare_page(request: Request, a: str | None = None, b: str | None = None, user: User = Depends(page_user),
+                 q: ObserveQuery = Depends(parse_query), ctx: WebContext = Depends(web)) -> HTMLResponse:
+    observing = _observing(ctx)
+    t = texts(q.lang)
+    links = Links(q, request.url.path)
+    for v in (a, b):
+        if v is not None and not PERIOD.fullmatch(v):
+            raise HTTPException(400, "a and b are periods: 2026Q3 or 2026-07")
+
+    def compute(obs: Any, version: Any) -> dict[str, Any]:
+        o = narrowed(obs, q)
+        last = resolve_query(o, ObserveQuery(period=b, tz=q.tz) if b else q)
+        first = parse_period(a, q.tz) if a else (last.compared("previous") or last)
+        return {"as_of": version.as_of, "sides": pages.compare(o, first, last, q)}
+
+    values = observing.answer(("page", "compare", q.key(), a, b), compute)
+    return render(request, "observe/compare.html.j2", user, lang=q.lang, t=t, q=q, links=links, filters=False,
+                  charts=False, **values)
 
 
 @router.get("/observe/world.js")
