@@ -36,6 +36,11 @@ class Observing:
     _cache: OrderedDict[tuple[Any, ...], Any] = field(default_factory=OrderedDict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
+    @property
+    def lock(self) -> threading.RLock:
+        """Held while the engine computes (its connection serves one query at a time)."""
+        return self._lock
+
     def version(self) -> StoreVersion:
         return store_version(self.store)
 

@@ -5,10 +5,12 @@ Sources are shown whole to handlers and admins, to viewers as their /24 (/48).""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from teiten.enrich import key_label
 from teiten.incidents.models import User
@@ -16,7 +18,7 @@ from teiten.keys import key_from_slug
 from teiten.periods import parse_period
 from teiten.web import observe_pages as pages
 from teiten.web.assets import world_script
-from teiten.web.auth import can_edit, page_user
+from teiten.web.auth import can_edit, check_csrf, editor, page_user
 from teiten.web.context import WebContext, render, web
 from teiten.web.observe_links import Links
 from teiten.web.observe_query import PERIOD, ObserveQuery, narrowed, parse_query, resolve_query
@@ -108,6 +110,55 @@ def compare_page(request: Request, a: str | None = None, b: str | None = None, u
     values = observing.answer(("page", "compare", q.key(), a, b), compute)
     return render(request, "observe/compare.html.j2", user, lang=q.lang, t=t, q=q, links=links, filters=False,
                   charts=False, **values)
+
+
+REPORT_NAME = re.compile(r"(?P<period>\d{4}(?:Q[1-4]|-\d\d))-(?P<style>npa|tsubame)-(?P<lang>ja|en)\.(?P<ext>pdf|html)")
+
+
+def _reports_folder(ctx: WebContext) -> Path:
+    return _observing(ctx).store / "reports"
+
+
+@router.get("/observe/reports", response_class=HTMLResponse)
+def reports_page(request: Request, user: User = Depends(page_user), q: ObserveQuery = Depends(parse_query),
+                 ctx: WebContext = Depends(web)) -> HTMLResponse:
+    folder = _reports_folder(ctx)
+    written = sorted((p for p in folder.glob("*") if REPORT_NAME.fullmatch(p.name)), key=lambda p: p.name,
+                     reverse=True) if folder.exists() else []
+    return render(request, "observe/reports.html.j2", user, lang=q.lang, t=texts(q.lang), q=q,
+                  links=Links(q, request.url.path), filters=False, charts=False, written=written,
+                  may_write=can_edit(user))
+
+
+@router.post("/observe/reports")
+def write_report_page(request: Request, period: str = Form(..., max_length=7), style: str = Form(...),
+                      lang: str = Form(...), fmt: str = Form(...), token: str = Form(""),
+                      user: User = Depends(editor), ctx: WebContext = Depends(web)) -> RedirectResponse:
+    """Write the report of ``period`` into the store's reports/ (handlers and admins)."""
+    from teiten.report.build import write_report
+
+    check_csrf(request, token)
+    if not PERIOD.fullmatch(period) or style not in ("npa", "tsubame") or lang not in ("ja", "en") \
+            or fmt not in ("pdf", "html"):
+        raise HTTPException(400, "a period (2026Q3, 2026-07), a style (npa, tsubame), ja or en, pdf or html")
+    observing = _observing(ctx)
+    out = _reports_folder(ctx) / f"{period}-{style}-{lang}.{fmt}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    obs, _ = observing.observation()
+    with observing.lock:
+        write_report(obs, out, parse_period(period), style=style, lang=lang)
+    return RedirectResponse(f"/observe/reports?lang={lang}", 303)
+
+
+@router.get("/observe/reports/{name}")
+def report_file(name: str, user: User = Depends(page_user), ctx: WebContext = Depends(web)) -> FileResponse:
+    if not REPORT_NAME.fullmatch(name):
+        raise HTTPException(400, "not a report's name")
+    path = _reports_folder(ctx) / name
+    if not path.is_file():
+        raise HTTPException(404, f"no report {name}")
+    media = "application/pdf" if name.endswith(".pdf") else "text/html; charset=utf-8"
+    return FileResponse(path, media_type=media, headers={"content-disposition": f'attachment; filename="{name}"'})
 
 
 @router.get("/observe/world.js")
