@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
@@ -40,7 +41,6 @@ from teiten.web.observe_evidence import (
     daily_evidence,
     evidence_rows,
     finding_ids,
-    mask_source,
     pcap_bytes,
     sample_rows,
     shown,
@@ -48,7 +48,7 @@ from teiten.web.observe_evidence import (
 from teiten.web.observe_query import ObserveQuery, csv_text, envelope, narrowed, parse_query, resolve_query
 from teiten.web.observing import Observing
 
-__all__ = ["MAX_PACKETS", "observer", "router"]
+__all__ = ["MAX_PACKETS", "full_sources", "observer", "router"]
 
 router = APIRouter()
 
@@ -165,7 +165,7 @@ def finding(fid: str, request: Request, q: ObserveQuery = Depends(parse_query), 
     full = full_sources(user)
     data = {**_row(fid, f, full), "evidence_packets": sum(int(d["packets"]) for d in daily),
             "evidence_daily": daily, "samples": sample_rows(sample, full),
-            "pcap": q.url("/api/v1/packets") + ("&" if "?" in q.url("/x") else "?") + f"finding={fid}"}
+            "pcap": "/api/v1/packets?" + urlencode({**q.params(), "finding": fid})}
     return JSONResponse(envelope(q, period, version, data, page=f"/observe/findings/{fid}", units="packets"))
 
 
@@ -188,13 +188,10 @@ def packets(request: Request, q: ObserveQuery = Depends(parse_query), user: User
     o = _observing(request)
     period, _, f = _one(o, q, fid)
 
-    def compute(obs: Observation, _v: StoreVersion) -> Any:
-        return evidence_rows(narrowed(obs, q), period, f, q.group, limit)
-
-    # not cached: up to 100,000 packets a request (the lock of Observing still serialises them)
-    with o._lock:
-        obs, v = o.observation()
-        rows = compute(obs, v)
+    # not cached: up to 100,000 packets a request (the engine's lock still serialises them)
+    with o._lock:  # one query at a time on the embedded engine
+        obs, _ = o.observation()
+        rows = evidence_rows(narrowed(obs, q), period, f, q.group, limit)
     return Response(pcap_bytes(rows), media_type="application/vnd.tcpdump.pcap",
                     headers={"Content-Disposition": f'attachment; filename="finding-{fid}.pcap"',
                              "X-Packets": str(rows.num_rows)})
@@ -332,5 +329,3 @@ def sensor(name: str, request: Request, q: ObserveQuery = Depends(parse_query), 
     return JSONResponse(envelope(q, period, version, {**data["sensors"][name], "health": health},
                                  page=f"/observe/sensors/{name}", units="packets"))
 
-
-__all__ += ["full_sources", "mask_source"]
