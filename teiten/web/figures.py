@@ -11,6 +11,7 @@ a few thousand points.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,13 +58,13 @@ def _check(points: int) -> None:
         raise ValueError(f"a chart of {points} points: aggregate on the server first (at most {MAX_POINTS})")
 
 
-def line_figure(fid: str, caption: str, summary: str, x: list[str], series: dict[str, list[float | None]], *,
+def line_figure(fid: str, caption: str, summary: str, x: list[str], series: Mapping[str, Sequence[float | None]], *,
                 x_name: str, y_name: str, stacked: bool = False, gaps: list[tuple[str, str]] | None = None,
                 src: str | None = None, digits: int = 2) -> Figure:
     """Lines (or stacked areas) over ``x``, one per key of ``series``."""
     _check(len(x) * max(1, len(series)))
     spec = {"type": "stacked" if stacked else "lines", "x": x, "xName": x_name, "yName": y_name,
-            "series": [{"name": k, "data": v} for k, v in series.items()], "gaps": [list(g) for g in gaps or []]}
+            "series": [{"name": k, "data": list(v)} for k, v in series.items()], "gaps": [list(g) for g in gaps or []]}
     rows = [[d, *(None if v[i] is None else round(v[i] or 0.0, digits) for v in series.values())]
             for i, d in enumerate(x)]
     return Figure(fid, caption, summary, spec, [x_name, *series], rows, src)

@@ -48,7 +48,8 @@ from teiten.web.observe_evidence import (
 from teiten.web.observe_query import ObserveQuery, csv_text, envelope, narrowed, parse_query, resolve_query
 from teiten.web.observing import Observing
 
-__all__ = ["MAX_PACKETS", "full_sources", "observer", "router"]
+__all__ = ["MAX_PACKETS", "check_finding_id", "full_sources", "observer", "one_finding", "period_findings", "router",
+           "sensors_answer"]
 
 router = APIRouter()
 
@@ -80,7 +81,7 @@ def full_sources(user: User) -> bool:
     return can_edit(user) or (setting("web_viewer_sources") or "truncated") == "full"
 
 
-def _findings(o: Observing, q: ObserveQuery) -> tuple[Period, StoreVersion, list[tuple[str, Finding]]]:
+def period_findings(o: Observing, q: ObserveQuery) -> tuple[Period, StoreVersion, list[tuple[str, Finding]]]:
     def compute(obs: Observation, version: StoreVersion) -> tuple[Period, StoreVersion, list[tuple[str, Finding]]]:
         from teiten.detect.run import detect
 
@@ -112,7 +113,7 @@ def _kind(request: Request) -> str | None:
 
 def _list(request: Request, q: ObserveQuery, user: User) -> tuple[Period, StoreVersion, list[dict[str, Any]]]:
     o = _observing(request)
-    period, version, found = _findings(o, q)
+    period, version, found = period_findings(o, q)
     kind = _kind(request)
     full = full_sources(user)
     rows = [_row(fid, f, full) for fid, f in found if kind is None or f.kind == kind]
@@ -136,14 +137,14 @@ def findings_csv(request: Request, q: ObserveQuery = Depends(parse_query), user:
                     headers={"Content-Disposition": 'attachment; filename="findings.csv"'})
 
 
-def _check_id(fid: str) -> str:
+def check_finding_id(fid: str) -> str:
     if len(fid) != 16 or not ID.fullmatch(fid):
         raise HTTPException(400, "a finding id is 16 hexadecimal digits")
     return fid
 
 
-def _one(o: Observing, q: ObserveQuery, fid: str) -> tuple[Period, StoreVersion, Finding]:
-    period, version, found = _findings(o, q)
+def one_finding(o: Observing, q: ObserveQuery, fid: str) -> tuple[Period, StoreVersion, Finding]:
+    period, version, found = period_findings(o, q)
     for i, f in found:
         if i == fid:
             return period, version, f
@@ -153,9 +154,9 @@ def _one(o: Observing, q: ObserveQuery, fid: str) -> tuple[Period, StoreVersion,
 @router.get("/api/v1/findings/{fid}")
 def finding(fid: str, request: Request, q: ObserveQuery = Depends(parse_query), user: User = Depends(observer)
             ) -> JSONResponse:
-    _check_id(fid)
+    check_finding_id(fid)
     o = _observing(request)
-    period, version, f = _one(o, q, fid)
+    period, version, f = one_finding(o, q, fid)
 
     def compute(obs: Observation, _v: StoreVersion) -> tuple[list[dict[str, Any]], Any]:
         n = narrowed(obs, q)
@@ -183,13 +184,13 @@ def _limit(request: Request) -> int:
 def packets(request: Request, q: ObserveQuery = Depends(parse_query), user: User = Depends(observer)) -> Response:
     if not can_edit(user):
         raise HTTPException(403, "the packets hold whole addresses: handlers and admins only")
-    fid = _check_id(request.query_params.get("finding", ""))
+    fid = check_finding_id(request.query_params.get("finding", ""))
     limit = _limit(request)
     o = _observing(request)
-    period, _, f = _one(o, q, fid)
+    period, _, f = one_finding(o, q, fid)
 
     # not cached: up to 100,000 packets a request (the engine's lock still serialises them)
-    with o._lock:  # one query at a time on the embedded engine
+    with o.lock:  # one query at a time on the embedded engine
         obs, _ = o.observation()
         rows = evidence_rows(narrowed(obs, q), period, f, q.group, limit)
     return Response(pcap_bytes(rows), media_type="application/vnd.tcpdump.pcap",
@@ -260,7 +261,7 @@ def _manifest_timeline(store: Any, name: str, since: datetime) -> list[dict[str,
     return out
 
 
-def _sensors(request: Request, q: ObserveQuery) -> tuple[Period, StoreVersion, dict[str, Any]]:
+def sensors_answer(request: Request, q: ObserveQuery) -> tuple[Period, StoreVersion, dict[str, Any]]:
     o = _observing(request)
 
     def compute(obs: Observation, version: StoreVersion) -> tuple[Period, StoreVersion, dict[str, Any]]:
@@ -311,7 +312,7 @@ def _health(o: Observing, obs: Observation) -> list[dict[str, Any]] | None:
 @router.get("/api/v1/sensors")
 def sensors(request: Request, q: ObserveQuery = Depends(parse_query), _user: User = Depends(observer)
             ) -> JSONResponse:
-    period, version, data = _sensors(request, q)
+    period, version, data = sensors_answer(request, q)
     return JSONResponse(envelope(q, period, version, {"health": data["health"],
                                                       "sensors": list(data["sensors"].values())},
                                  page="/observe/sensors", units="packets"))
@@ -322,7 +323,7 @@ def sensor(name: str, request: Request, q: ObserveQuery = Depends(parse_query), 
            ) -> JSONResponse:
     if len(name) > 64 or not _NAME.fullmatch(name) or ".." in name:
         raise HTTPException(400, "a sensor name: a letter or digit, then letters, digits, _ . - (64 at most)")
-    period, version, data = _sensors(request, q)
+    period, version, data = sensors_answer(request, q)
     if name not in data["sensors"]:
         raise HTTPException(404, "no such sensor")
     health = next((h for h in data["health"] or [] if h["sensor"] == name), None)

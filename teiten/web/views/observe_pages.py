@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -20,10 +21,19 @@ from teiten.web import observe_pages as pages
 from teiten.web.assets import world_script
 from teiten.web.auth import can_edit, check_csrf, editor, page_user
 from teiten.web.context import WebContext, render, web
+from teiten.web.figures import line_figure
+from teiten.web.observe_evidence import daily_evidence, evidence_rows, sample_rows, shown
 from teiten.web.observe_links import Links
 from teiten.web.observe_query import PERIOD, ObserveQuery, narrowed, parse_query, resolve_query
 from teiten.web.observe_text import texts
 from teiten.web.observing import Observing
+from teiten.web.views.observe_findings import (
+    check_finding_id,
+    full_sources,
+    one_finding,
+    period_findings,
+    sensors_answer,
+)
 
 __all__ = ["router"]
 
@@ -110,6 +120,60 @@ def compare_page(request: Request, a: str | None = None, b: str | None = None, u
     values = observing.answer(("page", "compare", q.key(), a, b), compute)
     return render(request, "observe/compare.html.j2", user, lang=q.lang, t=t, q=q, links=links, filters=False,
                   charts=False, **values)
+
+
+@router.get("/observe/findings", response_class=HTMLResponse)
+def findings_page(request: Request, user: User = Depends(page_user), q: ObserveQuery = Depends(parse_query),
+                  ctx: WebContext = Depends(web)) -> HTMLResponse:
+    period, version, found = period_findings(_observing(ctx), q)
+    kind = request.query_params.get("finding_kind")
+    full = full_sources(user)
+    rows = [{"id": fid, **shown(f, full)} for fid, f in found if kind is None or f.kind == kind]
+    kinds = sorted({f.kind for _, f in found})
+    return render(request, "observe/findings.html.j2", user, lang=q.lang, t=texts(q.lang), q=q,
+                  links=Links(q, request.url.path), filters=True, charts=False, period=period,
+                  as_of=version.as_of, rows=rows, kinds=kinds, kind=kind)
+
+
+@router.get("/observe/findings/{fid}", response_class=HTMLResponse)
+def finding_page(fid: str, request: Request, user: User = Depends(page_user), q: ObserveQuery = Depends(parse_query),
+                 ctx: WebContext = Depends(web)) -> HTMLResponse:
+    check_finding_id(fid)
+    o = _observing(ctx)
+    period, version, f = one_finding(o, q, fid)
+    t = texts(q.lang)
+    links = Links(q, request.url.path)
+
+    def compute(obs: Any, _v: Any) -> tuple[list[dict[str, Any]], Any]:
+        n = narrowed(obs, q)
+        return daily_evidence(n, period, f, q.group), evidence_rows(n, period, f, q.group, 20)
+
+    daily, sample = o.answer(("finding", fid, q.key()), compute)
+    full = full_sources(user)
+    fig = line_figure("evidence", f"{t['findings']}: {t['packets']}",
+                      f"{sum(int(d['packets']) for d in daily):,} {t['packets']}", [d["day"] for d in daily],
+                      {f.key or f.kind: [float(d["packets"]) for d in daily]}, x_name=f"{t['day']} ({period.tz})",
+                      y_name=t["packets"], src=links.api(f"findings/{fid}"), digits=0)
+    return render(request, "observe/finding.html.j2", user, lang=q.lang, t=t, q=q, links=links, filters=False,
+                  charts=True, period=period, as_of=version.as_of, f={"id": fid, **shown(f, full)}, figures=[fig],
+                  samples=sample_rows(sample, full), may_download=can_edit(user),
+                  pcap="/api/v1/packets?" + urlencode({**q.params(), "finding": fid}))
+
+
+@router.get("/observe/sensors", response_class=HTMLResponse)
+def sensors_page(request: Request, user: User = Depends(page_user), q: ObserveQuery = Depends(parse_query),
+                 ctx: WebContext = Depends(web)) -> HTMLResponse:
+    period, version, data = sensors_answer(request, q)
+    t = texts(q.lang)
+    links = Links(q, request.url.path)
+    per = list(data["sensors"].values())
+    days = [d.isoformat() for d in period.day_list()]
+    series = {s["sensor"]: [float(x["packets"]) for x in s["daily"]] for s in per if s["daily"]}
+    fig = line_figure("sensor-daily", f"{t['sensors']}: {t['packets']}", f"{len(per)} {t['sensors']}, {period.label}",
+                      days, series, x_name=f"{t['day']} ({period.tz})", y_name=t["packets"],
+                      src=links.api("sensors"), digits=0)
+    return render(request, "observe/sensors.html.j2", user, lang=q.lang, t=t, q=q, links=links, filters=True,
+                  charts=True, period=period, as_of=version.as_of, health=data["health"], sensors=per, figures=[fig])
 
 
 REPORT_NAME = re.compile(r"(?P<period>\d{4}(?:Q[1-4]|-\d\d))-(?P<style>npa|tsubame)-(?P<lang>ja|en)\.(?P<ext>pdf|html)")
