@@ -36,7 +36,7 @@ from teiten.web import auth, guards
 from teiten.web.context import WebContext, render, web
 from teiten.web.observing import Observing
 from teiten.web.sessions import SessionPolicy, check_secret
-from teiten.web.views import api, incidents, observe_findings, observe_pages, schema
+from teiten.web.views import api, incidents, observe_api, observe_findings, observe_pages, schema
 
 __all__ = ["create_app"]
 
@@ -64,6 +64,7 @@ def create_app(db: IncidentDB | str, *, secret: str | None = None, tz: str = "UT
     app.include_router(api.router)
     app.include_router(schema.router)
     app.include_router(observe_findings.router)
+    app.include_router(observe_api.router)
     app.include_router(observe_pages.router)
     guards.install(app)  # security headers and body limits, outside every other middleware
     return app

@@ -35,6 +35,7 @@ class Observing:
     _version: StoreVersion | None = None
     _cache: OrderedDict[tuple[Any, ...], Any] = field(default_factory=OrderedDict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
+    hits: int = 0  # answers served from the cache (how a test sees that one was)
 
     @property
     def lock(self) -> threading.RLock:
@@ -60,6 +61,7 @@ class Observing:
             k = (v.key, *key)
             if k in self._cache:
                 self._cache.move_to_end(k)
+                self.hits += 1
                 return self._cache[k]
             got = compute(obs, v)
             self._cache[k] = got
