@@ -1,0 +1,196 @@
+"""The observation dashboard in a real browser (Playwright driving Debian's chromium,
+``locale="ja-JP"``), every request that is not to 127.0.0.1 (or the exported site's
+``file://``) aborted and recorded: proof that nothing comes from outside. Over a small demo
+store (the demo's scenario at scale 0.005, its sensors shipping to its collector)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from click.testing import CliRunner
+from playwright.sync_api import Browser, Page, Route, sync_playwright
+
+from teiten.cli.demo import run_demo
+from teiten.cli.main import cli
+from teiten.incidents.db import IncidentDB, open_db
+from teiten.incidents.users import add_user, new_token
+from teiten.web.app import create_app
+from tests.incidents.conftest import free_port
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+PASSWORD = "tawny-grill-ocean-47"
+SECRET = "5f1d0c8a7e3b49d2a6c4e8f0b1d3a5c7e9f1a3b5c7d9e1f3a5b7c9d1e3f5a7b9"
+AXE = Path(__file__).resolve().parents[2] / "teiten" / "web" / "static" / "vendor" / "axe-core" / "axe.min.js"
+
+
+class Site:
+    def __init__(self, base: str, store: Path, tokens: dict[str, str]) -> None:
+        self.base, self.store, self.tokens = base, store, tokens
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    out = tmp_path_factory.mktemp("dashboard")
+    run_demo(out, scale=0.005, seed=7, with_reports=False, with_incidents=False)
+    db: IncidentDB = open_db(f"sqlite:///{out / 'incidents.sqlite'}")
+    with db.session("admin") as s:
+        tokens = {name: new_token(s, add_user(s, name, role, PASSWORD))
+                  for name, role in (("hana", "handler"), ("vic", "viewer"))}
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(create_app(db, secret=SECRET, store=out / "store"), host="127.0.0.1",
+                                        port=port, log_level="warning"))
+    t = threading.Thread(target=srv.run, daemon=True)
+    t.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    yield Site(f"http://127.0.0.1:{port}", out / "store", tokens)
+    srv.should_exit = True
+    t.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--allow-file-access-from-files"])
+        yield b
+        b.close()
+
+
+class Guarded:
+    """A page whose requests outside loopback and file:// are aborted, and remembered."""
+
+    def __init__(self, browser: Browser) -> None:
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+        ctx = browser.new_context(locale="ja-JP", accept_downloads=True)
+        ctx.route("**/*", self._route)
+        self.page: Page = ctx.new_page()
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def _route(self, route: Route) -> None:
+        url = route.request.url
+        if url.startswith(("http://127.0.0.1:", "file://", "data:", "blob:")):
+            route.continue_()
+        else:
+            self.outside.append(url)
+            route.abort()
+
+
+def _signed_in(browser: Browser, site: Site, name: str) -> Guarded:
+    g = Guarded(browser)
+    g.page.goto(f"{site.base}/observe?period=2026Q3")
+    assert "/login" in g.page.url
+    g.page.fill("input[name=name]", name)
+    g.page.fill("input[name=password]", PASSWORD)
+    g.page.click("button[type=submit]")
+    g.page.wait_for_url("**/observe")  # back to the page that asked (its path)
+    g.page.goto(f"{site.base}/observe?period=2026Q3")
+    return g
+
+
+def _cli_json(*args: str) -> Any:
+    r = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    return json.loads(r.output)
+
+
+def _drawn(page: Page, fig: str) -> int:
+    page.wait_for_selector(f"figure#{fig}[data-drawn]", timeout=15000)
+    return int(page.locator(f"figure#{fig} .chart-area svg path").count())
+
+
+def _axe(page: Page, base: str) -> list[dict[str, Any]]:
+    assert AXE.exists()
+    page.add_script_tag(url=f"{base}/static/vendor/axe-core/axe.min.js")  # served by the app: the CSP allows it
+    result = page.evaluate("""async () => {
+        const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+        const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+        return r.violations.map(v => ({id: v.id, impact: v.impact,
+                                       nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}));
+    }""")
+    return list(result)
+
+
+def test_overview_shows_the_same_top_ten_and_follows_the_period(site: Site, browser: Browser) -> None:
+    g = _signed_in(browser, site, "hana")
+    page = g.page
+    assert page.locator("html").get_attribute("lang") == "ja"  # from Accept-Language (locale ja-JP)
+    want = [r["key"] for r in _cli_json("top", "ports", "--store", str(site.store), "--period", "2026Q3", "--json",
+                                        "--limit", "10")["rows"]]
+    got = page.locator("#top-ports tbody tr[data-key]").evaluate_all("rs => rs.map(r => r.dataset.key)")
+    assert got == want and len(got) >= 10
+    assert _drawn(page, "daily-top-ports") > 3  # the chart holds drawn series
+    before = page.locator("#daily-top-ports script.chart-data").text_content()
+    # another period: the URL, the table and the chart follow
+    page.fill("#period", "2026Q2")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url("**period=2026Q2**")
+    want2 = [r["key"] for r in _cli_json("top", "ports", "--store", str(site.store), "--period", "2026Q2", "--json",
+                                         "--limit", "10")["rows"]]
+    assert page.locator("#top-ports tbody tr[data-key]").evaluate_all("rs => rs.map(r => r.dataset.key)") == want2
+    assert "2026Q2" in (page.locator("#period-line").text_content() or "")
+    assert _drawn(page, "daily-top-ports") > 3
+    assert page.locator("#daily-top-ports script.chart-data").text_content() != before
+    assert g.outside == [] and g.errors == []
+
+
+def test_a_port_page_and_what_a_viewer_sees_of_its_sources(site: Site, browser: Browser) -> None:
+    for name, whole in (("hana", True), ("vic", False)):
+        g = _signed_in(browser, site, name)
+        g.page.goto(f"{site.base}/observe/ports/23-tcp?period=2026Q3")
+        assert _drawn(g.page, "daily") >= 1 and _drawn(g.page, "by-country") >= 1
+        g.page.wait_for_selector("figure#heatmap[data-drawn]")
+        sources = g.page.locator("#top-sources tbody th").all_text_contents()
+        assert sources, "no top sources"
+        if whole:
+            assert all("/" not in s for s in sources)
+        else:
+            assert all(s.endswith("/24") or s.endswith("/48") for s in sources), sources
+        assert g.outside == [] and g.errors == []
+
+
+def test_no_wcag_a_or_aa_violation_on_the_overview_and_a_port_page(site: Site, browser: Browser) -> None:
+    g = _signed_in(browser, site, "hana")
+    for path in ("/observe?period=2026Q3", "/observe/ports/23-tcp?period=2026Q3&lang=en"):
+        g.page.goto(site.base + path)
+        g.page.wait_for_selector("figure.chart[data-drawn]")
+        assert _axe(g.page, site.base) == [], path
+    assert g.outside == []
+
+
+def test_the_exported_site_opens_from_file_with_its_charts_drawn(site: Site, browser: Browser,
+                                                                 tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    r = CliRunner().invoke(cli, ["web", "export", "--store", str(site.store), "--period", "2026Q3", "--out", str(out),
+                                 "--top", "3"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert (out / "ja" / "index.html").exists() and (out / "en" / "ports" / "23-tcp.html").exists()
+    g = Guarded(browser)
+    g.page.goto((out / "index.html").as_uri())
+    g.page.wait_for_url("**/ja/index.html")
+    assert _drawn(g.page, "daily-top-ports") > 3
+    rows = g.page.locator("#top-ports tbody tr[data-key]").count()
+    assert rows >= 10
+    g.page.click("#top-ports tbody tr[data-key] a >> nth=0")  # a top port's page, relative link
+    g.page.wait_for_selector("figure#daily[data-drawn]")
+    sources = g.page.locator("#top-sources tbody th").all_text_contents()
+    assert sources and all("/" in s for s in sources)  # the public site never shows a whole address
+    g.page.goto((out / "en" / "map.html").as_uri())
+    g.page.wait_for_selector("figure#world[data-drawn]")
+    assert g.page.locator("figure#world svg path").count() > 100  # the countries drawn
+    assert g.outside == [] and g.errors == []
+    data = json.loads((out / "data" / "rankings_ports.json").read_text())
+    want = _cli_json("top", "ports", "--store", str(site.store), "--period", "2026Q3", "--json")
+    assert [x["key"] for x in data["rows"]] == [x["key"] for x in want["rows"]]
