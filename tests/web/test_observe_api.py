@@ -304,3 +304,30 @@ def test_a_commit_to_the_store_changes_the_answer(db: IncidentDB, store: Path, t
         assert after["data"]["total"]["packets"] == before["data"]["total"]["packets"] + 25
         assert next(r for r in after["data"]["rows"] if r["key"] == "47808/TCP")["packets"] >= 25
         assert after["data_as_of"] is not None
+
+
+def test_every_chart_of_the_pages_links_an_answer_of_this_api(api: Api) -> None:
+    import html
+    import re
+
+    c = api.client
+    token = c.get("/login").text.split('name="token" value="', 1)[1].split('"', 1)[0]
+    assert c.post("/login", data={"name": "vic", "password": PASSWORD, "token": token, "next": "/observe"},
+                  follow_redirects=False).status_code == 303
+    top = api.data("/api/v1/rankings/ports")["data"]["rows"][0]["key"].replace("/", "-").lower()
+    links: set[str] = set()
+    for page in ("/observe", f"/observe/ports/{top}", "/observe/regions/JP", "/observe/map"):
+        r = c.get(page, params={"period": PERIOD})
+        assert r.status_code == 200, page
+        links |= {html.unescape(m) for m in re.findall(r'href="(/api/v1/[^"]+)"', r.text)}
+    assert any("/heatmap/" in x for x in links) and any("/breakdown/" in x for x in links)
+    for link in sorted(links):
+        got = c.get(link)
+        assert got.status_code == 200, (link, got.text[:200])
+
+
+def test_a_server_without_a_store_answers_404(db: IncidentDB) -> None:
+    tokens = _users(db)
+    with TestClient(create_app(db, secret=SECRET)) as c:
+        r = c.get("/api/v1/summary", headers={"Authorization": f"Bearer {tokens['vic']}"})
+        assert r.status_code == 404 and "no store" in r.json()["error"]
