@@ -35,7 +35,7 @@ from teiten.web.sessions import (
 )
 
 __all__ = ["EDITOR_ROLES", "any_token", "api_access", "can_edit", "check_csrf", "csrf_context", "csrf_token", "editor",
-           "intake_token", "page_user", "read_token", "router", "session_user"]
+           "intake_token", "observer", "page_user", "read_token", "router", "session_user"]
 
 EDITOR_ROLES = ("admin", "handler")
 
@@ -196,3 +196,12 @@ def logout(request: Request, token: str = Form(""), ctx: WebContext = Depends(we
     resp = RedirectResponse("/login", 303)
     _cookie(request, resp, SESSION_COOKIE, None)
     return resp
+
+
+def observer(request: Request, ctx: WebContext = Depends(web)) -> User:
+    """The reader of an observation answer: the session's user (any role), else the user of
+    a read token (401 without either, 403 for a token without the read scope)."""
+    user = session_user(request, ctx)
+    if user is not None:
+        return user
+    return read_token(request, ctx)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
@@ -18,7 +18,7 @@ from teiten.web.observing import Observing
 from teiten.web.sessions import SessionPolicy
 from teiten.web.throttle import SignInThrottle
 
-__all__ = ["WebContext", "render", "web"]
+__all__ = ["WebContext", "observing_of", "render", "web"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,14 @@ def web(request: Request) -> WebContext:
     """The app's context (a dependency: ``ctx: WebContext = Depends(web)``)."""
     ctx: WebContext = request.app.state.web
     return ctx
+
+
+def observing_of(request: Request) -> Observing:
+    """The store the observation pages and answers read (404 on a server without one)."""
+    got = web(request).observing
+    if got is None:
+        raise HTTPException(404, "no store: this server shows no observation (teiten serve --store)")
+    return got
 
 
 def render(request: Request, name: str, user: User | None, status: int = 200, **values: Any) -> HTMLResponse:

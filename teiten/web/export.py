@@ -4,10 +4,10 @@ CSIRT puts on its public website each quarter.
 Written (for each language): ``LANG/index.html`` (the overview), ``LANG/ports/KEY.html``
 for the period's top ports, ``LANG/regions/CC.html`` for its top regions, ``LANG/map.html``;
 ``data/`` the numbers of every table and chart as JSON and CSV; ``static/`` the
-stylesheets, the chart script and the vendored ECharts (and ``world.js``, the map's
-shapes). Every link is relative and no page fetches anything: each chart's data is in its
-page, so the site opens from ``file://`` as from any web server. Source addresses are
-never shown whole in it (the top sources of port pages are their /24 or /48).
+stylesheets, the chart script and the vendored ECharts and map shapes. Every link is
+relative and no page fetches anything: each chart's data is in its page, so the site
+opens from ``file://`` as from any web server. Source addresses are never shown whole in
+it (the top sources of port pages are their /24 or /48).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from teiten.enrich import key_label
 from teiten.keys import key_slug
 from teiten.periods import Period
 from teiten.web import observe_pages as pages
-from teiten.web.assets import world_script
 from teiten.web.figures import Figure
 from teiten.web.observe_links import Links, region_slug
 from teiten.web.observe_query import ObserveQuery, csv_text
@@ -35,7 +34,7 @@ from teiten.web.observe_text import texts
 __all__ = ["ExportResult", "export_site"]
 
 #: The static files of teiten.web that the site needs.
-STATIC = ("teiten.css", "observe.css", "observe.js", "vendor/echarts")
+STATIC = ("teiten.css", "observe.css", "observe.js", "vendor/echarts", "vendor/world")
 
 
 @dataclass
@@ -58,7 +57,6 @@ def _copy_static(out: Path) -> None:
             shutil.copytree(s, d, dirs_exist_ok=True)
         elif s.exists():
             shutil.copy2(s, d)
-    (out / "static" / "world.js").write_text(world_script())
 
 
 def _write_data(out: Path, stem: str, doc: Any, rows: list[dict[str, Any]], written: list[str]) -> None:

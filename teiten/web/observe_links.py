@@ -43,7 +43,8 @@ class Links:
         return f"{self.root}static/{name}" if self.static_site else f"/static/{name}"
 
     def world(self) -> str:
-        return self.static("world.js") if self.static_site else "/observe/world.js"
+        """The map's country shapes (a script that registers them with ECharts)."""
+        return self.static("vendor/world/world.js")
 
     def _file(self, rel: str) -> str | None:
         name = f"{self.lang}/{rel}"

@@ -47,6 +47,9 @@
                          calculable: true };
       base.series = [{ type: "map", map: "world", roam: true, name: spec.seriesName || "",
                        data: spec.data, nameProperty: "name" }];
+      base.tooltip.formatter = function (p) {
+        return echarts.format.encodeHTML((p.data && p.data.label) || p.name) + ": " + (p.value === p.value ? p.value : "-");
+      };
       return base;
     }
     base.xAxis = { type: "category", data: spec.x, name: spec.xName, nameLocation: "middle", nameGap: 30 };
@@ -78,10 +81,7 @@
     var el = fig.querySelector(".chart-area");
     if (!block || !el || typeof echarts === "undefined") { return; }
     var spec = JSON.parse(block.textContent);
-    if (spec.type === "map" && !echarts.getMap("world")) {
-      if (!window.TEITEN_WORLD) { return; }
-      echarts.registerMap("world", window.TEITEN_WORLD);
-    }
+    if (spec.type === "map" && !echarts.getMap("world")) { return; }  /* vendor/world/world.js registers it */
     var chart = echarts.init(el, null, { renderer: "svg", locale: lang });
     chart.setOption(option(spec));
     fig.setAttribute("data-drawn", String(spec.series ? spec.series.length : 1));

@@ -34,11 +34,10 @@ from teiten.keys import key_from_slug, key_slug
 from teiten.periods import Period, parse_period
 from teiten.store.open import StoreVersion
 from teiten.web import observe_data as od
-from teiten.web.auth import read_token, session_user
-from teiten.web.context import WebContext, web
+from teiten.web.auth import observer
+from teiten.web.context import observing_of
 from teiten.web.observe_links import region_slug
 from teiten.web.observe_query import PERIOD, ObserveQuery, csv_text, envelope, narrowed, parse_query, resolve_query
-from teiten.web.observing import Observing
 
 __all__ = ["MAX_KEYS", "observer", "parse_key", "router"]
 
@@ -50,22 +49,6 @@ MAX_KEYS = 20
 MAX_TOP = 50
 PER_IP_DAY = "per_ip_day: packets per day per sensor address (packets / address_days)"
 _FILE = re.compile(r"[^A-Za-z0-9_.-]")
-
-
-def observer(request: Request, ctx: WebContext = Depends(web)) -> User:
-    """The reader of an answer: the session's user (any role), else the user of a read
-    token (401 without either, 403 for a token without the read scope)."""
-    user = session_user(request, ctx)
-    if user is not None:
-        return user
-    return read_token(request, ctx)
-
-
-def _observing(request: Request) -> Observing:
-    got = web(request).observing
-    if got is None:
-        raise HTTPException(404, "no store: this server shows no observation (teiten serve --store)")
-    return got
 
 
 def _csv(segment: str) -> tuple[str, bool]:
@@ -114,7 +97,7 @@ def _respond(request: Request, q: ObserveQuery, key: tuple[Any, ...], build: Bui
              page: str, units: str, check: Callable[[od.Answer], None] | None = None) -> Response:
     """The answer of ``build(narrowed observation, observation)``, computed once per store
     version, ``key`` and filters, as JSON in its envelope or as CSV."""
-    o = _observing(request)
+    o = observing_of(request)
 
     def compute(obs: Observation, version: StoreVersion) -> tuple[StoreVersion, od.Answer]:
         n = narrowed(obs, q)

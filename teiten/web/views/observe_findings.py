@@ -33,8 +33,8 @@ from teiten.incidents.models import User
 from teiten.periods import Period
 from teiten.settings import setting
 from teiten.store.open import StoreVersion
-from teiten.web.auth import can_edit, read_token, session_user
-from teiten.web.context import WebContext, web
+from teiten.web.auth import can_edit, observer
+from teiten.web.context import observing_of
 from teiten.web.observe_evidence import (
     ID,
     SAMPLE,
@@ -58,22 +58,6 @@ MAX_PACKETS = 100_000
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _KIND = re.compile(r"[a-z_]{1,32}")
 _HOUR_US = 3_600_000_000
-
-
-def observer(request: Request, ctx: WebContext = Depends(web)) -> User:
-    """The reader of an observation answer: the session's user, else a read token's (401
-    without either)."""
-    user = session_user(request, ctx)
-    if user is not None:
-        return user
-    return read_token(request, ctx)
-
-
-def _observing(request: Request) -> Observing:
-    got = web(request).observing
-    if got is None:
-        raise HTTPException(404, "this server shows no store (teiten serve --store)")
-    return got
 
 
 def full_sources(user: User) -> bool:
@@ -112,7 +96,7 @@ def _kind(request: Request) -> str | None:
 
 
 def _list(request: Request, q: ObserveQuery, user: User) -> tuple[Period, StoreVersion, list[dict[str, Any]]]:
-    o = _observing(request)
+    o = observing_of(request)
     period, version, found = period_findings(o, q)
     kind = _kind(request)
     full = full_sources(user)
@@ -155,7 +139,7 @@ def one_finding(o: Observing, q: ObserveQuery, fid: str) -> tuple[Period, StoreV
 def finding(fid: str, request: Request, q: ObserveQuery = Depends(parse_query), user: User = Depends(observer)
             ) -> JSONResponse:
     check_finding_id(fid)
-    o = _observing(request)
+    o = observing_of(request)
     period, version, f = one_finding(o, q, fid)
 
     def compute(obs: Observation, _v: StoreVersion) -> tuple[list[dict[str, Any]], Any]:
@@ -186,7 +170,7 @@ def packets(request: Request, q: ObserveQuery = Depends(parse_query), user: User
         raise HTTPException(403, "the packets hold whole addresses: handlers and admins only")
     fid = check_finding_id(request.query_params.get("finding", ""))
     limit = _limit(request)
-    o = _observing(request)
+    o = observing_of(request)
     period, _, f = one_finding(o, q, fid)
 
     # not cached: up to 100,000 packets a request (the engine's lock still serialises them)
@@ -262,7 +246,7 @@ def _manifest_timeline(store: Any, name: str, since: datetime) -> list[dict[str,
 
 
 def sensors_answer(request: Request, q: ObserveQuery) -> tuple[Period, StoreVersion, dict[str, Any]]:
-    o = _observing(request)
+    o = observing_of(request)
 
     def compute(obs: Observation, version: StoreVersion) -> tuple[Period, StoreVersion, dict[str, Any]]:
         n = narrowed(obs, q)

@@ -11,22 +11,20 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from teiten.enrich import key_label
 from teiten.incidents.models import User
 from teiten.keys import key_from_slug
 from teiten.periods import parse_period
 from teiten.web import observe_pages as pages
-from teiten.web.assets import world_script
 from teiten.web.auth import can_edit, check_csrf, editor, page_user
-from teiten.web.context import WebContext, render, web
+from teiten.web.context import WebContext, observing_of, render, web
 from teiten.web.figures import line_figure
 from teiten.web.observe_evidence import daily_evidence, evidence_rows, sample_rows, shown
 from teiten.web.observe_links import Links
 from teiten.web.observe_query import PERIOD, ObserveQuery, narrowed, parse_query, resolve_query
 from teiten.web.observe_text import texts
-from teiten.web.observing import Observing
 from teiten.web.views.observe_findings import (
     check_finding_id,
     full_sources,
@@ -40,17 +38,11 @@ __all__ = ["router"]
 router = APIRouter()
 
 
-def _observing(ctx: WebContext) -> Observing:
-    if ctx.observing is None:
-        raise HTTPException(404, "this server has no store (teiten serve --store)")
-    return ctx.observing
-
-
 def _page(request: Request, ctx: WebContext, user: User, q: ObserveQuery, name: str, template: str,
           build: Any, **extra: Any) -> HTMLResponse:
     """``template`` with the values ``build(obs, period, t, links)`` gives, cached per store
     version, filters and language."""
-    observing = _observing(ctx)
+    observing = observing_of(request)
     t = texts(q.lang)
     links = Links(q, request.url.path)
 
@@ -104,7 +96,7 @@ def map_page(request: Request, user: User = Depends(page_user), q: ObserveQuery 
 @router.get("/observe/compare", response_class=HTMLResponse)
 def compare_page(request: Request, a: str | None = None, b: str | None = None, user: User = Depends(page_user),
                  q: ObserveQuery = Depends(parse_query), ctx: WebContext = Depends(web)) -> HTMLResponse:
-    observing = _observing(ctx)
+    observing = observing_of(request)
     t = texts(q.lang)
     links = Links(q, request.url.path)
     for v in (a, b):
@@ -125,7 +117,7 @@ def compare_page(request: Request, a: str | None = None, b: str | None = None, u
 @router.get("/observe/findings", response_class=HTMLResponse)
 def findings_page(request: Request, user: User = Depends(page_user), q: ObserveQuery = Depends(parse_query),
                   ctx: WebContext = Depends(web)) -> HTMLResponse:
-    period, version, found = period_findings(_observing(ctx), q)
+    period, version, found = period_findings(observing_of(request), q)
     kind = request.query_params.get("finding_kind")
     full = full_sources(user)
     rows = [{"id": fid, **shown(f, full)} for fid, f in found if kind is None or f.kind == kind]
@@ -139,7 +131,7 @@ def findings_page(request: Request, user: User = Depends(page_user), q: ObserveQ
 def finding_page(fid: str, request: Request, user: User = Depends(page_user), q: ObserveQuery = Depends(parse_query),
                  ctx: WebContext = Depends(web)) -> HTMLResponse:
     check_finding_id(fid)
-    o = _observing(ctx)
+    o = observing_of(request)
     period, version, f = one_finding(o, q, fid)
     t = texts(q.lang)
     links = Links(q, request.url.path)
@@ -179,14 +171,14 @@ def sensors_page(request: Request, user: User = Depends(page_user), q: ObserveQu
 REPORT_NAME = re.compile(r"(?P<period>\d{4}(?:Q[1-4]|-\d\d))-(?P<style>npa|tsubame)-(?P<lang>ja|en)\.(?P<ext>pdf|html)")
 
 
-def _reports_folder(ctx: WebContext) -> Path:
-    return _observing(ctx).store / "reports"
+def _reports_folder(request: Request) -> Path:
+    return observing_of(request).store / "reports"
 
 
 @router.get("/observe/reports", response_class=HTMLResponse)
 def reports_page(request: Request, user: User = Depends(page_user), q: ObserveQuery = Depends(parse_query),
                  ctx: WebContext = Depends(web)) -> HTMLResponse:
-    folder = _reports_folder(ctx)
+    folder = _reports_folder(request)
     written = sorted((p for p in folder.glob("*") if REPORT_NAME.fullmatch(p.name)), key=lambda p: p.name,
                      reverse=True) if folder.exists() else []
     return render(request, "observe/reports.html.j2", user, lang=q.lang, t=texts(q.lang), q=q,
@@ -205,8 +197,8 @@ def write_report_page(request: Request, period: str = Form(..., max_length=7), s
     if not PERIOD.fullmatch(period) or style not in ("npa", "tsubame") or lang not in ("ja", "en") \
             or fmt not in ("pdf", "html"):
         raise HTTPException(400, "a period (2026Q3, 2026-07), a style (npa, tsubame), ja or en, pdf or html")
-    observing = _observing(ctx)
-    out = _reports_folder(ctx) / f"{period}-{style}-{lang}.{fmt}"
+    observing = observing_of(request)
+    out = _reports_folder(request) / f"{period}-{style}-{lang}.{fmt}"
     out.parent.mkdir(parents=True, exist_ok=True)
     obs, _ = observing.observation()
     with observing.lock:
@@ -215,17 +207,11 @@ def write_report_page(request: Request, period: str = Form(..., max_length=7), s
 
 
 @router.get("/observe/reports/{name}")
-def report_file(name: str, user: User = Depends(page_user), ctx: WebContext = Depends(web)) -> FileResponse:
+def report_file(name: str, request: Request, user: User = Depends(page_user)) -> FileResponse:
     if not REPORT_NAME.fullmatch(name):
         raise HTTPException(400, "not a report's name")
-    path = _reports_folder(ctx) / name
+    path = _reports_folder(request) / name
     if not path.is_file():
         raise HTTPException(404, f"no report {name}")
     media = "application/pdf" if name.endswith(".pdf") else "text/html; charset=utf-8"
     return FileResponse(path, media_type=media, headers={"content-disposition": f'attachment; filename="{name}"'})
-
-
-@router.get("/observe/world.js")
-def world_js() -> Response:
-    return Response(world_script(), media_type="text/javascript",
-                    headers={"cache-control": "public, max-age=86400"})
