@@ -5,11 +5,13 @@ store (the demo's scenario at scale 0.005, its sensors shipping to its collector
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import shutil
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +20,16 @@ import uvicorn
 from click.testing import CliRunner
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
+from teiten.capture.reader import CaptureReader
 from teiten.cli.demo import run_demo
 from teiten.cli.main import cli
 from teiten.incidents.db import IncidentDB, open_db
 from teiten.incidents.users import add_user, new_token
+from teiten.ingest.pipeline import ingest_paths
+from teiten.payload_text import escaped
 from teiten.web.app import create_app
 from tests.incidents.conftest import free_port
+from tests.sensors.frames import tcp4, write_pcap
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PASSWORD = "tawny-grill-ocean-47"
@@ -36,10 +42,27 @@ class Site:
         self.base, self.store, self.tokens = base, store, tokens
 
 
+TOOL = b"<script>window.__pwned = 1</script>\x01"
+SIP = b"OPTIONS sip:100@sensor SIP/2.0\r\nUser-Agent: " + TOOL + b"\r\n\r\n"
+
+
+def _hostile_payloads(out: Path) -> None:
+    """A SIP scanner whose User-Agent is a script, from three sources: a payload_tool finding."""
+    sensors = json.loads((out / "scenario" / "sensors.json").read_text())["sensors"]
+    net = ipaddress.ip_network(sensors[0]["addresses"][0], strict=False)
+    dst = str(net.network_address + 1 if net.num_addresses > 1 else net.network_address)
+    t0 = datetime(2026, 8, 10, 3, tzinfo=UTC).timestamp()
+    frames = [(t0 + 60 * i, tcp4(f"203.0.113.{10 + i % 3}", dst, 5060 + i, 5060, 1000 + i, 1, 0x18, SIP))
+              for i in range(12)]
+    done = list(ingest_paths(out / "store", [write_pcap(out / "sip.pcap", frames)]))
+    assert [r.status for r in done] == ["ok"]
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     out = tmp_path_factory.mktemp("dashboard")
     run_demo(out, scale=0.005, seed=7, with_reports=False, with_incidents=False)
+    _hostile_payloads(out)
     db: IncidentDB = open_db(f"sqlite:///{out / 'incidents.sqlite'}")
     with db.session("admin") as s:
         tokens = {name: new_token(s, add_user(s, name, role, PASSWORD))
@@ -194,3 +217,34 @@ def test_the_exported_site_opens_from_file_with_its_charts_drawn(site: Site, bro
     data = json.loads((out / "data" / "rankings_ports.json").read_text())
     want = _cli_json("top", "ports", "--store", str(site.store), "--period", "2026Q3", "--json")
     assert [x["key"] for x in data["rows"]] == [x["key"] for x in want["rows"]]
+
+
+def test_downloads_equal_the_api_and_a_findings_pcap_holds_its_evidence(site: Site, browser: Browser,
+                                                                       tmp_path: Path) -> None:
+    import csv
+    import io
+
+    g = _signed_in(browser, site, "hana")
+    page = g.page
+    with page.expect_download() as d:
+        page.click("#ports-csv")
+    rows = list(csv.DictReader(io.StringIO(Path(d.value.path()).read_text())))
+    api = page.request.get(site.base + "/api/v1/rankings/ports?period=2026Q3").json()["data"]["rows"]
+    assert [r["key"] for r in rows] == [r["key"] for r in api]
+    assert [int(r["packets"]) for r in rows] == [r["packets"] for r in api]
+    # the findings list, a payload tool's page: the attacker's script shown as text, never run
+    page.goto(f"{site.base}/observe/findings?period=2026Q3")
+    page.click("#findings-table a:has-text('script')")
+    page.wait_for_selector("#samples")
+    texts = page.locator("#samples .payload-text").all_text_contents()
+    assert texts and all(t == escaped(SIP) for t in texts)
+    assert page.evaluate("() => window.__pwned === undefined") and page.locator("body script:not([src])").count() \
+        == page.locator("script.chart-data").count()
+    fid = page.url.split("/observe/findings/")[1].split("?")[0]
+    finding = page.request.get(f"{site.base}/api/v1/findings/{fid}?period=2026Q3").json()["data"]
+    with page.expect_download() as d:
+        page.click("#pcap")
+    reader = CaptureReader(Path(d.value.path()))
+    got = sum(b.packets.num_rows for b in reader)
+    assert got == finding["evidence_packets"] == 12
+    assert g.outside == [] and g.errors == []
