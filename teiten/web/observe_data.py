@@ -11,7 +11,7 @@ Each returns an :class:`Answer`: the ``data`` of the JSON answer, the ``rows`` a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from teiten.analyze.address_days import address_days
@@ -25,7 +25,7 @@ from teiten.periods import Period
 from teiten.report.tables import table_rows
 from teiten.web.observe_query import ObserveQuery
 
-__all__ = ["DAILY_COLUMNS", "HOURLY_COLUMNS", "RANKING_COLUMNS", "Answer", "breakdown_data", "compare_data",
+__all__ = ["DAILY_COLUMNS", "HOURLY_COLUMNS", "RANKING_COLUMNS", "Answer", "breakdown_data", "compare_data", "day_gaps",
            "heatmap_data", "hour_gaps", "map_data", "ranking_data", "series_data", "summary_data", "top_rows"]
 
 HOUR_US = 3_600_000_000
@@ -191,3 +191,31 @@ def hour_gaps(obs: Observation, period: Period, group: str | None = None) -> lis
     for hours in per.values():
         quiet |= set(range(min(hours), max(hours) + 1)) - hours
     return [_iso(h * HOUR_US) for h in sorted(quiet)]
+
+
+def day_gaps(obs: Observation, period: Period, group: str | None = None) -> list[tuple[str, str]]:
+    """The runs of local days of the period (first, last) on which a sensor of the catalog,
+    between its first and its last day with packets in the period, recorded none: a sensor
+    down for a day makes the per-address figures of that day low (the charts shade them)."""
+    from teiten.engine.local_time import day_of, local_day
+
+    t, _ = obs.counted(period, group)
+    t = t.filter(t.sensor.notnull())
+    t = t.mutate(name=t.sensor.cast("string"), day=local_day(t, period))
+    got = t.select("name", "day").distinct().to_pyarrow()
+    names = obs.sensor_names(group)
+    per: dict[str, set[int]] = {}
+    for name, day in zip(got.column("name").to_pylist(), got.column("day").to_pylist(), strict=True):
+        if names is None or name in names:
+            per.setdefault(name, set()).add(int(day))
+    quiet: set[int] = set()
+    for days in per.values():
+        quiet |= set(range(min(days), max(days) + 1)) - days
+    runs: list[tuple[str, str]] = []
+    for d in sorted(quiet):
+        text = day_of(d).isoformat()
+        if runs and (day_of(d) - date.fromisoformat(runs[-1][1])).days == 1:
+            runs[-1] = (runs[-1][0], text)
+        else:
+            runs.append((text, text))
+    return runs

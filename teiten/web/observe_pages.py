@@ -19,10 +19,12 @@ from teiten.analyze.rankings import ranking
 from teiten.analyze.series import breakdown, daily, hourly
 from teiten.engine.observation import Observation
 from teiten.enrich import country_name
+from teiten.keys import key_slug
 from teiten.payload_text import escaped
 from teiten.periods import Period
 from teiten.report.tables import table_rows
 from teiten.web.figures import Figure, heatmap_figure, line_figure, map_figure
+from teiten.web.observe_data import day_gaps
 from teiten.web.observe_links import Links, region_slug
 from teiten.web.observe_query import ObserveQuery
 
@@ -57,12 +59,12 @@ def overview(obs: Observation, period: Period, q: ObserveQuery, t: dict[str, Any
     series = daily(obs, "ports", period, [r["key"] for r in ports.rows[:5] if r["packets"]], group=q.group,
                    total=True)
     lines = _per_day_series(series)
-    total = lines.pop("*", [])
+    total = lines.pop("*", [])  # all packets, named in the page's language
     top = next(iter(lines), None)
     summary = (f"{top}: {t['value_of'](sum(v or 0 for v in lines[top]) / max(1, len(lines[top])))}"
                f" {t['per_ip_day']}" if top else t["no_findings"])
-    fig = line_figure("daily-top-ports", t["daily_top"], summary, series["days"], {**lines, "*": total},
-                      x_name=_zone_axis(t, period), y_name=t["per_ip_day"],
+    fig = line_figure("daily-top-ports", t["daily_top"], summary, series["days"], {**lines, t["all"]: total},
+                      x_name=_zone_axis(t, period), y_name=t["per_ip_day"], gaps=day_gaps(obs, period, q.group),
                       src=links.api("series/ports", top="5"))
     tot = ports.to_json()["total"]
     return {"ports": ports, "regions": regions, "port_rows": table_rows(ports.rows, 10),
@@ -81,6 +83,7 @@ def _previous_overlay(obs: Observation, period: Period, key: str, q: ObserveQuer
 def port(obs: Observation, period: Period, q: ObserveQuery, key: str, t: dict[str, Any], links: Links,
          *, full_sources: bool) -> dict[str, Any]:
     doc = daily(obs, "ports", period, [key], group=q.group)
+    gaps = day_gaps(obs, period, q.group)
     values = [r["per_ip_day"] for r in doc["rows"]]
     ma7 = [r["ma7"] for r in doc["rows"]]
     prev = _previous_overlay(obs, period, key, q)[:len(values)]
@@ -88,13 +91,13 @@ def port(obs: Observation, period: Period, q: ObserveQuery, key: str, t: dict[st
     figs = [line_figure(
         "daily", f"{key}: {t['per_ip_day']}", f"{key}: {t['value_of'](mean)} {t['per_ip_day']} ({period.label})",
         doc["days"], {key: values, t["ma7"]: ma7, t["prev_period"]: prev + [None] * (len(values) - len(prev))},
-        x_name=_zone_axis(t, period), y_name=t["per_ip_day"], src=links.api("series/ports", keys=key))]
+        x_name=_zone_axis(t, period), y_name=t["per_ip_day"], gaps=gaps, src=links.api("series/ports", keys=key))]
     by = breakdown(obs, "ports", period, key, top=10, group=q.group)
     lead = next(iter(by["series"]), None)
     figs.append(line_figure("by-country", f"{key} {t['by_country']}",
                             f"{key}: {lead} ({t['by_country']})" if lead else key, by["days"], by["series"],
-                            x_name=_zone_axis(t, period), y_name=t["per_ip_day"], stacked=True,
-                            src=links.api(f"breakdown/ports/{key.replace('/', '-').lower()}")))
+                            x_name=_zone_axis(t, period), y_name=t["per_ip_day"], stacked=True, gaps=gaps,
+                            src=links.api(f"breakdown/ports/{key_slug(key)}")))
     hours = hourly(obs, "ports", period, [key], group=q.group)
     days = [d.isoformat() for d in period.day_list()]
     index = {d: i for i, d in enumerate(days)}
@@ -102,7 +105,7 @@ def port(obs: Observation, period: Period, q: ObserveQuery, key: str, t: dict[st
     peak = max(range(24), key=lambda h: hours["profile"].get(key, [0] * 24)[h]) if cells else 0
     figs.append(heatmap_figure("heatmap", f"{key}: {t['heatmap']}", f"{key}: {t['hour']} {peak:02d} ({period.tz})",
                                days, cells, x_name=_zone_axis(t, period), y_name=f"{t['hour']} ({period.tz})",
-                               src=links.api(f"heatmap/ports/{key.replace('/', '-').lower()}")))
+                               src=links.api(f"heatmap/ports/{key_slug(key)}")))
     d = drill(obs, key, period, dimension="ports", top=10, group=q.group)
     sources = [{**s, "source": s["source"] if full_sources else truncate_source(s["source"])}
                for s in d["top_sources"]]

@@ -31,7 +31,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "samples": "Sample packets", "pcap": "Evidence packets (pcap)", "state": "State",
         "no_store": "No store is configured for this server (teiten serve --store).",
         "sign_in": "Sign in", "world": "Packets per day per address by source country",
-        "outage_note": "Shaded: hours in which a sensor recorded nothing (an outage, not a fall in scanning).",
+        "outage_note": "Shaded: days on which a sensor recorded nothing (an outage, not a fall in scanning).",
     },
     "ja": {
         "observe": "定点観測", "overview": "概要", "ports": "ポート", "regions": "地域",
@@ -54,7 +54,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "samples": "パケットの例", "pcap": "根拠パケット (pcap)", "state": "状態",
         "no_store": "このサーバーにはストアが設定されていません (teiten serve --store)。",
         "sign_in": "ログイン", "world": "送信元国別の一日・1IP当たりのパケット数",
-        "outage_note": "網掛け: センサーが何も記録しなかった時間帯 (障害であり、スキャンの減少ではない)。",
+        "outage_note": "網掛け: センサーが何も記録しなかった日 (障害であり、スキャンの減少ではない)。",
     },
 }
 

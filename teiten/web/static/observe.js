@@ -28,15 +28,17 @@
       animation: false,
       tooltip: { trigger: spec.type === "heatmap" || spec.type === "map" ? "item" : "axis" },
       legend: { type: "scroll", top: 0 },
-      grid: { left: 64, right: 24, top: 36, bottom: 48 }
+      grid: { left: 72, right: 24, top: 36, bottom: 48 }
     };
     if (spec.type === "heatmap") {
       var max = 0;
       spec.cells.forEach(function (c) { if (c[2] > max) { max = c[2]; } });
+      base.aria.decal.show = false;  /* a heatmap's cells differ by lightness */
+      base.grid.bottom = 72;
       base.xAxis = { type: "category", data: spec.x, name: spec.xName, nameLocation: "middle", nameGap: 30 };
-      base.yAxis = { type: "category", data: spec.y, name: spec.yName };
+      base.yAxis = { type: "category", data: spec.y, name: spec.yName, nameLocation: "middle", nameGap: 40 };
       base.visualMap = { min: 0, max: max || 1, calculable: true, orient: "horizontal", left: "center",
-                         bottom: 0, show: false };
+                         bottom: 0, inRange: { color: ["#f4f8fc", "#9ecae1", "#3182bd", "#08306b"] } };
       base.series = [{ type: "heatmap", name: spec.seriesName || "", data: spec.cells }];
       return base;
     }
@@ -53,7 +55,7 @@
       return base;
     }
     base.xAxis = { type: "category", data: spec.x, name: spec.xName, nameLocation: "middle", nameGap: 30 };
-    base.yAxis = { type: "value", name: spec.yName };
+    base.yAxis = { type: "value", name: spec.yName, nameLocation: "middle", nameGap: 48 };
     base.series = spec.series.map(function (s, i) {
       var out = { name: s.name, type: spec.type === "bars" ? "bar" : "line", data: s.data,
                   itemStyle: { color: s.colour || colour(s.name) }, showSymbol: false,
