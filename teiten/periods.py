@@ -19,11 +19,14 @@ from teiten.errors import SettingError
 
 
 def zone(name: str) -> ZoneInfo:
-    """The IANA time zone ``name`` (a clear error for an unknown one)."""
+    """The IANA time zone ``name`` (a clear error for an unknown one, or one that is not a
+    name at all: too long, control characters, not a file the zone database can open)."""
     try:
+        if len(name) > 64 or not name.isprintable():
+            raise ValueError(name)
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise SettingError(f"unknown time zone {name!r} (use an IANA name such as Asia/Tokyo)") from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise SettingError(f"unknown time zone {name[:64]!r} (use an IANA name such as Asia/Tokyo)") from None
 
 
 def parse_day(text: str) -> date:

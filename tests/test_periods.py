@@ -54,6 +54,9 @@ def test_bad_periods_are_clear_errors(text: str) -> None:
 def test_bad_zone_and_reversed_range() -> None:
     with pytest.raises(SettingError, match="time zone"):
         parse_period("2009-07", "Mars/Olympus")
+    for hostile in ("x" * 300, "Asia/\x00Tokyo", "../../../etc/passwd", "Asia/Tokyo\n", "\U000d68a4" * 40):
+        with pytest.raises(SettingError, match="time zone"):  # never an OSError from the file system
+            parse_period("2009-07", hostile)
     with pytest.raises(SettingError, match="before"):
         period_between("2026-07-10", "2026-07-01")
 

@@ -25,21 +25,11 @@ from teiten.periods import Period
 from teiten.report.tables import table_rows
 from teiten.web.figures import Figure, heatmap_figure, line_figure, map_figure
 from teiten.web.observe_data import day_gaps
+from teiten.web.observe_evidence import mask_source
 from teiten.web.observe_links import Links, region_slug
 from teiten.web.observe_query import ObserveQuery
 
-__all__ = ["compare", "overview", "port", "region", "truncate_source", "world"]
-
-
-def truncate_source(text: str) -> str:
-    """A source address as viewers see it: its /24 (IPv6: /48)."""
-    import ipaddress
-
-    try:
-        a = ipaddress.ip_address(text)
-    except ValueError:
-        return text
-    return str(ipaddress.ip_network(f"{a}/{24 if a.version == 4 else 48}", strict=False))
+__all__ = ["compare", "overview", "port", "region", "world"]
 
 
 def _per_day_series(doc: dict[str, Any], field: str = "per_ip_day") -> dict[str, list[float | None]]:
@@ -107,7 +97,7 @@ def port(obs: Observation, period: Period, q: ObserveQuery, key: str, t: dict[st
                                days, cells, x_name=_zone_axis(t, period), y_name=f"{t['hour']} ({period.tz})",
                                src=links.api(f"heatmap/ports/{key_slug(key)}")))
     d = drill(obs, key, period, dimension="ports", top=10, group=q.group)
-    sources = [{**s, "source": s["source"] if full_sources else truncate_source(s["source"])}
+    sources = [{**s, "source": s["source"] if full_sources else mask_source(s["source"])}
                for s in d["top_sources"]]
     return {"key": key, "figures": figs, "drill": d, "sources": sources}
 

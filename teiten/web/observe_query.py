@@ -26,12 +26,45 @@ from teiten.errors import TeitenError
 from teiten.periods import Period, resolve, zone
 from teiten.store.open import StoreVersion
 
-__all__ = ["PERIOD", "ObserveQuery", "csv_text", "envelope", "narrowed", "parse_query", "resolve_query"]
+__all__ = ["PERIOD", "ObserveQuery", "csv_text", "documented", "envelope", "narrowed", "param", "parse_query",
+           "resolve_query"]
 
+#: A year of observation (capture time stamps count from 1970).
+_YEAR = r"(?:19[7-9]\d|2\d{3})"
 #: A period as a URL gives it: a quarter or a month.
-PERIOD = re.compile(r"\d{4}(?:Q[1-4]|-(?:0[1-9]|1[0-2]))")
-_DAY = re.compile(r"\d{4}-\d\d-\d\d")
+PERIOD = re.compile(_YEAR + r"(?:Q[1-4]|-(?:0[1-9]|1[0-2]))")
+_DAY = re.compile(_YEAR + r"-\d\d-\d\d")
 _WORD = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def param(name: str, description: str, required: bool = False, **schema: Any) -> dict[str, Any]:
+    """An OpenAPI query parameter (``schema``: its JSON schema; a ``pattern`` is anchored)."""
+    if isinstance(schema.get("pattern"), str):
+        schema["pattern"] = f"^{schema['pattern']}$"
+    return {"name": name, "in": "query", "required": required, "description": description,
+            "schema": {"type": "string", **schema}}
+
+
+#: The filters as OpenAPI parameters: :func:`parse_query` reads them from the request (a
+#: 400, not FastAPI's 422, for a bad value), so FastAPI cannot see them; each route names
+#: them with ``openapi_extra=documented(...)``.
+FILTERS = (
+    param("period", "a quarter or a month: 2026Q3, 2026-07 (default: the data's last full quarter)",
+          pattern=PERIOD.pattern),
+    param("from", "first day of a range, YYYY-MM-DD (with `to`, instead of `period`)", pattern=_DAY.pattern),
+    param("to", "last day of a range, YYYY-MM-DD", pattern=_DAY.pattern),
+    param("tz", "IANA time zone of the days (default UTC)", maxLength=64),
+    param("group", "a sensor group", pattern=_WORD.pattern),
+    param("kind", "sensor kind", enum=["passive", "responder"]),
+    param("ip", "IP version", enum=["4", "6"]),
+    param("compare", "what the change is against", enum=["previous", "year"]),
+    param("lang", "language of the labels (default from Accept-Language)", enum=["ja", "en"]),
+)
+
+
+def documented(*extra: dict[str, Any]) -> dict[str, Any]:
+    """``openapi_extra`` of a route that reads the filters and the parameters ``extra``."""
+    return {"parameters": [*FILTERS, *extra]}
 
 
 @dataclass(frozen=True)

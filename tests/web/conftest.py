@@ -3,10 +3,12 @@ database (SQLite, and PostgreSQL with TEITEN_TEST_PG), with a handler, a viewer 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -57,3 +59,20 @@ def live(db: IncidentDB) -> Iterator[Live]:  # noqa: F811 - the shared db fixtur
         tokens = {name: new_token(s, add_user(s, name, role, PASSWORD))
                   for name, role in (("hana", "handler"), ("vic", "viewer"), ("root", "admin"))}
     yield from serve(create_app(db, secret=SECRET, tz="Asia/Tokyo"), db, tokens)
+
+
+def observed_store(tmp: Path) -> Path:
+    """A store of the synthetic scenario at a small scale (seed 3), its sensors catalogued:
+    what the dashboard tests observe."""
+    from teiten.ingest.pipeline import ingest_paths
+    from teiten.store.catalog import Sensor, add_sensor
+    from teiten.store.open import open_store
+    from teiten.synth.scenario import generate
+
+    s = generate(tmp / "scenario", seed=3, scale=0.005)
+    with open_store(tmp / "store", lock=False) as con:
+        for x in json.loads(s.sensors_path.read_text())["sensors"]:
+            add_sensor(con, Sensor(x["name"], tuple(x["addresses"]), x.get("country"), x.get("group")))
+    done = list(ingest_paths(tmp / "store", s.captures))
+    assert all(r.status in ("ok", "duplicate") for r in done), [r.status for r in done]
+    return tmp / "store"

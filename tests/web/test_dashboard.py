@@ -8,15 +8,12 @@ from __future__ import annotations
 import ipaddress
 import json
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from click.testing import CliRunner
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
@@ -28,8 +25,8 @@ from teiten.incidents.users import add_user, new_token
 from teiten.ingest.pipeline import ingest_paths
 from teiten.payload_text import escaped
 from teiten.web.app import create_app
-from tests.incidents.conftest import free_port
 from tests.sensors.frames import tcp4, write_pcap
+from tests.web.conftest import serve
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PASSWORD = "tawny-grill-ocean-47"
@@ -67,18 +64,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with db.session("admin") as s:
         tokens = {name: new_token(s, add_user(s, name, role, PASSWORD))
                   for name, role in (("hana", "handler"), ("vic", "viewer"))}
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(db, secret=SECRET, store=out / "store"), host="127.0.0.1",
-                                        port=port, log_level="warning"))
-    t = threading.Thread(target=srv.run, daemon=True)
-    t.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield Site(f"http://127.0.0.1:{port}", out / "store", tokens)
-    srv.should_exit = True
-    t.join(10)
+    for live in serve(create_app(db, secret=SECRET, store=out / "store"), db, tokens):
+        yield Site(live.base, out / "store", tokens)
 
 
 @pytest.fixture(scope="module")

@@ -23,26 +23,14 @@ from fastapi.testclient import TestClient
 from teiten.incidents.db import IncidentDB
 from teiten.incidents.users import add_user, new_token
 from teiten.web.app import create_app
-from tests.web.conftest import PASSWORD, SECRET
+from tests.web.conftest import PASSWORD, SECRET, observed_store
 
 PERIOD = "2026Q3"
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from teiten.ingest.pipeline import ingest_paths
-    from teiten.store.catalog import Sensor, add_sensor
-    from teiten.store.open import open_store
-    from teiten.synth.scenario import generate
-
-    tmp = tmp_path_factory.mktemp("observe-api")
-    s = generate(tmp / "scenario", seed=3, scale=0.005)
-    with open_store(tmp / "store", lock=False) as con:
-        for x in json.loads(s.sensors_path.read_text())["sensors"]:
-            add_sensor(con, Sensor(x["name"], tuple(x["addresses"]), x.get("country"), x.get("group")))
-    done = list(ingest_paths(tmp / "store", s.captures))
-    assert all(r.status in ("ok", "duplicate") for r in done), [r.status for r in done]
-    return tmp / "store"
+    return observed_store(tmp_path_factory.mktemp("observe-api"))
 
 
 def _users(db: IncidentDB) -> dict[str, str]:

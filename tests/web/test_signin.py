@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import statistics
 import threading
 import time
 from collections.abc import Iterator
@@ -184,15 +183,16 @@ def test_one_scrypt_per_attempt_whatever_the_name(db: IncidentDB, monkeypatch: p
             assert (verify(s, name, password) is not None) == ok
         assert len(calls) == 1, name
     monkeypatch.undo()
-    # and the times agree: medians of interleaved runs within 30 %
+    # and the times agree: the fastest of interleaved runs within 30 % (the minimum, not the
+    # median: other tests on the other cores slow some runs, never speed one up)
     times: dict[str, list[float]] = {"nobody": [], "hana": []}
     with db.session() as s:
-        for _ in range(7):
+        for _ in range(9):
             for name in times:
                 t0 = time.perf_counter()
                 verify(s, name, "not it at all")
                 times[name].append(time.perf_counter() - t0)
-    unknown, wrong = (statistics.median(times[n]) for n in ("nobody", "hana"))
+    unknown, wrong = (min(times[n]) for n in ("nobody", "hana"))
     assert abs(unknown - wrong) / min(unknown, wrong) < 0.3, times
 
 

@@ -37,7 +37,17 @@ from teiten.web import observe_data as od
 from teiten.web.auth import observer
 from teiten.web.context import observing_of
 from teiten.web.observe_links import region_slug
-from teiten.web.observe_query import PERIOD, ObserveQuery, csv_text, envelope, narrowed, parse_query, resolve_query
+from teiten.web.observe_query import (
+    PERIOD,
+    ObserveQuery,
+    csv_text,
+    documented,
+    envelope,
+    narrowed,
+    param,
+    parse_query,
+    resolve_query,
+)
 
 __all__ = ["MAX_KEYS", "observer", "parse_key", "router"]
 
@@ -49,6 +59,12 @@ MAX_KEYS = 20
 MAX_TOP = 50
 PER_IP_DAY = "per_ip_day: packets per day per sensor address (packets / address_days)"
 _FILE = re.compile(r"[^A-Za-z0-9_.-]")
+_LIMIT = param("limit", "most rows (default: all, at most 100000)", pattern="[0-9]{1,6}")
+_SERIES = (param("keys", f"the keys to follow, separated by commas (at most {MAX_KEYS})", maxLength=40 * MAX_KEYS),
+           param("top", f"without keys: follow the top N (default 5, at most {MAX_TOP})", pattern="[0-9]{1,2}"),
+           param("step", "daily (default) or hourly", enum=["daily", "hourly"]))
+_SIDES = (param("a", "the earlier period (default: the one before b)", pattern=PERIOD.pattern),
+          param("b", "the later period (default: the query's period)", pattern=PERIOD.pattern))
 
 
 def _csv(segment: str) -> tuple[str, bool]:
@@ -129,15 +145,15 @@ def _has_packets(what: str) -> Callable[[od.Answer], None]:
     return check
 
 
-@router.get("/api/v1/summary")
-@router.get("/api/v1/summary.csv")
+@router.get("/api/v1/summary", openapi_extra=documented())
+@router.get("/api/v1/summary.csv", openapi_extra=documented())
 def summary(request: Request, _user: User = Depends(observer), q: ObserveQuery = Depends(parse_query)) -> Response:
     return _respond(request, q, ("summary",), lambda n, _o: od.summary_data(n, resolve_query(n, q), q),
                     csv=request.url.path.endswith(".csv"), name="summary", page="/observe",
                     units=f"{PER_IP_DAY}; packets: packets in the period; share: of the period's packets")
 
 
-@router.get("/api/v1/rankings/{dimension:path}")
+@router.get("/api/v1/rankings/{dimension:path}", openapi_extra=documented(_LIMIT))
 def rankings(dimension: str, request: Request, _user: User = Depends(observer),
              q: ObserveQuery = Depends(parse_query)) -> Response:
     dim, csv = _csv(dimension)
@@ -162,7 +178,7 @@ def _keys(request: Request, dimension: str) -> list[str] | None:
     return list(dict.fromkeys(got))
 
 
-@router.get("/api/v1/series/{dimension:path}")
+@router.get("/api/v1/series/{dimension:path}", openapi_extra=documented(*_SERIES))
 def series(dimension: str, request: Request, _user: User = Depends(observer),
            q: ObserveQuery = Depends(parse_query)) -> Response:
     dim, csv = _csv(dimension)
@@ -190,7 +206,7 @@ def _key_page(dimension: str, key: str) -> str:
     return f"/observe/ports/{key_slug(key)}" if dimension == "ports" else f"/observe/regions/{region_slug(key)}"
 
 
-@router.get("/api/v1/breakdown/{dimension}/{key:path}")
+@router.get("/api/v1/breakdown/{dimension}/{key:path}", openapi_extra=documented())
 def breakdown(dimension: str, key: str, request: Request, _user: User = Depends(observer),
               q: ObserveQuery = Depends(parse_query)) -> Response:
     dim = _dimension(dimension)
@@ -204,7 +220,7 @@ def breakdown(dimension: str, key: str, request: Request, _user: User = Depends(
                     " of the key's packets", check=_has_packets(stored))
 
 
-@router.get("/api/v1/heatmap/{dimension}/{key:path}")
+@router.get("/api/v1/heatmap/{dimension}/{key:path}", openapi_extra=documented())
 def heatmap(dimension: str, key: str, request: Request, _user: User = Depends(observer),
             q: ObserveQuery = Depends(parse_query)) -> Response:
     dim = _dimension(dimension)
@@ -223,8 +239,8 @@ def heatmap(dimension: str, key: str, request: Request, _user: User = Depends(ob
                     " from a sensor", check=_has_packets(stored))
 
 
-@router.get("/api/v1/map")
-@router.get("/api/v1/map.csv")
+@router.get("/api/v1/map", openapi_extra=documented())
+@router.get("/api/v1/map.csv", openapi_extra=documented())
 def world(request: Request, _user: User = Depends(observer), q: ObserveQuery = Depends(parse_query)) -> Response:
     return _respond(request, q, ("map",), lambda n, _o: od.map_data(n, resolve_query(n, q), q),
                     csv=request.url.path.endswith(".csv"), name="map", page="/observe/map",
@@ -238,8 +254,8 @@ def _side(request: Request, name: str) -> str | None:
     return v
 
 
-@router.get("/api/v1/compare")
-@router.get("/api/v1/compare.csv")
+@router.get("/api/v1/compare", openapi_extra=documented(*_SIDES))
+@router.get("/api/v1/compare.csv", openapi_extra=documented(*_SIDES))
 def compare(request: Request, _user: User = Depends(observer), q: ObserveQuery = Depends(parse_query)) -> Response:
     a, b = _side(request, "a"), _side(request, "b")
 

@@ -45,11 +45,20 @@ from teiten.web.observe_evidence import (
     sample_rows,
     shown,
 )
-from teiten.web.observe_query import ObserveQuery, csv_text, envelope, narrowed, parse_query, resolve_query
+from teiten.web.observe_query import (
+    ObserveQuery,
+    csv_text,
+    documented,
+    envelope,
+    narrowed,
+    param,
+    parse_query,
+    resolve_query,
+)
 from teiten.web.observing import Observing
 
-__all__ = ["MAX_PACKETS", "check_finding_id", "full_sources", "observer", "one_finding", "period_findings", "router",
-           "sensors_answer"]
+__all__ = ["KIND_PARAM", "MAX_PACKETS", "check_finding_id", "full_sources", "observer", "one_finding",
+           "period_findings", "router", "sensors_answer"]
 
 router = APIRouter()
 
@@ -57,6 +66,10 @@ router = APIRouter()
 MAX_PACKETS = 100_000
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _KIND = re.compile(r"[a-z_]{1,32}")
+#: The findings' kind filter as an OpenAPI parameter.
+KIND_PARAM = param("finding_kind", "only findings of this kind (scan, mirai, backscatter, ...)", pattern=_KIND.pattern)
+_PACKETS = (param("finding", "the finding id: 16 hexadecimal digits", required=True, pattern="[0-9a-f]{16}"),
+            param("limit", f"most packets (default 10000, at most {MAX_PACKETS})", pattern="[0-9]{1,6}"))
 _HOUR_US = 3_600_000_000
 
 
@@ -104,14 +117,14 @@ def _list(request: Request, q: ObserveQuery, user: User) -> tuple[Period, StoreV
     return period, version, rows
 
 
-@router.get("/api/v1/findings")
+@router.get("/api/v1/findings", openapi_extra=documented(KIND_PARAM))
 def findings(request: Request, q: ObserveQuery = Depends(parse_query), user: User = Depends(observer)
              ) -> JSONResponse:
     period, version, rows = _list(request, q, user)
     return JSONResponse(envelope(q, period, version, rows, page="/observe/findings", units="findings"))
 
 
-@router.get("/api/v1/findings.csv")
+@router.get("/api/v1/findings.csv", openapi_extra=documented(KIND_PARAM))
 def findings_csv(request: Request, q: ObserveQuery = Depends(parse_query), user: User = Depends(observer)
                  ) -> Response:
     _, _, rows = _list(request, q, user)
@@ -135,7 +148,7 @@ def one_finding(o: Observing, q: ObserveQuery, fid: str) -> tuple[Period, StoreV
     raise HTTPException(404, "no such finding in this period (give the filters of the list it came from)")
 
 
-@router.get("/api/v1/findings/{fid}")
+@router.get("/api/v1/findings/{fid}", openapi_extra=documented())
 def finding(fid: str, request: Request, q: ObserveQuery = Depends(parse_query), user: User = Depends(observer)
             ) -> JSONResponse:
     check_finding_id(fid)
@@ -164,7 +177,7 @@ def _limit(request: Request) -> int:
     return n
 
 
-@router.get("/api/v1/packets")
+@router.get("/api/v1/packets", openapi_extra=documented(*_PACKETS))
 def packets(request: Request, q: ObserveQuery = Depends(parse_query), user: User = Depends(observer)) -> Response:
     if not can_edit(user):
         raise HTTPException(403, "the packets hold whole addresses: handlers and admins only")
@@ -293,7 +306,7 @@ def _health(o: Observing, obs: Observation) -> list[dict[str, Any]] | None:
     return out
 
 
-@router.get("/api/v1/sensors")
+@router.get("/api/v1/sensors", openapi_extra=documented())
 def sensors(request: Request, q: ObserveQuery = Depends(parse_query), _user: User = Depends(observer)
             ) -> JSONResponse:
     period, version, data = sensors_answer(request, q)
@@ -302,7 +315,7 @@ def sensors(request: Request, q: ObserveQuery = Depends(parse_query), _user: Use
                                  page="/observe/sensors", units="packets"))
 
 
-@router.get("/api/v1/sensors/{name}")
+@router.get("/api/v1/sensors/{name}", openapi_extra=documented())
 def sensor(name: str, request: Request, q: ObserveQuery = Depends(parse_query), _user: User = Depends(observer)
            ) -> JSONResponse:
     if len(name) > 64 or not _NAME.fullmatch(name) or ".." in name:

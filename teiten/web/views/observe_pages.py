@@ -23,9 +23,10 @@ from teiten.web.context import WebContext, observing_of, render, web
 from teiten.web.figures import line_figure
 from teiten.web.observe_evidence import daily_evidence, evidence_rows, sample_rows, shown
 from teiten.web.observe_links import Links
-from teiten.web.observe_query import PERIOD, ObserveQuery, narrowed, parse_query, resolve_query
+from teiten.web.observe_query import PERIOD, ObserveQuery, documented, narrowed, parse_query, resolve_query
 from teiten.web.observe_text import texts
 from teiten.web.views.observe_findings import (
+    KIND_PARAM,
     check_finding_id,
     full_sources,
     one_finding,
@@ -57,14 +58,14 @@ def _page(request: Request, ctx: WebContext, user: User, q: ObserveQuery, name: 
                   **values)
 
 
-@router.get("/observe", response_class=HTMLResponse)
+@router.get("/observe", response_class=HTMLResponse, openapi_extra=documented())
 def overview_page(request: Request, user: User = Depends(page_user), q: ObserveQuery = Depends(parse_query),
                   ctx: WebContext = Depends(web)) -> HTMLResponse:
     return _page(request, ctx, user, q, "overview", "observe/overview.html.j2",
                  lambda o, p, t, links: {**pages.overview(o, p, q, t, links), "findings": None})
 
 
-@router.get("/observe/ports/{slug}", response_class=HTMLResponse)
+@router.get("/observe/ports/{slug}", response_class=HTMLResponse, openapi_extra=documented())
 def port_page(slug: str, request: Request, user: User = Depends(page_user), q: ObserveQuery = Depends(parse_query),
               ctx: WebContext = Depends(web)) -> HTMLResponse:
     key = key_from_slug(slug)
@@ -76,7 +77,7 @@ def port_page(slug: str, request: Request, user: User = Depends(page_user), q: O
                                          "label": key_label(key)}, key=key)
 
 
-@router.get("/observe/regions/{code}", response_class=HTMLResponse)
+@router.get("/observe/regions/{code}", response_class=HTMLResponse, openapi_extra=documented())
 def region_page(code: str, request: Request, user: User = Depends(page_user), q: ObserveQuery = Depends(parse_query),
                 ctx: WebContext = Depends(web)) -> HTMLResponse:
     region = "--" if code == "unknown" else code.upper()
@@ -86,14 +87,14 @@ def region_page(code: str, request: Request, user: User = Depends(page_user), q:
                  lambda o, p, t, links: pages.region(o, p, q, region, t, links), region=region)
 
 
-@router.get("/observe/map", response_class=HTMLResponse)
+@router.get("/observe/map", response_class=HTMLResponse, openapi_extra=documented())
 def map_page(request: Request, user: User = Depends(page_user), q: ObserveQuery = Depends(parse_query),
              ctx: WebContext = Depends(web)) -> HTMLResponse:
     return _page(request, ctx, user, q, "map", "observe/map.html.j2",
                  lambda o, p, t, links: {"map": pages.world(o, p, q, t, links), "world": True})
 
 
-@router.get("/observe/compare", response_class=HTMLResponse)
+@router.get("/observe/compare", response_class=HTMLResponse, openapi_extra=documented())
 def compare_page(request: Request, a: str | None = None, b: str | None = None, user: User = Depends(page_user),
                  q: ObserveQuery = Depends(parse_query), ctx: WebContext = Depends(web)) -> HTMLResponse:
     observing = observing_of(request)
@@ -114,7 +115,7 @@ def compare_page(request: Request, a: str | None = None, b: str | None = None, u
                   charts=False, **values)
 
 
-@router.get("/observe/findings", response_class=HTMLResponse)
+@router.get("/observe/findings", response_class=HTMLResponse, openapi_extra=documented(KIND_PARAM))
 def findings_page(request: Request, user: User = Depends(page_user), q: ObserveQuery = Depends(parse_query),
                   ctx: WebContext = Depends(web)) -> HTMLResponse:
     period, version, found = period_findings(observing_of(request), q)
@@ -127,7 +128,7 @@ def findings_page(request: Request, user: User = Depends(page_user), q: ObserveQ
                   as_of=version.as_of, rows=rows, kinds=kinds, kind=kind)
 
 
-@router.get("/observe/findings/{fid}", response_class=HTMLResponse)
+@router.get("/observe/findings/{fid}", response_class=HTMLResponse, openapi_extra=documented())
 def finding_page(fid: str, request: Request, user: User = Depends(page_user), q: ObserveQuery = Depends(parse_query),
                  ctx: WebContext = Depends(web)) -> HTMLResponse:
     check_finding_id(fid)
@@ -152,7 +153,7 @@ def finding_page(fid: str, request: Request, user: User = Depends(page_user), q:
                   pcap="/api/v1/packets?" + urlencode({**q.params(), "finding": fid}))
 
 
-@router.get("/observe/sensors", response_class=HTMLResponse)
+@router.get("/observe/sensors", response_class=HTMLResponse, openapi_extra=documented())
 def sensors_page(request: Request, user: User = Depends(page_user), q: ObserveQuery = Depends(parse_query),
                  ctx: WebContext = Depends(web)) -> HTMLResponse:
     period, version, data = sensors_answer(request, q)
@@ -175,7 +176,7 @@ def _reports_folder(request: Request) -> Path:
     return observing_of(request).store / "reports"
 
 
-@router.get("/observe/reports", response_class=HTMLResponse)
+@router.get("/observe/reports", response_class=HTMLResponse, openapi_extra=documented())
 def reports_page(request: Request, user: User = Depends(page_user), q: ObserveQuery = Depends(parse_query),
                  ctx: WebContext = Depends(web)) -> HTMLResponse:
     folder = _reports_folder(request)
