@@ -3,6 +3,10 @@ version (:func:`teiten.store.open.store_version`), and a cache of answers keyed 
 version, the endpoint and its filters, so a page is computed once per (period, filters,
 store version) and a commit shows at the next request.
 
+The answers of one period and filters read one cube (:meth:`Observing.prepared`: packets
+per local day, port and region over the period, the one it is compared with and the days
+their 7-day means need, materialised once, as the reports do), not a pass each.
+
 The embedded engine's connection serves one query at a time: :meth:`Observing.answer`
 holds a lock while it computes (FastAPI runs the sync routes in a thread pool).
 """
@@ -13,17 +17,34 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from fastapi import HTTPException
+
+from teiten.analyze.series import MOVING_DAYS
 from teiten.engine import open_observation
 from teiten.engine.observation import Observation
+from teiten.errors import TeitenError
+from teiten.periods import Period
 from teiten.store.open import StoreVersion, store_version
+from teiten.web.observe_query import ObserveQuery, narrowed, resolve_query
 
-__all__ = ["Observing"]
+__all__ = ["Observing", "cube_window"]
 
 #: Answers kept (the least recently used go first).
 CACHE_ENTRIES = 512
+#: Cubes kept (each a temporary table of the engine: a quarter's is ~10^5-10^6 rows).
+CUBES = 8
+
+
+def cube_window(period: Period, compare: str) -> Period:
+    """The days the answers about ``period`` read: it, the period it is compared with and
+    the previous one (the port pages overlay it), and the days before both that their first
+    7-day means need."""
+    first = min(period.previous().first, period.compared(compare).first) - timedelta(days=MOVING_DAYS - 1)
+    return Period("range", first, period.last, period.tz)
 
 
 @dataclass
@@ -34,6 +55,7 @@ class Observing:
     _obs: Observation | None = None
     _version: StoreVersion | None = None
     _cache: OrderedDict[tuple[Any, ...], Any] = field(default_factory=OrderedDict)
+    _cubes: OrderedDict[tuple[Any, ...], Observation] = field(default_factory=OrderedDict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     hits: int = 0  # answers served from the cache (how a test sees that one was)
 
@@ -52,7 +74,25 @@ class Observing:
             if self._obs is None or self._version is None or v.key != self._version.key:
                 self._obs, self._version = open_observation(self.store), v
                 self._cache.clear()
+                self._cubes.clear()
             return self._obs, v
+
+    def prepared(self, obs: Observation, q: ObserveQuery) -> Observation:
+        """``obs`` narrowed to the query's filters (:func:`narrowed`), with the cube of its
+        period (:func:`cube_window`), made once per store version, period and filters."""
+        n = narrowed(obs, q)
+        window = cube_window(resolve_query(n, q), q.compare)
+        key = (window.first, window.last, q.tz, q.group, q.kind, q.ip)
+        with self._lock:
+            if key not in self._cubes:
+                try:
+                    self._cubes[key] = n.with_cube(window, q.group)
+                except TeitenError as e:  # an unknown sensor group
+                    raise HTTPException(400, str(e)) from None
+                while len(self._cubes) > CUBES:
+                    self._cubes.popitem(last=False)
+            self._cubes.move_to_end(key)
+            return self._cubes[key]
 
     def answer(self, key: tuple[Any, ...], compute: Callable[[Observation, StoreVersion], Any]) -> Any:
         """``compute(observation, version)``, once per ``key`` and store version."""

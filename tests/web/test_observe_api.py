@@ -269,6 +269,32 @@ def test_the_second_request_is_served_from_the_cache(api: Api) -> None:
     print(f"breakdown: first {t1 - t0:.2f} s, cached {t2 - t1:.3f} s")
 
 
+def test_the_answers_of_a_period_share_one_cube(api: Api) -> None:
+    from teiten.analyze.rankings import ranking
+    from teiten.periods import parse_period
+    from teiten.web.observing import cube_window
+
+    o = api.observing
+    o._cubes.clear()
+    summary = api.data("/api/v1/summary")
+    ports = api.data("/api/v1/rankings/ports")
+    api.data("/api/v1/map")
+    api.data("/api/v1/series/ports")
+    assert len(o._cubes) == 1  # one pass over the store for all four
+    (cubed,) = o._cubes.values()
+    assert cubed.cube is not None and cubed.cube.window == cube_window(parse_period(PERIOD), "previous")
+    assert cubed.cube.window.first.isoformat() == "2026-03-26"  # 2026Q2 and the 6 days its 7-day means need
+    # the cube's numbers are the packets' own: the ranking without a cube is the same
+    obs, _ = o.observation()
+    plain = ranking(obs, "ports", parse_period(PERIOD)).to_json()
+    pairs = [(r["key"], r["packets"]) for r in ports["data"]["rows"]]
+    assert pairs == [(r["key"], r["packets"]) for r in plain["rows"]]
+    assert summary["data"]["total"]["packets"] == plain["total"]["packets"]
+    api.data("/api/v1/rankings/ports", period="2026-08")  # another period: another cube
+    api.data("/api/v1/rankings/ports", compare="year")  # compared with a year before: a longer window
+    assert len(o._cubes) == 3
+
+
 def test_a_commit_to_the_store_changes_the_answer(db: IncidentDB, store: Path, tmp_path: Path) -> None:
     from teiten.ingest.pipeline import ingest_paths
     from teiten.store.open import open_store

@@ -116,8 +116,8 @@ def _respond(request: Request, q: ObserveQuery, key: tuple[Any, ...], build: Bui
     o = observing_of(request)
 
     def compute(obs: Observation, version: StoreVersion) -> tuple[StoreVersion, od.Answer]:
-        n = narrowed(obs, q)
         try:
+            n = o.prepared(obs, q)
             return version, build(n, obs)
         except TeitenError as e:  # an unknown sensor group, a period out of reach
             raise HTTPException(400, str(e)) from None

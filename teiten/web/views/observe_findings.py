@@ -82,7 +82,7 @@ def period_findings(o: Observing, q: ObserveQuery) -> tuple[Period, StoreVersion
     def compute(obs: Observation, version: StoreVersion) -> tuple[Period, StoreVersion, list[tuple[str, Finding]]]:
         from teiten.detect.run import detect
 
-        n = narrowed(obs, q)
+        n = o.prepared(obs, q)
         period = resolve_query(n, q)
         try:
             found = detect(n, period, q.group)
@@ -262,7 +262,7 @@ def sensors_answer(request: Request, q: ObserveQuery) -> tuple[Period, StoreVers
     o = observing_of(request)
 
     def compute(obs: Observation, version: StoreVersion) -> tuple[Period, StoreVersion, dict[str, Any]]:
-        n = narrowed(obs, q)
+        n = o.prepared(obs, q)
         period = resolve_query(n, q)
         try:
             per = _store_sensors(n, period, q.group)

@@ -48,7 +48,7 @@ def _page(request: Request, ctx: WebContext, user: User, q: ObserveQuery, name: 
     links = Links(q, request.url.path)
 
     def compute(obs: Any, version: Any) -> dict[str, Any]:
-        o = narrowed(obs, q)
+        o = observing.prepared(obs, q)
         period = resolve_query(o, q)
         groups = sorted({s.group for s in obs.sensors if s.group})
         return {"period": period, "as_of": version.as_of, "groups": groups, **build(o, period, t, links)}
