@@ -112,8 +112,8 @@ def export_site(obs: Observation, period: Period, out: Path, *, langs: list[str]
             path.write_text(html)
 
         ov_links = Links(q, f"{lang}/index.html", static_site=True, exported=exported)
-        write(f"{lang}/index.html", "observe/overview.html.j2",
-              {**pages.overview(obs, period, q, t, ov_links), "findings": None})
+        write(f"{lang}/index.html", "observe/overview.html.j2",  # the public site lists no findings
+              {**pages.overview(obs, period, q, t, ov_links), "findings_src": None})
         write(f"{lang}/map.html", "observe/map.html.j2",
               {"map": pages.world(obs, period, q, t, ov_links), "world": True})
         for k in ports:

@@ -219,6 +219,13 @@ def test_downloads_equal_the_api_and_a_findings_pcap_holds_its_evidence(site: Si
     api = page.request.get(site.base + "/api/v1/rankings/ports?period=2026Q3").json()["data"]["rows"]
     assert [r["key"] for r in rows] == [r["key"] for r in api]
     assert [int(r["packets"]) for r in rows] == [r["packets"] for r in api]
+    # the overview lists the period's findings once the detectors answer: the API's, as text
+    page.wait_for_selector("#findings-list li", timeout=120_000)
+    listed = page.locator("#findings-list li a").all_text_contents()
+    found = page.request.get(site.base + "/api/v1/findings?period=2026Q3").json()["data"]
+    assert listed == [f["title_ja"] for f in found][:10] and listed
+    assert any("<script>" in f["title_ja"] for f in found) and page.locator("#findings script").count() == 0
+    assert page.evaluate("() => window.__pwned === undefined")
     # the findings list, a payload tool's page: the attacker's script shown as text, never run
     page.goto(f"{site.base}/observe/findings?period=2026Q3")
     page.click("#findings-table a:has-text('script')")

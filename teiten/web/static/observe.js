@@ -105,8 +105,35 @@
     });
   }
 
+  /* the overview's findings: the detectors run on the server the first time (seconds on a
+     big quarter), so the page is drawn first and the list filled when they answer */
+  var SHOWN_FINDINGS = 10;
+
+  function findings(box) {
+    var pending = box.querySelector("p.pending");
+    fetch(box.dataset.src, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      .then(function (doc) {
+        var rows = doc.data || [];
+        if (!rows.length) { pending.textContent = box.dataset.none; return; }
+        var list = document.createElement("ul");
+        list.id = "findings-list";
+        rows.slice(0, SHOWN_FINDINGS).forEach(function (f) {
+          var item = document.createElement("li"), link = document.createElement("a");
+          link.href = box.dataset.finding.replace("FID", encodeURIComponent(f.id));
+          link.textContent = box.dataset.lang === "ja" ? f.title_ja : f.title_en;  /* text, never markup */
+          item.appendChild(link);
+          item.appendChild(document.createTextNode(" (" + f.kind + ")"));
+          list.appendChild(item);
+        });
+        pending.replaceWith(list);
+      })
+      .catch(function () { pending.textContent = box.dataset.failed; });
+  }
+
   function ready() {
     document.querySelectorAll("figure.chart").forEach(draw);
+    document.querySelectorAll("section#findings[data-src]").forEach(findings);
     /* a filter change submits its form (the URL is the view) */
     document.querySelectorAll("form.filters select").forEach(function (s) {
       s.addEventListener("change", function () { s.form.submit(); });

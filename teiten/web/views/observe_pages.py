@@ -62,7 +62,7 @@ def _page(request: Request, ctx: WebContext, user: User, q: ObserveQuery, name: 
 def overview_page(request: Request, user: User = Depends(page_user), q: ObserveQuery = Depends(parse_query),
                   ctx: WebContext = Depends(web)) -> HTMLResponse:
     return _page(request, ctx, user, q, "overview", "observe/overview.html.j2",
-                 lambda o, p, t, links: {**pages.overview(o, p, q, t, links), "findings": None})
+                 lambda o, p, t, links: {**pages.overview(o, p, q, t, links), "findings_src": links.api("findings")})
 
 
 @router.get("/observe/ports/{slug}", response_class=HTMLResponse, openapi_extra=documented())
