@@ -19,7 +19,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["KEYED", "KEY_SQL", "OTHER", "key_code", "key_codes", "key_codes_of", "key_from_slug", "key_name",
+__all__ = ["KEYED", "KEY_SQL", "OTHER", "is_key", "key_code", "key_codes", "key_codes_of", "key_from_slug", "key_name",
            "key_slug", "key_text", "port_key"]
 
 #: The protocols whose key is a number and a name, by protocol number: (name, the stored
@@ -113,6 +113,24 @@ def key_code(t: ir.Table) -> ir.IntegerValue:
           for col, protos in _BY_COLUMN.items()),
         else_=(proto + OTHER) * 65536,
     ).cast("int64")
+
+
+def is_key(t: ir.Table, key: str) -> ir.BooleanValue:
+    """``port_key(t) == key`` written on the stored columns (``proto``, ``frag``, ``dport``,
+    ``icmp_type``), so that an engine filters the packets by their statistics and pushes the
+    test into the scan instead of making the key text of every packet; the same packets."""
+    if key == "FRAG":
+        return t.frag == NON_FIRST_FRAGMENT
+    (code,) = key_codes([key])
+    proto, number = code >> 16, code & 0xFFFF
+    whole = t.frag.fill_null(0) != NON_FIRST_FRAGMENT
+    if proto >= OTHER:  # N/OTHER: protocol N without the number its key would have
+        p = proto - OTHER
+        cond = (t.proto == p) & whole
+        if p in KEYED:
+            cond = cond & t[KEYED[p][1]].isnull()
+        return cond
+    return (t.proto == proto) & (t[KEYED[proto][1]] == number) & whole
 
 
 def key_text(code: ir.IntegerValue) -> ir.StringValue:

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from teiten.keys import KEY_SQL, KEYED, key_code, key_codes, key_codes_of, key_name, key_text, port_key
+from teiten.keys import KEY_SQL, KEYED, is_key, key_code, key_codes, key_codes_of, key_name, key_text, port_key
 
 # every branch: each keyed protocol with and without its number, other protocols, fragments
 ROWS = [
@@ -39,6 +39,17 @@ def test_every_form_gives_the_same_key() -> None:
     assert got.column("kc").to_pylist() == codes  # Ibis code
     assert got.column("text").to_pylist() == want  # Ibis text of the code
     assert [r[0] for r in db.execute(f"SELECT {KEY_SQL} FROM p").fetchall()] == want  # SQL
+
+
+def test_is_key_selects_the_packets_of_the_key() -> None:
+    # the drill-down's filter on the stored columns picks exactly the rows whose key text matches
+    db = duckdb.connect()
+    db.register("p", _table())
+    m = ibis.duckdb.from_connection(db).table("p").mutate(i=ibis.row_number())
+    keys = [r[-1] for r in ROWS]
+    for key in [*keys, "446/TCP", "9/ICMP", "17/OTHER"]:
+        got = sorted(m.filter(is_key(m, key)).i.to_pyarrow().to_pylist())
+        assert got == [i for i, k in enumerate(keys) if k == key], key
 
 
 @pytest.mark.parametrize("proto", sorted(KEYED))

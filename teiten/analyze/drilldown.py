@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from teiten.analyze.rankings import DIMENSIONS
+import ibis.expr.types as ir
+
 from teiten.analyze.shares import top_shares
 from teiten.engine.local_time import day_of, local_day, local_hour
-from teiten.engine.observation import Observation
+from teiten.engine.observation import UNKNOWN_REGION, Observation
+from teiten.keys import is_key, key_codes, key_name
 from teiten.periods import Period
 
 __all__ = ["dimension_of", "drill", "key_of", "source_text"]
@@ -34,37 +36,56 @@ def key_of(text: str) -> tuple[str, str]:
 
 def drill(obs: Observation, key: str, period: Period, *, dimension: str = "ports", top: int = 10,
           group: str | None = None) -> dict[str, Any]:
-    """Everything about ``key`` (``1521/TCP``, or a region code with ``dimension="regions"``)."""
-    t = obs.in_period(period, group)
-    t = t.filter(t[DIMENSIONS[dimension]] == key)
-    t = t.mutate(day=local_day(t, period), hour=local_hour(t, period), src_port=t.sport.cast("string").fill_null("-"))
+    """Everything about ``key`` (``1521/TCP``, or a region code with ``dimension="regions"``).
 
-    def grouped(by: str | list[str], **metrics: Any) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = t.group_by(by).aggregate(**metrics).to_pyarrow().to_pylist()
+    The counts by region (or port), day and hour come from the rows that stand for the
+    packets (:meth:`Observation.counted`: the hourly roll-ups when they can); the sources and
+    source ports from the key's packets, read twice: once per source and day, once per
+    source port."""
+    ports = dimension == "ports"
+    c, measure = obs.counted(period, group)
+    c = c.filter(c.kc == key_codes([key])[0] if ports else _region_is(c, key))
+    c = c.mutate(day=local_day(c, period), hour=local_hour(c, period))
+    per = obs.materialize(c.group_by(["day", "hour", "country" if ports else "kc"]).aggregate(packets=measure(c)),
+                          "drill")
+
+    def summed(by: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = per.group_by(by).aggregate(packets=per.packets.sum()).to_pyarrow().to_pylist()
         return out
 
-    other = "region" if dimension == "ports" else "key"
-    regions = {r[other]: r["packets"] for r in grouped(other, packets=t.count())}
-    sports = {r["src_port"]: r["packets"] for r in grouped("src_port", packets=t.count())}
-    per_day = sorted(grouped("day", packets=t.count(), sources=t.src4.nunique() + t.src6.nunique()),
-                     key=lambda r: r["day"])
+    other = {(r["country"] or UNKNOWN_REGION) if ports else key_name(r["kc"]): int(r["packets"])
+             for r in summed("country" if ports else "kc")}
     hours = [0] * 24
-    for r in grouped("hour", packets=t.count()):
+    for r in summed("hour"):
         hours[int(r["hour"])] = int(r["packets"])
-    src = t.group_by(["src4", "src6"]).aggregate(packets=t.count(), region=t.region.first(),
-                                                 first=t.ts.min(), last=t.ts.max())
+    # the packets themselves, tested on the stored columns (a test the scan can skip row groups with)
+    t = obs.in_period(period, group)
+    t = t.filter(is_key(t, key) if ports else _region_is(t, key))
+    d = t.mutate(day=local_day(t, period))
+    daily = d.group_by(["src4", "src6", "day"]).aggregate(
+        packets=d.count(), country=d.country.cast("string").first(), first=d.ts.min(), last=d.ts.max())
+    daily = obs.materialize(daily, "drill_sources")  # the key's sources per day
+    per_day = daily.group_by("day").aggregate(packets=daily.packets.sum(), sources=daily.count()).order_by("day")
+    src = daily.group_by(["src4", "src6"]).aggregate(packets=daily.packets.sum(), region=daily.country.first(),
+                                                     first=daily.first.min(), last=daily.last.max())
     top_src = src.order_by([src.packets.desc(), src.src4, src.src6]).limit(top).to_pyarrow().to_pylist()
     n_src = int(src.count().to_pyarrow().as_py())
-    total = sum(regions.values())
+    sp = t.group_by(src_port=t.sport.cast("string").fill_null("-")).aggregate(packets=t.count())
+    sports = {r["src_port"]: int(r["packets"]) for r in sp.to_pyarrow().to_pylist()}
+    total = sum(other.values())
     return {
         "period": period.to_json(), "key": key, "dimension": dimension, "packets": total,
         "sources": n_src,
-        "regions" if dimension == "ports" else "ports": top_shares(regions, top),
+        "regions" if ports else "ports": top_shares(other, top),
         "source_ports": top_shares(sports, top),
         "per_day": [{"day": day_of(r["day"]).isoformat(), "packets": int(r["packets"]),
-                     "sources": int(r["sources"])} for r in per_day],
+                     "sources": int(r["sources"])} for r in per_day.to_pyarrow().to_pylist()],
         "hour_of_day": hours,
-        "top_sources": [{"source": source_text(r["src4"], r["src6"]), "region": r["region"],
+        "top_sources": [{"source": source_text(r["src4"], r["src6"]), "region": r["region"] or UNKNOWN_REGION,
                          "packets": int(r["packets"]), "share": r["packets"] / total if total else None,
                          "first": r["first"].isoformat(), "last": r["last"].isoformat()} for r in top_src],
     }
+
+
+def _region_is(t: ir.Table, code: str) -> ir.BooleanValue:
+    return t.country.isnull() if code == UNKNOWN_REGION else t.country.cast("string") == code

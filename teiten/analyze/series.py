@@ -15,7 +15,8 @@ import ibis
 from teiten.analyze.address_days import address_days, addresses_by_day
 from teiten.analyze.rankings import DIMENSIONS, counts
 from teiten.engine.local_time import day_of, local_day, local_hour
-from teiten.engine.observation import Observation
+from teiten.engine.observation import Observation, region_key
+from teiten.keys import key_codes, key_text
 from teiten.periods import Period
 
 __all__ = ["MOVING_DAYS", "breakdown", "daily", "hourly", "monthly", "top_keys"]
@@ -79,10 +80,19 @@ def hourly(obs: Observation, dimension: str, period: Period, keys: list[str] | N
     """Packets per local hour and key over the period, and the hour-of-day profile (0-23)."""
     keys = keys if keys is not None else top_keys(obs, dimension, period, top, group)
     col = DIMENSIONS[dimension]
-    t = obs.in_period(period, group)
-    t = t.filter(t[col].isin(keys)) if keys else t.filter(ibis.literal(False))
+    # the hourly roll-ups when they can stand for the packets (obs.counted); keys as codes
+    t, measure = obs.counted(period, group)
+    if not keys:
+        t = t.filter(ibis.literal(False))
+    elif dimension == "ports":
+        t = t.filter(t.kc.isin(key_codes(keys)))
+    else:
+        t = t.filter(region_key(t).isin(keys))
     t = t.mutate(day=local_day(t, period), hour=local_hour(t, period))
-    agg = t.group_by(["day", "hour", col]).aggregate(packets=t.count()).to_pyarrow()
+    by = "kc" if dimension == "ports" else "country"
+    agg = t.group_by(["day", "hour", by]).aggregate(packets=measure(t))
+    agg = agg.select("day", "hour", "packets", **{col: key_text(agg.kc) if dimension == "ports" else region_key(agg)})
+    agg = agg.to_pyarrow()
     rows = [{"day": day_of(d).isoformat(), "hour": int(h), "key": k, "packets": int(n)}
             for d, h, k, n in zip(*(agg.column(c).to_pylist() for c in ("day", "hour", col, "packets")), strict=True)]
     rows.sort(key=lambda r: (r["key"], r["day"], r["hour"]))
