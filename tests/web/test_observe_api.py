@@ -269,6 +269,24 @@ def test_the_second_request_is_served_from_the_cache(api: Api) -> None:
     print(f"breakdown: first {t1 - t0:.2f} s, cached {t2 - t1:.3f} s")
 
 
+def test_encoded_answers_are_kept_within_their_bound(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    import teiten.web.observing as observing
+
+    o = api.observing
+    first = api.get("/api/v1/rankings/ports")
+    assert first.status_code == 200 and first.headers["content-type"] == "application/json"
+    assert any(k[1:3] == ("json", "rankings") for k in o._encoded)  # kept encoded
+    again = api.get("/api/v1/rankings/ports")
+    assert again.content == first.content and again.json()["data"]["rows"]
+    assert api.get("/api/v1/rankings/ports", lang="ja").json()["query"]["lang"] == "ja"  # another body
+    size = len(first.content)
+    monkeypatch.setattr(observing, "ENCODED_BYTES", size + 10)
+    o._encoded.clear()
+    api.get("/api/v1/rankings/ports")
+    api.get("/api/v1/rankings/regions")
+    assert sum(len(b) for b in o._encoded.values()) <= size + 10  # the least recently used went
+
+
 def test_the_answers_of_a_period_share_one_cube(api: Api) -> None:
     from teiten.analyze.rankings import ranking
     from teiten.periods import parse_period

@@ -126,10 +126,15 @@ def _respond(request: Request, q: ObserveQuery, key: tuple[Any, ...], build: Bui
     if check is not None:
         check(ans)
     if csv:
-        return Response(csv_text(ans.rows, ans.columns), media_type="text/csv; charset=utf-8",
+        text = o.encoded(("csv", *key, q.key()), lambda: csv_text(ans.rows, ans.columns))
+        return Response(text, media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{_filename(name, ans.period)}"'})
-    return JSONResponse(envelope(q, ans.period, version, ans.data, page=page, units=units,
-                                 address_days=ans.address_days, compared=ans.compared))
+
+    def body() -> bytes:  # kept encoded: a ranking of every key is megabytes
+        return bytes(JSONResponse(envelope(q, ans.period, version, ans.data, page=page, units=units,
+                                           address_days=ans.address_days, compared=ans.compared)).body)
+
+    return Response(o.encoded(("json", *key, q.key(), q.lang), body), media_type="application/json")
 
 
 def _gaps(obs: Observation, q: ObserveQuery, period: Period) -> list[str]:
