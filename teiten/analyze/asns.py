@@ -19,7 +19,7 @@ from teiten.engine.observation import Observation
 from teiten.errors import TeitenError
 from teiten.periods import Period
 
-__all__ = ["UNKNOWN", "asn_counts", "asn_key", "asn_ranking"]
+__all__ = ["UNKNOWN", "as_names", "asn_counts", "asn_key", "asn_ranking"]
 
 #: The key of sources whose AS is unknown.
 UNKNOWN = "--"
@@ -43,7 +43,7 @@ def asn_counts(obs: Observation, period: Period, group: str | None = None) -> di
     return out
 
 
-def _names(obs: Observation, keys: set[str]) -> dict[str, str | None]:
+def as_names(obs: Observation, keys: set[str]) -> dict[str, str | None]:
     """The AS names the geo data has (None where it has none)."""
     from pathlib import Path
 
@@ -74,7 +74,7 @@ def asn_ranking(obs: Observation, period: Period, *, compare: str = "previous",
             prev = None
     prev_n = None if prev is None else {k: v[0] for k, v in prev.items()}
     cmp = compare_counts({k: v[0] for k, v in cur.items()}, prev_n, cur_days, prev_days)
-    names = _names(obs, {r["key"] for r in cmp.rows})
+    names = as_names(obs, {r["key"] for r in cmp.rows})
     rows: list[dict[str, Any]] = []
     for r in cmp.rows:
         k = r["key"]

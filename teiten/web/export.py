@@ -30,6 +30,7 @@ from teiten.web.figures import Figure
 from teiten.web.observe_links import Links, region_slug
 from teiten.web.observe_query import ObserveQuery, csv_text
 from teiten.web.observe_text import texts
+from teiten.web.outages import outages
 
 __all__ = ["ExportResult", "export_site"]
 
@@ -85,7 +86,8 @@ def export_site(obs: Observation, period: Period, out: Path, *, langs: list[str]
                         first=period.first.isoformat() if period.kind == "range" else None,
                         last=period.last.isoformat() if period.kind == "range" else None, tz=period.tz, group=group)
     t0 = texts("en")
-    probe = pages.overview(obs, period, base, t0, Links(base, "en/index.html", static_site=True))
+    gaps = outages(obs, base, period)
+    probe = pages.overview(obs, period, base, t0, Links(base, "en/index.html", static_site=True), gaps)
     ports = [r["key"] for r in probe["ports"].rows if r["packets"]][:top]
     regions = [r["key"] for r in probe["regions"].rows if r["packets"] and r["key"] != "--"][:top]
     files = [f"{lang}/{name}" for lang in langs for name in (
@@ -113,18 +115,18 @@ def export_site(obs: Observation, period: Period, out: Path, *, langs: list[str]
 
         ov_links = Links(q, f"{lang}/index.html", static_site=True, exported=exported)
         write(f"{lang}/index.html", "observe/overview.html.j2",  # the public site lists no findings
-              {**pages.overview(obs, period, q, t, ov_links), "findings_src": None})
+              {**pages.overview(obs, period, q, t, ov_links, gaps), "findings_src": None})
         write(f"{lang}/map.html", "observe/map.html.j2",
               {"map": pages.world(obs, period, q, t, ov_links), "world": True})
         for k in ports:
             rel = f"{lang}/ports/{key_slug(k)}.html"
             write(rel, "observe/port.html.j2",
-                  {**pages.port(obs, period, q, k, t, Links(q, rel, static_site=True, exported=exported),
+                  {**pages.port(obs, period, q, k, t, Links(q, rel, static_site=True, exported=exported), gaps,
                                 full_sources=False), "label": key_label(k)})
         for c in regions:
             rel = f"{lang}/regions/{region_slug(c)}.html"
             write(rel, "observe/region.html.j2",
-                  pages.region(obs, period, q, c, t, Links(q, rel, static_site=True, exported=exported)))
+                  pages.region(obs, period, q, c, t, Links(q, rel, static_site=True, exported=exported), gaps))
     first = langs[0]
     (out / "index.html").write_text(
         f'<!DOCTYPE html><html lang="{first}"><head><meta charset="utf-8"><title>teiten {period.label}</title>'

@@ -71,11 +71,13 @@ def line_figure(fid: str, caption: str, summary: str, x: list[str], series: Mapp
 
 
 def heatmap_figure(fid: str, caption: str, summary: str, days: list[str], cells: list[tuple[int, int, int]], *,
-                   x_name: str, y_name: str, src: str | None = None) -> Figure:
-    """Packets per day (x) and hour of day (y, 0–23)."""
-    _check(len(cells))
+                   x_name: str, y_name: str, gaps: list[tuple[int, int]] | None = None, gap_name: str = "",
+                   src: str | None = None) -> Figure:
+    """Packets per day (x) and hour of day (y, 0–23); ``gaps``: the (day, hour) cells in
+    which a sensor recorded nothing (drawn hatched)."""
+    _check(len(cells) + len(gaps or []))
     spec = {"type": "heatmap", "x": days, "y": [f"{h:02d}" for h in range(24)], "xName": x_name, "yName": y_name,
-            "cells": [list(c) for c in cells]}
+            "cells": [list(c) for c in cells], "gaps": [list(g) for g in gaps or []], "gapName": gap_name}
     grid = {(d, h): n for d, h, n in cells}
     rows = [[day, *(grid.get((i, h), 0) for h in range(24))] for i, day in enumerate(days)]
     return Figure(fid, caption, summary, spec, [x_name, *(f"{h:02d}" for h in range(24))], rows, src)

@@ -11,13 +11,11 @@ Each returns an :class:`Answer`: the ``data`` of the JSON answer, the ``rows`` a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from typing import Any
 
 from teiten.analyze.address_days import address_days
 from teiten.analyze.asns import asn_ranking
 from teiten.analyze.drilldown import drill
-from teiten.analyze.mixes import fingerprint_shares, ttl_mix
 from teiten.analyze.rankings import Ranking, ranking
 from teiten.analyze.series import breakdown, daily, hourly
 from teiten.engine.observation import Observation
@@ -25,10 +23,9 @@ from teiten.periods import Period
 from teiten.report.tables import table_rows
 from teiten.web.observe_query import ObserveQuery
 
-__all__ = ["DAILY_COLUMNS", "HOURLY_COLUMNS", "RANKING_COLUMNS", "Answer", "breakdown_data", "compare_data", "day_gaps",
-           "heatmap_data", "hour_gaps", "map_data", "ranking_data", "series_data", "summary_data", "top_rows"]
+__all__ = ["DAILY_COLUMNS", "HOURLY_COLUMNS", "RANKING_COLUMNS", "Answer", "breakdown_data", "compare_data",
+           "heatmap_data", "map_data", "ranking_data", "series_data", "summary_data", "top_rows"]
 
-HOUR_US = 3_600_000_000
 #: The CSV columns of a ranking (those of ``teiten top --csv``), by dimension.
 RANKING_COLUMNS = {
     "ports": ["key", "label"], "regions": ["key", "name_ja", "name_en"], "asns": ["key", "asn", "name"],
@@ -111,12 +108,11 @@ def series_data(obs: Observation, period: Period, q: ObserveQuery, dimension: st
 
 def breakdown_data(obs: Observation, period: Period, q: ObserveQuery, dimension: str, key: str) -> Answer:
     """One key's daily series stacked by the other dimension (top 10 and ``other``), its
-    packets and sources, its source-port and TTL mixes and its fingerprinted shares."""
+    packets and sources, its source-port and TTL mixes, its fingerprinted shares and its top source ASes."""
     by = breakdown(obs, dimension, period, key, top=10, group=q.group)
     d = drill(obs, key, period, dimension=dimension, top=10, group=q.group)
     data = {**by, "packets": d["packets"], "sources": d["sources"], "per_day": d["per_day"],
-            "source_ports": d["source_ports"], "ttl": ttl_mix(obs, dimension, key, period, group=q.group),
-            "fingerprints": fingerprint_shares(obs, dimension, key, period, group=q.group)}
+            "source_ports": d["source_ports"], "ttl": d["ttl"], "fingerprints": d["fingerprints"], "asns": d["asns"]}
     rows = [{"day": day, "part": part, "per_ip_day": values[i]}
             for part, values in by["series"].items() for i, day in enumerate(by["days"])]
     return Answer(period, data, rows, ["day", "part", "per_ip_day"], address_days(obs, period, q.group))
@@ -167,55 +163,3 @@ def compare_data(obs: Observation, a: Period, b: Period, q: ObserveQuery) -> Ans
     cols = ["side", "period", "dimension", "key", "label", "name_ja", "name_en", "rank", "packets", "per_ip_day",
             "share"]
     return Answer(b, data, rows, cols, sides["b"]["total"]["address_days"], a)
-
-
-def _iso(us: int) -> str:
-    return datetime.fromtimestamp(us / 1e6, UTC).isoformat().replace("+00:00", "Z")
-
-
-def hour_gaps(obs: Observation, period: Period, group: str | None = None) -> list[str]:
-    """The UTC hours (ISO, ``2026-07-01T03:00:00Z``) of the period in which a sensor of the
-    catalog (without one: any named sensor) recorded no packet at all, between its first and
-    its last packet of the period: one grouped query over the hourly roll-ups (the packets
-    when the store has none) for the hours each sensor has rows in."""
-    t, _ = obs.counted(period, group)
-    t = t.filter(t.sensor.notnull())
-    t = t.mutate(name=t.sensor.cast("string"), hour=t.ts_us // HOUR_US)
-    got = t.select("name", "hour").distinct().to_pyarrow()
-    names = obs.sensor_names(group)
-    per: dict[str, set[int]] = {}
-    for name, hour in zip(got.column("name").to_pylist(), got.column("hour").to_pylist(), strict=True):
-        if names is None or name in names:
-            per.setdefault(name, set()).add(int(hour))
-    quiet: set[int] = set()
-    for hours in per.values():
-        quiet |= set(range(min(hours), max(hours) + 1)) - hours
-    return [_iso(h * HOUR_US) for h in sorted(quiet)]
-
-
-def day_gaps(obs: Observation, period: Period, group: str | None = None) -> list[tuple[str, str]]:
-    """The runs of local days of the period (first, last) on which a sensor of the catalog,
-    between its first and its last day with packets in the period, recorded none: a sensor
-    down for a day makes the per-address figures of that day low (the charts shade them)."""
-    from teiten.engine.local_time import day_of, local_day
-
-    t, _ = obs.counted(period, group)
-    t = t.filter(t.sensor.notnull())
-    t = t.mutate(name=t.sensor.cast("string"), day=local_day(t, period))
-    got = t.select("name", "day").distinct().to_pyarrow()
-    names = obs.sensor_names(group)
-    per: dict[str, set[int]] = {}
-    for name, day in zip(got.column("name").to_pylist(), got.column("day").to_pylist(), strict=True):
-        if names is None or name in names:
-            per.setdefault(name, set()).add(int(day))
-    quiet: set[int] = set()
-    for days in per.values():
-        quiet |= set(range(min(days), max(days) + 1)) - days
-    runs: list[tuple[str, str]] = []
-    for d in sorted(quiet):
-        text = day_of(d).isoformat()
-        if runs and (day_of(d) - date.fromisoformat(runs[-1][1])).days == 1:
-            runs[-1] = (runs[-1][0], text)
-        else:
-            runs.append((text, text))
-    return runs

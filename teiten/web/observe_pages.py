@@ -24,10 +24,10 @@ from teiten.payload_text import escaped
 from teiten.periods import Period
 from teiten.report.tables import table_rows
 from teiten.web.figures import Figure, heatmap_figure, line_figure, map_figure
-from teiten.web.observe_data import day_gaps
 from teiten.web.observe_evidence import mask_source
 from teiten.web.observe_links import Links, region_slug
 from teiten.web.observe_query import ObserveQuery
+from teiten.web.outages import Outages
 
 __all__ = ["compare", "overview", "port", "region", "world"]
 
@@ -43,7 +43,8 @@ def _zone_axis(t: dict[str, Any], period: Period) -> str:
     return f"{t['day']} ({period.tz})"
 
 
-def overview(obs: Observation, period: Period, q: ObserveQuery, t: dict[str, Any], links: Links) -> dict[str, Any]:
+def overview(obs: Observation, period: Period, q: ObserveQuery, t: dict[str, Any], links: Links, gaps: Outages
+             ) -> dict[str, Any]:
     ports = ranking(obs, "ports", period, compare=q.compare, group=q.group).with_shares()
     regions = ranking(obs, "regions", period, compare=q.compare, group=q.group).with_shares()
     series = daily(obs, "ports", period, [r["key"] for r in ports.rows[:5] if r["packets"]], group=q.group,
@@ -54,7 +55,7 @@ def overview(obs: Observation, period: Period, q: ObserveQuery, t: dict[str, Any
     summary = (f"{top}: {t['value_of'](sum(v or 0 for v in lines[top]) / max(1, len(lines[top])))}"
                f" {t['per_ip_day']}" if top else t["no_findings"])
     fig = line_figure("daily-top-ports", t["daily_top"], summary, series["days"], {**lines, t["all"]: total},
-                      x_name=_zone_axis(t, period), y_name=t["per_ip_day"], gaps=day_gaps(obs, period, q.group),
+                      x_name=_zone_axis(t, period), y_name=t["per_ip_day"], gaps=gaps.days(),
                       src=links.api("series/ports", top="5"))
     tot = ports.to_json()["total"]
     return {"ports": ports, "regions": regions, "port_rows": table_rows(ports.rows, 10),
@@ -71,9 +72,9 @@ def _previous_overlay(obs: Observation, period: Period, key: str, q: ObserveQuer
 
 
 def port(obs: Observation, period: Period, q: ObserveQuery, key: str, t: dict[str, Any], links: Links,
-         *, full_sources: bool) -> dict[str, Any]:
+         outages: Outages, *, full_sources: bool) -> dict[str, Any]:
     doc = daily(obs, "ports", period, [key], group=q.group)
-    gaps = day_gaps(obs, period, q.group)
+    gaps = outages.days()
     values = [r["per_ip_day"] for r in doc["rows"]]
     ma7 = [r["ma7"] for r in doc["rows"]]
     prev = _previous_overlay(obs, period, key, q)[:len(values)]
@@ -95,6 +96,7 @@ def port(obs: Observation, period: Period, q: ObserveQuery, key: str, t: dict[st
     peak = max(range(24), key=lambda h: hours["profile"].get(key, [0] * 24)[h]) if cells else 0
     figs.append(heatmap_figure("heatmap", f"{key}: {t['heatmap']}", f"{key}: {t['hour']} {peak:02d} ({period.tz})",
                                days, cells, x_name=_zone_axis(t, period), y_name=f"{t['hour']} ({period.tz})",
+                               gaps=outages.cells(), gap_name=t["quiet_hour"],
                                src=links.api(f"heatmap/ports/{key_slug(key)}")))
     d = drill(obs, key, period, dimension="ports", top=10, group=q.group)
     sources = [{**s, "source": s["source"] if full_sources else mask_source(s["source"])}
@@ -102,19 +104,19 @@ def port(obs: Observation, period: Period, q: ObserveQuery, key: str, t: dict[st
     return {"key": key, "figures": figs, "drill": d, "sources": sources}
 
 
-def region(obs: Observation, period: Period, q: ObserveQuery, code: str, t: dict[str, Any], links: Links
-           ) -> dict[str, Any]:
+def region(obs: Observation, period: Period, q: ObserveQuery, code: str, t: dict[str, Any], links: Links,
+           outages: Outages) -> dict[str, Any]:
     d = drill(obs, code, period, dimension="regions", top=10, group=q.group)
     doc = daily(obs, "regions", period, [code], group=q.group)
     by = breakdown(obs, "regions", period, code, top=10, group=q.group)
     name = country_name(None if code == "--" else code, q.lang)
     figs = [line_figure("daily", f"{name}: {t['per_ip_day']}", f"{name} ({code}), {period.label}", doc["days"],
                         {code: [r["per_ip_day"] for r in doc["rows"]], t["ma7"]: [r["ma7"] for r in doc["rows"]]},
-                        x_name=_zone_axis(t, period), y_name=t["per_ip_day"],
+                        x_name=_zone_axis(t, period), y_name=t["per_ip_day"], gaps=outages.days(),
                         src=links.api("series/regions", keys=region_slug(code))),
             line_figure("by-port", f"{name}: {t['ports']}", f"{name}: {next(iter(by['series']), '')}", by["days"],
                         by["series"], x_name=_zone_axis(t, period), y_name=t["per_ip_day"], stacked=True,
-                        src=links.api(f"breakdown/regions/{region_slug(code)}"))]
+                        gaps=outages.days(), src=links.api(f"breakdown/regions/{region_slug(code)}"))]
     return {"code": code, "region_name": name, "figures": figs, "drill": d}
 
 

@@ -30,10 +30,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "prev_period": "previous period", "ma7": "7-day mean", "by_country": "by source country",
         "source_ports": "Source ports", "ttl": "TTL", "fingerprints": "Fingerprinted tools",
         "heatmap": "Packets by hour and day", "top_sources": "Top sources", "asns": "Top ASes",
+        "initial_ttl": "Initial TTL", "sources": "Sources", "as_name": "Name",
         "samples": "Sample packets", "pcap": "Evidence packets (pcap)", "state": "State",
         "no_store": "No store is configured for this server (teiten serve --store).",
         "sign_in": "Sign in", "world": "Packets per day per address by source country",
-        "outage_note": "Shaded: days on which a sensor recorded nothing (an outage, not a fall in scanning).",
+        "outage_note": "Shaded: days (on the heatmap, hours) in which a sensor recorded no packet at all: an"
+                       " outage, not a fall in scanning.",
+        "quiet_hour": "no packet from a sensor",
     },
     "ja": {
         "observe": "定点観測", "overview": "概要", "ports": "ポート", "regions": "地域",
@@ -56,10 +59,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "prev_period": "前期", "ma7": "7日移動平均", "by_country": "送信元国別",
         "source_ports": "送信元ポート", "ttl": "TTL", "fingerprints": "ツールの特徴を持つパケット",
         "heatmap": "時間帯・日別のパケット数", "top_sources": "上位送信元", "asns": "上位AS",
+        "initial_ttl": "初期TTL", "sources": "送信元数", "as_name": "名称",
         "samples": "パケットの例", "pcap": "根拠パケット (pcap)", "state": "状態",
         "no_store": "このサーバーにはストアが設定されていません (teiten serve --store)。",
         "sign_in": "ログイン", "world": "送信元国別の一日・1IP当たりのパケット数",
-        "outage_note": "網掛け: センサーが何も記録しなかった日 (障害であり、スキャンの減少ではない)。",
+        "outage_note": "網掛け: センサーがパケットを一つも記録しなかった時間を含む日 (ヒートマップでは時間)。"
+                       "障害であり、スキャンの減少ではない。",
+        "quiet_hour": "センサー無記録",
     },
 }
 

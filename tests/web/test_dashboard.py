@@ -171,6 +171,26 @@ def test_a_port_page_and_what_a_viewer_sees_of_its_sources(site: Site, browser: 
         assert g.outside == [] and g.errors == []
 
 
+def test_a_sensor_s_quiet_hours_are_drawn_hatched_on_the_heatmap(browser: Browser, tmp_path: Path) -> None:
+    from tests.web.test_outages import quiet_store
+
+    store = quiet_store(tmp_path)
+    db: IncidentDB = open_db(f"sqlite:///{tmp_path / 'incidents.sqlite'}")
+    with db.session("admin") as s:
+        tokens = {"hana": new_token(s, add_user(s, "hana", "handler", PASSWORD))}
+    for live in serve(create_app(db, secret=SECRET, store=store), db, tokens):
+        g = _signed_in(browser, Site(live.base, store, tokens), "hana")
+        g.page.goto(f"{live.base}/observe/ports/23-tcp?period=2026-08&tz=Asia/Tokyo")
+        g.page.wait_for_selector("figure#heatmap[data-drawn]")
+        assert g.page.get_attribute("figure#heatmap", "data-drawn") == "2"  # the packets and the quiet hours
+        grey = g.page.locator("figure#heatmap .chart-area svg path[fill='rgb(128,128,128)']").count()
+        assert grey >= 3, grey  # one cell per quiet hour (12, 13 and 14 JST)
+        g.page.wait_for_selector("figure#daily[data-drawn]")
+        shaded = g.page.locator("figure#daily .chart-area svg path[fill='rgb(128,128,128)']").count()
+        assert shaded >= 1  # the day that holds them
+        assert g.outside == [] and g.errors == []
+
+
 def test_no_wcag_a_or_aa_violation_on_the_overview_and_a_port_page(site: Site, browser: Browser) -> None:
     g = _signed_in(browser, site, "hana")
     for path in ("/observe?period=2026Q3", "/observe/ports/23-tcp?period=2026Q3&lang=en"):

@@ -144,7 +144,7 @@ def test_series_daily_and_hourly_are_teiten_series_with_the_quiet_hours(api: Api
     assert all(g.endswith(":00:00Z") and "2026-07-01" <= g[:10] <= "2026-09-30" for g in gaps)
     # the same hours from the packets themselves (no roll-ups)
     from teiten.periods import parse_period
-    from teiten.web.observe_data import hour_gaps
+    from teiten.web.outages import hour_gaps
 
     obs, _ = api.observing.observation()
     assert hour_gaps(replace(obs, rollups=None), parse_period(PERIOD), None) == gaps
@@ -178,6 +178,32 @@ def test_breakdown_and_heatmap_of_the_top_port(api: Api, store: Path) -> None:
     csv_rows = list(csv.DictReader(io.StringIO(api.get(f"/api/v1/breakdown/regions/{region}.csv").text)))
     assert {r["part"] for r in csv_rows} == set(rd["series"])
     assert api.get("/api/v1/heatmap/regions/unknown").status_code in (200, 404)
+
+
+def test_breakdown_mixes_and_ases_are_those_of_the_key_s_packets(api: Api, store: Path) -> None:
+    from teiten.engine.duckdb import connect_sql
+
+    top = api.data("/api/v1/rankings/ports")["data"]["rows"][0]
+    d = api.data(f"/api/v1/breakdown/ports/{top['key'].replace('/', '-')}")["data"]
+    con = connect_sql(store)
+    where = f"WHERE key = '{top['key']}' AND day BETWEEN '2026-07-01' AND '2026-09-30' AND sensor IS NOT NULL"
+    ttls = dict(con.execute(f"SELECT ttl, count(*) FROM packets {where} GROUP BY ttl").fetchall())
+    assert len(ttls) > 2  # a mix, not one value
+    ranked = sorted(ttls.items(), key=lambda kv: (-kv[1], str(kv[0])))
+    assert [(int(r["key"]), r["packets"]) for r in d["ttl"]["rows"] if r["key"] != "other"] == ranked[:10]
+    assert sum(r["packets"] for r in d["ttl"]["rows"]) == top["packets"]
+    (mirai, zmap, masscan), = con.execute(
+        f"SELECT sum(mirai::INT), sum(zmap::INT), sum(masscan::INT) FROM packets {where}").fetchall()
+    assert [d["fingerprints"][f]["packets"] for f in ("mirai", "zmap", "masscan")] == [mirai, zmap, masscan]
+    ases = con.execute(f"SELECT coalesce(asn, 0) AS a, count(*), count(DISTINCT src4) + count(DISTINCT src6)"
+                       f" FROM packets {where} GROUP BY a ORDER BY 2 DESC, 1").fetchall()
+    assert len(ases) > 2 and any(a for a, _, _ in ases)  # known ASes
+    assert [(r["asn"] or 0, r["packets"], r["sources"]) for r in d["asns"] if r["key"] != "other"] == [
+        tuple(x) for x in ases[:10]]
+    assert all(r["key"] == (f"AS{r['asn']}" if r["asn"] else "--") for r in d["asns"] if r["key"] != "other")
+    assert sum(r["packets"] for r in d["asns"]) == top["packets"]
+    assert sum(r["sources"] for r in d["asns"]) == d["sources"]
+    assert any(r["name"] for r in d["asns"][:10])  # named from the geo data
 
 
 def test_map_and_compare(api: Api, store: Path) -> None:

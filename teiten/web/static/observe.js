@@ -40,6 +40,14 @@
       base.visualMap = { min: 0, max: max || 1, calculable: true, orient: "horizontal", left: "center",
                          bottom: 0, inRange: { color: ["#f4f8fc", "#9ecae1", "#3182bd", "#08306b"] } };
       base.series = [{ type: "heatmap", name: spec.seriesName || "", data: spec.cells }];
+      if (spec.gaps && spec.gaps.length) {  /* hours without a packet from a sensor: hatched grey */
+        base.visualMap.seriesIndex = 0;
+        base.series.push({ type: "heatmap", name: spec.gapName || "", silent: true,
+                           data: spec.gaps.map(function (g) { return [g[0], g[1], 0]; }),
+                           itemStyle: { color: "rgba(128,128,128,0.45)", borderColor: "#555", borderWidth: 1,
+                                        decal: { symbol: "rect", dashArrayX: [1, 0], dashArrayY: [2, 3],
+                                                 rotation: -Math.PI / 4, color: "rgba(0,0,0,0.35)" } } });
+      }
       return base;
     }
     if (spec.type === "map") {
@@ -86,7 +94,7 @@
     if (spec.type === "map" && !echarts.getMap("world")) { return; }  /* vendor/world/world.js registers it */
     var chart = echarts.init(el, null, { renderer: "svg", locale: lang });
     chart.setOption(option(spec));
-    fig.setAttribute("data-drawn", String(spec.series ? spec.series.length : 1));
+    fig.setAttribute("data-drawn", String(chart.getOption().series.length));
     window.addEventListener("resize", function () { chart.resize(); });
     var stem = fig.getAttribute("data-name") || "chart";
     fig.querySelectorAll("button[data-export]").forEach(function (b) {

@@ -43,11 +43,11 @@ from teiten.web.observe_query import (
     csv_text,
     documented,
     envelope,
-    narrowed,
     param,
     parse_query,
     resolve_query,
 )
+from teiten.web.outages import outages
 
 __all__ = ["MAX_KEYS", "observer", "parse_key", "router"]
 
@@ -139,8 +139,7 @@ def _respond(request: Request, q: ObserveQuery, key: tuple[Any, ...], build: Bui
 
 def _gaps(obs: Observation, q: ObserveQuery, period: Period) -> list[str]:
     """The hours without a packet from a sensor (of the query's kind, every IP version)."""
-    whole = narrowed(obs, ObserveQuery(tz=q.tz, group=q.group, kind=q.kind))
-    return od.hour_gaps(whole, period, q.group)
+    return outages(obs, q, period).iso()
 
 
 def _has_packets(what: str) -> Callable[[od.Answer], None]:

@@ -56,6 +56,7 @@ from teiten.web.observe_query import (
     resolve_query,
 )
 from teiten.web.observing import Observing
+from teiten.web.outages import outages
 
 __all__ = ["KIND_PARAM", "MAX_PACKETS", "check_finding_id", "full_sources", "observer", "one_finding",
            "period_findings", "router", "sensors_answer"]
@@ -274,7 +275,7 @@ def sensors_answer(request: Request, q: ObserveQuery) -> tuple[Period, StoreVers
                 per.setdefault(h["sensor"], {"sensor": h["sensor"], "packets": 0, "daily": [], "silent_hours": None,
                                              "timeline": []})
                 per[h["sensor"]]["manifests"] = _manifest_timeline(o.store, h["sensor"], period.start)
-        return period, version, {"health": health, "sensors": per}
+        return period, version, {"health": health, "sensors": per, "gap_days": outages(obs, q, period).days()}
 
     got: tuple[Period, StoreVersion, dict[str, Any]] = o.answer(("sensors", q.key()), compute)
     return got

@@ -25,6 +25,7 @@ from teiten.web.observe_evidence import daily_evidence, evidence_rows, sample_ro
 from teiten.web.observe_links import Links
 from teiten.web.observe_query import PERIOD, ObserveQuery, documented, narrowed, parse_query, resolve_query
 from teiten.web.observe_text import texts
+from teiten.web.outages import outages
 from teiten.web.views.observe_findings import (
     KIND_PARAM,
     check_finding_id,
@@ -41,8 +42,8 @@ router = APIRouter()
 
 def _page(request: Request, ctx: WebContext, user: User, q: ObserveQuery, name: str, template: str,
           build: Any, **extra: Any) -> HTMLResponse:
-    """``template`` with the values ``build(obs, period, t, links)`` gives, cached per store
-    version, filters and language."""
+    """``template`` with the values ``build(obs, period, t, links, outages)`` gives, cached per
+    store version, filters and language."""
     observing = observing_of(request)
     t = texts(q.lang)
     links = Links(q, request.url.path)
@@ -51,7 +52,8 @@ def _page(request: Request, ctx: WebContext, user: User, q: ObserveQuery, name: 
         o = observing.prepared(obs, q)
         period = resolve_query(o, q)
         groups = sorted({s.group for s in obs.sensors if s.group})
-        return {"period": period, "as_of": version.as_of, "groups": groups, **build(o, period, t, links)}
+        return {"period": period, "as_of": version.as_of, "groups": groups,
+                **build(o, period, t, links, outages(obs, q, period))}
 
     values = observing.answer(("page", name, q.key(), q.lang, *extra.values()), compute)
     return render(request, template, user, lang=q.lang, t=t, q=q, links=links, filters=True, charts=True,
@@ -62,7 +64,8 @@ def _page(request: Request, ctx: WebContext, user: User, q: ObserveQuery, name: 
 def overview_page(request: Request, user: User = Depends(page_user), q: ObserveQuery = Depends(parse_query),
                   ctx: WebContext = Depends(web)) -> HTMLResponse:
     return _page(request, ctx, user, q, "overview", "observe/overview.html.j2",
-                 lambda o, p, t, links: {**pages.overview(o, p, q, t, links), "findings_src": links.api("findings")})
+                 lambda o, p, t, links, gaps: {**pages.overview(o, p, q, t, links, gaps),
+                                               "findings_src": links.api("findings")})
 
 
 @router.get("/observe/ports/{slug}", response_class=HTMLResponse, openapi_extra=documented())
@@ -73,7 +76,7 @@ def port_page(slug: str, request: Request, user: User = Depends(page_user), q: O
         raise HTTPException(400, "a port key is written like 445-tcp, 5060-udp, 8-icmp or frag")
     full = can_edit(user)
     return _page(request, ctx, user, q, f"port-{full}", "observe/port.html.j2",
-                 lambda o, p, t, links: {**pages.port(o, p, q, key, t, links, full_sources=full),
+                 lambda o, p, t, links, gaps: {**pages.port(o, p, q, key, t, links, gaps, full_sources=full),
                                          "label": key_label(key)}, key=key)
 
 
@@ -84,14 +87,14 @@ def region_page(code: str, request: Request, user: User = Depends(page_user), q:
     if not (region == "--" or (len(region) == 2 and region.isascii() and region.isalpha())):
         raise HTTPException(400, "a region is an ISO 3166 alpha-2 code (JP, CN) or unknown")
     return _page(request, ctx, user, q, "region", "observe/region.html.j2",
-                 lambda o, p, t, links: pages.region(o, p, q, region, t, links), region=region)
+                 lambda o, p, t, links, gaps: pages.region(o, p, q, region, t, links, gaps), region=region)
 
 
 @router.get("/observe/map", response_class=HTMLResponse, openapi_extra=documented())
 def map_page(request: Request, user: User = Depends(page_user), q: ObserveQuery = Depends(parse_query),
              ctx: WebContext = Depends(web)) -> HTMLResponse:
     return _page(request, ctx, user, q, "map", "observe/map.html.j2",
-                 lambda o, p, t, links: {"map": pages.world(o, p, q, t, links), "world": True})
+                 lambda o, p, t, links, _gaps: {"map": pages.world(o, p, q, t, links), "world": True})
 
 
 @router.get("/observe/compare", response_class=HTMLResponse, openapi_extra=documented())
@@ -164,7 +167,7 @@ def sensors_page(request: Request, user: User = Depends(page_user), q: ObserveQu
     series = {s["sensor"]: [float(x["packets"]) for x in s["daily"]] for s in per if s["daily"]}
     fig = line_figure("sensor-daily", f"{t['sensors']}: {t['packets']}", f"{len(per)} {t['sensors']}, {period.label}",
                       days, series, x_name=f"{t['day']} ({period.tz})", y_name=t["packets"],
-                      src=links.api("sensors"), digits=0)
+                      gaps=data["gap_days"], src=links.api("sensors"), digits=0)
     return render(request, "observe/sensors.html.j2", user, lang=q.lang, t=t, q=q, links=links, filters=True,
                   charts=True, period=period, as_of=version.as_of, health=data["health"], sensors=per, figures=[fig])
 
