@@ -48,7 +48,7 @@ def _quiet_hours(obs: Observation, period: Period, group: str | None) -> list[in
 def hour_gaps(obs: Observation, period: Period, group: str | None = None) -> list[str]:
     """The UTC hours (ISO, ``2026-07-01T03:00:00Z``) of the period in which a sensor
     recorded no packet at all (see :func:`_quiet_hours`)."""
-    return [_iso(h * HOUR_US) for h in _quiet_hours(obs, period, group)]
+    return Outages(obs, period, group).iso()
 
 
 @dataclass
@@ -75,7 +75,7 @@ class Outages:
         tz = zone(self.period.tz)
         out: set[tuple[date, int]] = set()
         for h in self.hours:
-            start = datetime.fromtimestamp(h * 3600, UTC)
+            start = datetime.fromtimestamp(h * HOUR_US / 1e6, UTC)
             for t in {start.astimezone(tz), (start + timedelta(minutes=59)).astimezone(tz)}:
                 if self.period.first <= t.date() <= self.period.last:
                     out.add((t.date(), t.hour))
