@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml constraints.txt scripts/install-system-packages.sh
 	bash scripts/install-system-packages.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[test,spark]'
 	$(BIN)/python -m teiten.enrich.build
 	touch $(STAMP)
 

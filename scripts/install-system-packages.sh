@@ -11,9 +11,11 @@
 #   libpcap0.8                    capture on a sensor (teiten sensor run, through ctypes)
 #   iproute2                      ip netns/link: the sensor tests build network namespaces and veth pairs
 #   tcpreplay                     the sensor burst test and capture benchmark replay captures into a veth
+#   openjdk-17-jre-headless       the Java runtime of the Spark engine (pyspark), when no `java` is on the PATH
 set -euo pipefail
 PKGS=(tor-geoipdb libloc-database location tshark fonts-ipaexfont-gothic libpango-1.0-0 libpangoft2-1.0-0
       libharfbuzz-subset0 poppler-utils chromium libpcap0.8 iproute2 tcpreplay)
+command -v java >/dev/null || PKGS+=(openjdk-17-jre-headless)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
