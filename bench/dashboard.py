@@ -48,7 +48,9 @@ def main() -> None:
     a = ap.parse_args()
     p = a.period
     pages = [("overview", f"/observe?period={p}"), ("port", f"/observe/ports/{a.port_key}?period={p}"),
-             ("region", f"/observe/regions/{a.region}?period={p}"), ("map", f"/observe/map?period={p}"),
+             ("port tables", f"/observe/ports/{a.port_key}/tables?period={p}"),
+             ("region", f"/observe/regions/{a.region}?period={p}"),
+             ("region tables", f"/observe/regions/{a.region}/tables?period={p}"), ("map", f"/observe/map?period={p}"),
              ("compare", f"/observe/compare?b={p}"), ("sensors", f"/observe/sensors?period={p}"),
              ("api summary", f"/api/v1/summary?period={p}"), ("api rankings", f"/api/v1/rankings/ports?period={p}")]
     if a.findings:
@@ -92,8 +94,10 @@ def main() -> None:
     print(f"{'page':14} {'first s':>8} {'warm ms':>8} {'bytes':>9}")
     for name, first, warm, size in rows:
         print(f"{name:14} {first:8.2f} {warm * 1000:8.1f} {size:9,}")
+    drawn = [r for r in rows if not r[0].endswith(" tables")]  # the tables are fetched once the page is drawn
     print(f"warm target < 300 ms: {'met' if all(w < 0.3 for _, _, w, _ in rows) else 'NOT met'};"
-          f" first target < 5 s: {'met' if all(f < 5 for _, f, _, _ in rows) else 'NOT met'}")
+          f" first target < 5 s: {'met' if all(f < 5 for _, f, _, _ in drawn) else 'NOT met'} for the pages,"
+          f" {'met' if all(f < 5 for _, f, _, _ in rows) else 'NOT met'} with the tables they fetch")
 
 
 if __name__ == "__main__":

@@ -94,6 +94,14 @@ def export_site(obs: Observation, period: Period, out: Path, *, langs: list[str]
         "index.html", "map.html", *(f"ports/{key_slug(k)}.html" for k in ports),
         *(f"regions/{region_slug(c)}.html" for c in regions))]
     exported, data = set(files), list[str]()
+    drilled: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def tables(dimension: str, key: str) -> dict[str, Any]:
+        """The key's tables, inline (public: sources as their /24 or /48), drilled once for every language."""
+        if (dimension, key) not in drilled:
+            drilled[dimension, key] = pages.key_tables(obs, period, base, dimension, key, full_sources=False)
+        return drilled[dimension, key]
+
     _write_data(out, "rankings_ports", probe["ports"].to_json(), probe["ports"].rows, data)
     _write_data(out, "rankings_regions", probe["regions"].to_json(), probe["regions"].rows, data)
     for lang in langs:
@@ -122,11 +130,12 @@ def export_site(obs: Observation, period: Period, out: Path, *, langs: list[str]
             rel = f"{lang}/ports/{key_slug(k)}.html"
             write(rel, "observe/port.html.j2",
                   {**pages.port(obs, period, q, k, t, Links(q, rel, static_site=True, exported=exported), gaps,
-                                full_sources=False), "label": key_label(k)})
+                                tables=tables("ports", k)), "label": key_label(k)})
         for c in regions:
             rel = f"{lang}/regions/{region_slug(c)}.html"
             write(rel, "observe/region.html.j2",
-                  pages.region(obs, period, q, c, t, Links(q, rel, static_site=True, exported=exported), gaps))
+                  pages.region(obs, period, q, c, t, Links(q, rel, static_site=True, exported=exported), gaps,
+                               tables=tables("regions", c)))
     first = langs[0]
     (out / "index.html").write_text(
         f'<!DOCTYPE html><html lang="{first}"><head><meta charset="utf-8"><title>teiten {period.label}</title>'

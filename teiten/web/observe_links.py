@@ -65,6 +65,10 @@ class Links:
             return self._file(f"regions/{region_slug(code)}.html") or "#"
         return self.q.url(f"/observe/regions/{region_slug(code)}")
 
+    def tables(self) -> str:
+        """The tables this port or region page fetches once it is drawn (the server's pages)."""
+        return self.q.url(f"{self.here}/tables")
+
     def finding(self, fid: str) -> str:
         return self.q.url(f"/observe/findings/{fid}")
 

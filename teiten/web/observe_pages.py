@@ -6,8 +6,12 @@
 and regions tables as the NPA/TSUBAME reports print them (previous rank, Δ, %, rise/fall,
 ごく僅か/検知なし), a daily chart of the top ports. ``port``: the key's daily series per
 address with its 7-day mean and the compared period overlaid, the same stacked by source
-country (top 10 + others), an hour × day heatmap, its source ports and top sources.
-``region``: the country's port mix and trend. ``world``: the choropleth.
+country (top 10 + others), an hour × day heatmap. ``region``: the country's trend and
+port mix over time. ``key_tables``: the tables of a port's or a region's packets (source
+ports, top sources, TTLs, fingerprinted shares, ASes, a region's ports): one pass per source
+over the key's packets, seconds on a big quarter, so the server's pages are drawn without
+them and fetch them (``/observe/ports/{slug}/tables``) while the static site has them
+inline. ``world``: the choropleth.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from teiten.analyze.drilldown import drill
+from teiten.analyze.mixes import FINGERPRINTS
 from teiten.analyze.rankings import ranking
 from teiten.analyze.series import breakdown, daily, hourly
 from teiten.engine.observation import Observation
@@ -29,7 +34,7 @@ from teiten.web.observe_links import Links, region_slug
 from teiten.web.observe_query import ObserveQuery
 from teiten.web.outages import Outages
 
-__all__ = ["compare", "overview", "port", "region", "world"]
+__all__ = ["compare", "key_tables", "overview", "port", "region", "world"]
 
 
 def _per_day_series(doc: dict[str, Any], field: str = "per_ip_day") -> dict[str, list[float | None]]:
@@ -71,8 +76,20 @@ def _previous_overlay(obs: Observation, period: Period, key: str, q: ObserveQuer
     return [r["per_ip_day"] for r in doc["rows"]]
 
 
+def key_tables(obs: Observation, period: Period, q: ObserveQuery, dimension: str, key: str, *,
+               full_sources: bool) -> dict[str, Any]:
+    """The drill-down of ``key`` (a port key, or a region with ``dimension="regions"``) and its
+    top sources, whole or as their /24 (/48)."""
+    d = drill(obs, key, period, dimension=dimension, top=10, group=q.group)
+    sources = [{**s, "source": s["source"] if full_sources else mask_source(s["source"])}
+               for s in d["top_sources"]]
+    return {"drill": d, "sources": sources, "fingerprint_tools": FINGERPRINTS}
+
+
 def port(obs: Observation, period: Period, q: ObserveQuery, key: str, t: dict[str, Any], links: Links,
-         outages: Outages, *, full_sources: bool) -> dict[str, Any]:
+         outages: Outages, *, tables: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The port page's values; ``tables`` (:func:`key_tables`) inline, or None for a page that
+    fetches them."""
     doc = daily(obs, "ports", period, [key], group=q.group)
     gaps = outages.days()
     values = [r["per_ip_day"] for r in doc["rows"]]
@@ -98,15 +115,12 @@ def port(obs: Observation, period: Period, q: ObserveQuery, key: str, t: dict[st
                                days, cells, x_name=_zone_axis(t, period), y_name=f"{t['hour']} ({period.tz})",
                                gaps=outages.cells(), gap_name=t["quiet_hour"],
                                src=links.api(f"heatmap/ports/{key_slug(key)}")))
-    d = drill(obs, key, period, dimension="ports", top=10, group=q.group)
-    sources = [{**s, "source": s["source"] if full_sources else mask_source(s["source"])}
-               for s in d["top_sources"]]
-    return {"key": key, "figures": figs, "drill": d, "sources": sources}
+    return {"key": key, "figures": figs, "packets": sum(int(r["packets"]) for r in doc["rows"]), **(tables or {})}
 
 
 def region(obs: Observation, period: Period, q: ObserveQuery, code: str, t: dict[str, Any], links: Links,
-           outages: Outages) -> dict[str, Any]:
-    d = drill(obs, code, period, dimension="regions", top=10, group=q.group)
+           outages: Outages, *, tables: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The region page's values; ``tables`` as for :func:`port`."""
     doc = daily(obs, "regions", period, [code], group=q.group)
     by = breakdown(obs, "regions", period, code, top=10, group=q.group)
     name = country_name(None if code == "--" else code, q.lang)
@@ -117,7 +131,8 @@ def region(obs: Observation, period: Period, q: ObserveQuery, code: str, t: dict
             line_figure("by-port", f"{name}: {t['ports']}", f"{name}: {next(iter(by['series']), '')}", by["days"],
                         by["series"], x_name=_zone_axis(t, period), y_name=t["per_ip_day"], stacked=True,
                         gaps=outages.days(), src=links.api(f"breakdown/regions/{region_slug(code)}"))]
-    return {"code": code, "region_name": name, "figures": figs, "drill": d}
+    return {"code": code, "region_name": name, "figures": figs,
+            "packets": sum(int(r["packets"]) for r in doc["rows"]), **(tables or {})}
 
 
 def compare(obs: Observation, a: Period, b: Period, q: ObserveQuery) -> dict[str, Any]:

@@ -162,6 +162,9 @@ def test_a_port_page_and_what_a_viewer_sees_of_its_sources(site: Site, browser: 
         g.page.goto(f"{site.base}/observe/ports/23-tcp?period=2026Q3")
         assert _drawn(g.page, "daily") >= 1 and _drawn(g.page, "by-country") >= 1
         g.page.wait_for_selector("figure#heatmap[data-drawn]")
+        # the tables come after the page is drawn, from its …/tables fragment
+        g.page.wait_for_selector("#key-tables:not([aria-busy]) #top-sources tbody th")
+        assert g.page.locator("#key-tables p.pending").count() == 0
         sources = g.page.locator("#top-sources tbody th").all_text_contents()
         assert sources, "no top sources"
         if whole:
@@ -196,6 +199,8 @@ def test_no_wcag_a_or_aa_violation_on_the_overview_and_a_port_page(site: Site, b
     for path in ("/observe?period=2026Q3", "/observe/ports/23-tcp?period=2026Q3&lang=en"):
         g.page.goto(site.base + path)
         g.page.wait_for_selector("figure.chart[data-drawn]")
+        if "/ports/" in path:  # its tables too, once fetched
+            g.page.wait_for_selector("#key-tables:not([aria-busy]) #asns")
         assert _axe(g.page, site.base) == [], path
     assert g.outside == []
 

@@ -139,9 +139,25 @@
       .catch(function () { pending.textContent = box.dataset.failed; });
   }
 
+  /* a port or region page's tables: one pass per source over the key's packets (seconds on a
+     big quarter), so the page is drawn first and the server's fragment (escaped there, as
+     every page is) put in when it answers */
+  function tables(box) {
+    var pending = box.querySelector("p.pending");
+    fetch(box.dataset.src, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        box.replaceChildren.apply(box, Array.prototype.slice.call(doc.body.childNodes));
+        box.removeAttribute("aria-busy");
+      })
+      .catch(function () { pending.textContent = box.dataset.failed; box.removeAttribute("aria-busy"); });
+  }
+
   function ready() {
     document.querySelectorAll("figure.chart").forEach(draw);
     document.querySelectorAll("section#findings[data-src]").forEach(findings);
+    document.querySelectorAll("div#key-tables[data-src]").forEach(tables);
     /* a filter change submits its form (the URL is the view) */
     document.querySelectorAll("form.filters select").forEach(function (s) {
       s.addEventListener("change", function () { s.form.submit(); });

@@ -68,26 +68,70 @@ def overview_page(request: Request, user: User = Depends(page_user), q: ObserveQ
                                                "findings_src": links.api("findings")})
 
 
-@router.get("/observe/ports/{slug}", response_class=HTMLResponse, openapi_extra=documented())
-def port_page(slug: str, request: Request, user: User = Depends(page_user), q: ObserveQuery = Depends(parse_query),
-              ctx: WebContext = Depends(web)) -> HTMLResponse:
+def _port_key(slug: str) -> str:
     key = key_from_slug(slug)
     if key is None:
         raise HTTPException(400, "a port key is written like 445-tcp, 5060-udp, 8-icmp or frag")
-    full = can_edit(user)
-    return _page(request, ctx, user, q, f"port-{full}", "observe/port.html.j2",
-                 lambda o, p, t, links, gaps: {**pages.port(o, p, q, key, t, links, gaps, full_sources=full),
-                                         "label": key_label(key)}, key=key)
+    return key
+
+
+def _region_code(code: str) -> str:
+    region = "--" if code == "unknown" else code.upper()
+    if not (region == "--" or (len(region) == 2 and region.isascii() and region.isalpha())):
+        raise HTTPException(400, "a region is an ISO 3166 alpha-2 code (JP, CN) or unknown")
+    return region
+
+
+@router.get("/observe/ports/{slug}", response_class=HTMLResponse, openapi_extra=documented())
+def port_page(slug: str, request: Request, user: User = Depends(page_user), q: ObserveQuery = Depends(parse_query),
+              ctx: WebContext = Depends(web)) -> HTMLResponse:
+    key = _port_key(slug)
+    return _page(request, ctx, user, q, "port", "observe/port.html.j2",
+                 lambda o, p, t, links, gaps: {**pages.port(o, p, q, key, t, links, gaps), "label": key_label(key),
+                                               "tables_src": links.tables()},
+                 key=key)
 
 
 @router.get("/observe/regions/{code}", response_class=HTMLResponse, openapi_extra=documented())
 def region_page(code: str, request: Request, user: User = Depends(page_user), q: ObserveQuery = Depends(parse_query),
                 ctx: WebContext = Depends(web)) -> HTMLResponse:
-    region = "--" if code == "unknown" else code.upper()
-    if not (region == "--" or (len(region) == 2 and region.isascii() and region.isalpha())):
-        raise HTTPException(400, "a region is an ISO 3166 alpha-2 code (JP, CN) or unknown")
+    region = _region_code(code)
     return _page(request, ctx, user, q, "region", "observe/region.html.j2",
-                 lambda o, p, t, links, gaps: pages.region(o, p, q, region, t, links, gaps), region=region)
+                 lambda o, p, t, links, gaps: {**pages.region(o, p, q, region, t, links, gaps),
+                                               "tables_src": links.tables()},
+                 region=region)
+
+
+def _tables(request: Request, user: User, q: ObserveQuery, dimension: str, key: str, template: str,
+            page: str) -> HTMLResponse:
+    """The tables of a port or region page (an HTML fragment the page fetches after it is drawn:
+    they take one pass per source over the key's packets), cached as the pages are."""
+    observing = observing_of(request)
+    full = full_sources(user)
+
+    def compute(obs: Any, _version: Any) -> dict[str, Any]:
+        o = observing.prepared(obs, q)
+        return pages.key_tables(o, resolve_query(o, q), q, dimension, key, full_sources=full)
+
+    values = observing.answer(("tables", dimension, key, full, q.key()), compute)
+    return render(request, template, user, lang=q.lang, t=texts(q.lang), q=q, links=Links(q, page), **values)
+
+
+@router.get("/observe/ports/{slug}/tables", response_class=HTMLResponse, openapi_extra=documented())
+def port_tables(slug: str, request: Request, user: User = Depends(page_user),
+                q: ObserveQuery = Depends(parse_query)) -> HTMLResponse:
+    """A port page's tables: source ports, top sources (whole for handlers and admins and when
+    TEITEN_WEB_VIEWER_SOURCES=full, else their /24 or /48), TTLs, fingerprinted shares, ASes."""
+    return _tables(request, user, q, "ports", _port_key(slug), "observe/port_tables.html.j2",
+                   request.url.path.removesuffix("/tables"))
+
+
+@router.get("/observe/regions/{code}/tables", response_class=HTMLResponse, openapi_extra=documented())
+def region_tables(code: str, request: Request, user: User = Depends(page_user),
+                  q: ObserveQuery = Depends(parse_query)) -> HTMLResponse:
+    """A region page's tables: its ports, ASes, TTLs and fingerprinted shares."""
+    return _tables(request, user, q, "regions", _region_code(code), "observe/region_tables.html.j2",
+                   request.url.path.removesuffix("/tables"))
 
 
 @router.get("/observe/map", response_class=HTMLResponse, openapi_extra=documented())
