@@ -9,7 +9,7 @@ hash per packet than text, which is made for the aggregated rows only.
 One table, :data:`KEYED`, gives every form (like a query language's dialect tokens):
 Python (:func:`key_name`, :func:`key_codes`), numpy over Arrow columns
 (:func:`key_codes_of`), Ibis expressions for any engine (:func:`port_key`,
-:func:`key_code`, :func:`key_text`) and DuckDB SQL text (:data:`KEY_SQL`).
+:func:`key_code`, :func:`key_text`) and SQL text for DuckDB and Spark (:data:`KEY_SQL`).
 """
 
 from __future__ import annotations
@@ -141,14 +141,14 @@ def key_text(code: ir.IntegerValue) -> ir.StringValue:
                       else_=ibis.null("string"))
 
 
-# SQL (DuckDB), over the stored columns
+# SQL (DuckDB and Spark SQL alike), over the stored columns
 
 def _key_sql() -> str:
     tests = [f"    WHEN frag = {NON_FIRST_FRAGMENT} THEN 'FRAG'"]
-    tests += [f"    WHEN proto = {p} AND {col} IS NOT NULL THEN CAST({col} AS VARCHAR) || '/{name}'"
+    tests += [f"    WHEN proto = {p} AND {col} IS NOT NULL THEN CAST({col} AS STRING) || '/{name}'"
               for p, (name, col) in KEYED.items()]
-    return "CASE\n" + "\n".join(tests) + "\n    ELSE CAST(proto AS VARCHAR) || '/OTHER'\nEND"
+    return "CASE\n" + "\n".join(tests) + "\n    ELSE CAST(proto AS STRING) || '/OTHER'\nEND"
 
 
-#: The key text of a packet as a DuckDB expression.
+#: The key text of a packet as an SQL expression that DuckDB and Spark both read.
 KEY_SQL = _key_sql()

@@ -143,12 +143,15 @@ def breakdown(obs: Observation, dimension: str, period: Period, key: str, *, top
     dens = addresses_by_day(obs, period, group)
     days = period.day_list()
     index = {d: i for i, d in enumerate(days)}
-    series: dict[str, list[float]] = {k: [0.0] * len(days) for k in [*parts, "other"]}
+    # packets summed per part and day, then divided: a sum of quotients would depend on the
+    # order the engine returns the rows in
+    counts: dict[str, list[int]] = {k: [0] * len(days) for k in [*parts, "other"]}
     for d, k, n in cells:
         day = day_of(d)
-        den = dens.get(day, 0)
-        if day in index and den:
-            series[k if k in parts else "other"][index[day]] += int(n) / den
+        if day in index:
+            counts[k if k in parts else "other"][index[day]] += int(n)
+    per_day = [dens.get(d, 0) for d in days]
+    series = {k: [n / den if den else 0.0 for n, den in zip(v, per_day, strict=True)] for k, v in counts.items()}
     if not any(series["other"]):
         del series["other"]
     return {"period": period.to_json(), "key": key, "dimension": dimension, "by": other_dim,

@@ -5,7 +5,8 @@
 
 ``packets_raw``  the stored columns, exactly as in ``teiten.schema``
 ``packets``      the same plus ``src_ip``/``dst_ip`` (text), ``key`` (port key,
-                 teiten.keys) and ``day`` (UTC date)
+                 teiten.keys) and ``day`` (UTC date): teiten.engine.views, shared
+                 with the Spark engine
 ``files``        the manifest of ingested files
 ``sensors``      the sensor catalog
 ``outbound``     packets the sensors sent (a responder's SYN-ACKs and RSTs), with the
@@ -16,7 +17,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import itertools
 import os
 import re
@@ -32,30 +32,17 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from teiten.engine.observation import Observation, packets_table
+from teiten.engine.views import DERIVED, ip6_texts, manifest_tables
 from teiten.errors import SettingError, StoreError
-from teiten.keys import KEY_SQL
 from teiten.schema import packet_schema, rollup_schema
 from teiten.settings import setting
 from teiten.store.open import StoreState, read_state
 
 __all__ = ["LATER_COLUMNS", "DuckDBEngine", "connect_sql", "memory_limit", "open_duckdb", "run_sql"]
 
-_V4_TEXT = ("CAST(({c} >> 24) AS VARCHAR) || '.' || CAST((({c} >> 16) & 255) AS VARCHAR) || '.' || "
-            "CAST((({c} >> 8) & 255) AS VARCHAR) || '.' || CAST(({c} & 255) AS VARCHAR)")
-
 
 def _ip6_text(col: pa.Array) -> pa.Array:
-    cache: dict[bytes, str] = {}
-    out: list[str | None] = []
-    for b in col.to_pylist():
-        if b is None:
-            out.append(None)
-            continue
-        s = cache.get(b)
-        if s is None:
-            s = cache[b] = str(ipaddress.IPv6Address(b))
-        out.append(s)
-    return pa.array(out, pa.string())
+    return pa.array(ip6_texts(col.to_pylist()), pa.string())
 
 
 #: packet columns that parts written before them lack, and what such parts read as: their
@@ -123,15 +110,12 @@ def _connection(state: StoreState, *, threads: int | None = None) -> duckdb.Duck
     # ``date`` is the UTC day of the part's directory (packets/date=YYYY-MM-DD): a filter on it
     # skips whole files, footers unread
     db.execute("CREATE VIEW packets_raw AS SELECT * EXCLUDE (date) FROM _packets_parts")
-    src = "CASE WHEN ip_version = 4 THEN " + _V4_TEXT.format(c="src4") + " ELSE ip6_text(src6) END"
-    dst = "CASE WHEN ip_version = 4 THEN " + _V4_TEXT.format(c="dst4") + " ELSE ip6_text(dst6) END"
-    derived = f"{src} AS src_ip, {dst} AS dst_ip, {KEY_SQL} AS key, CAST(ts AS DATE) AS day"
-    db.execute(f"CREATE VIEW packets AS SELECT *, {derived} FROM packets_raw")
+    db.execute(f"CREATE VIEW packets AS SELECT *, {DERIVED} FROM packets_raw")
     if state.outbound:
-        db.execute(f"CREATE VIEW outbound AS SELECT * EXCLUDE (date), {derived}"
+        db.execute(f"CREATE VIEW outbound AS SELECT * EXCLUDE (date), {DERIVED}"
                    f" FROM read_parquet([{_files(state.outbound)}], hive_partitioning = true)")
     else:
-        db.execute(f"CREATE VIEW outbound AS SELECT *, {derived} FROM packets_raw WHERE false")
+        db.execute(f"CREATE VIEW outbound AS SELECT *, {DERIVED} FROM packets_raw WHERE false")
     rollups = state.rollups
     if rollups is not None:
         if rollups:
@@ -145,7 +129,7 @@ def _connection(state: StoreState, *, threads: int | None = None) -> duckdb.Duck
 def connect_sql(store: Path) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with every view of the module docstring: what ``teiten sql`` queries."""
     db = _connection(read_state(store))
-    _attach_manifest(db, str(store / "manifest.sqlite").replace("'", "''"))
+    _attach_manifest(db, store)
     return db
 
 
@@ -215,19 +199,8 @@ def open_duckdb(store: Path, *, threads: int | None = None) -> Observation:
                        {"geo_sources": state.geo_sources, "store": store}, engine, rollups=rollups)
 
 
-def _attach_manifest(db: duckdb.DuckDBPyConnection, path: str) -> None:
-    """Expose the manifest's files and sensors tables (read through Python sqlite3)."""
-    import sqlite3
-
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        for name, sql in (("files", "SELECT * FROM files"), ("sensors", "SELECT * FROM sensors")):
-            cur = con.execute(sql)
-            cols = [d[0] for d in cur.description]
-            rows = cur.fetchall()
-            data = {c: [r[i] for r in rows] for i, c in enumerate(cols)}
-            db.register(f"_{name}", pa.table(data) if rows else pa.table({c: pa.array([], pa.string())
-                                                                            for c in cols}))
-            db.execute(f"CREATE VIEW {name} AS SELECT * FROM _{name}")
-    finally:
-        con.close()
+def _attach_manifest(db: duckdb.DuckDBPyConnection, store: Path) -> None:
+    """Expose the manifest's files and sensors tables."""
+    for name, table in manifest_tables(store).items():
+        db.register(f"_{name}", table)
+        db.execute(f"CREATE VIEW {name} AS SELECT * FROM _{name}")
