@@ -35,6 +35,12 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("tz", "Time zone of day boundaries (IANA name, e.g. Asia/Tokyo).", "UTC"),
     Setting("memory_limit", "Engine memory bound, a size such as 8GB (DuckDB spills to disk past it).",
             default_note="40 % of the physical memory"),
+    Setting("engine", "Engine the analyses, reports and detection run on: duckdb (embedded) or spark"
+            " (docs/spark.md).", "duckdb"),
+    Setting("spark_master", "Spark master URL of --engine spark: local[*], local[2], spark://HOST:7077, yarn,"
+            " k8s://https://HOST:443.", "local[*]"),
+    Setting("spark_conf", "Extra Spark settings of --engine spark: a spark-defaults.conf file, or key=value"
+            " pairs separated by commas (spark.executor.memory=8g,spark.sql.shuffle.partitions=64)."),
     Setting("geo_dir", "Folder of the geolocation tables (teiten.enrich).",
             default_note="teiten/data/geo if writable, else ~/.cache/teiten/geo"),
     Setting("db", "Incident database URL (SQLAlchemy: sqlite:///… or postgresql+psycopg://…).",

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from teiten.cli.options import (
     compare_option,
     emit_rows,
+    engine_options,
     format_options,
     group_option,
     kind_option,
@@ -21,12 +22,16 @@ from teiten.cli.options import (
     user_errors,
 )
 
+if TYPE_CHECKING:
+    from teiten.engine.choice import EngineChoice
+
 __all__ = ["COMMANDS"]
 
 
 @click.command()
 @click.argument("what", type=click.Choice(["ports", "regions"]))
 @store_option
+@engine_options
 @period_options
 @compare_option
 @group_option
@@ -40,6 +45,7 @@ __all__ = ["COMMANDS"]
 @format_options
 @user_errors
 def top(what: str, store: Path, period: str | None, first: str | None, last: str | None, compare: str,
+        engine: EngineChoice,
         group: str | None, kind: str | None, limit: int | None, show_all: bool, lang: str, tz: str,
         fmt: str) -> None:
     """Rank destination port keys (445/TCP, 8/ICMP, ...) or source regions in a period.
@@ -51,10 +57,9 @@ def top(what: str, store: Path, period: str | None, first: str | None, last: str
     as in NPA Table 3-1. JSON numbers are unrounded.
     """
     from teiten.analyze.rankings import ranking
-    from teiten.engine import open_observation
     from teiten.report.tables import table_rows
 
-    obs = open_observation(store).of_kind(kind)
+    obs = engine.open(store).of_kind(kind)
     p = resolve_period(obs, period, first, last, tz)
     r = ranking(obs, what, p, compare=compare, group=group).with_shares()
     rows: list[dict[str, Any]] = r.rows
@@ -79,6 +84,7 @@ def _keys(text: str | None) -> list[str] | None:
 @click.command()
 @click.argument("what", type=click.Choice(["ports", "regions"]))
 @store_option
+@engine_options
 @period_options
 @click.option("--keys", metavar="K,K", help="Keys to follow (445/TCP,23/TCP or CN,JP). Default: the period's top.")
 @click.option("--top", type=int, default=5, show_default=True, help="How many top keys, without --keys.")
@@ -92,13 +98,13 @@ def _keys(text: str | None) -> list[str] | None:
 @format_options
 @user_errors
 def series(what: str, store: Path, period: str | None, first: str | None, last: str | None, keys: str | None,
+           engine: EngineChoice,
            top: int, step: str, total: bool, group: str | None, kind: str | None, tz: str, fmt: str) -> None:
     """Time series of port keys or regions: per day per sensor address with 7-day averages
     (ma7: the day and the six before), per hour, or per month."""
     from teiten.analyze.series import daily, hourly, monthly, top_keys
-    from teiten.engine import open_observation
 
-    obs = open_observation(store).of_kind(kind)
+    obs = engine.open(store).of_kind(kind)
     p = resolve_period(obs, period, first, last, tz)
     if step == "monthly":
         doc = monthly(obs, what, _keys(keys) or top_keys(obs, what, p, top, group), tz=tz, group=group)
@@ -119,6 +125,7 @@ def series(what: str, store: Path, period: str | None, first: str | None, last: 
 @click.command()
 @click.argument("what", type=click.Choice(["ports", "regions"]))
 @store_option
+@engine_options
 @period_options
 @click.option("--within", metavar="KEY", help="Shares within one region (--within JP) or port (--within 445/TCP).")
 @click.option("--by", "by", is_flag=True, help="The mix of each top key of the other dimension (stacked bars).")
@@ -130,13 +137,13 @@ def series(what: str, store: Path, period: str | None, first: str | None, last: 
 @format_options
 @user_errors
 def shares(what: str, store: Path, period: str | None, first: str | None, last: str | None, within: str | None,
+           engine: EngineChoice,
            by: bool, groups: int, top: int, group: str | None, kind: str | None, tz: str, fmt: str) -> None:
     """Shares of port keys or regions: of all packets, within one key of the other
     dimension, or (--by) for each top region's ports / each top port's regions."""
     from teiten.analyze.shares import mix, mix_by
-    from teiten.engine import open_observation
 
-    obs = open_observation(store).of_kind(kind)
+    obs = engine.open(store).of_kind(kind)
     p = resolve_period(obs, period, first, last, tz)
     if by:
         doc = mix_by(obs, what, p, groups=groups, top=top, group=group)
@@ -158,6 +165,7 @@ DRILL_SECTIONS = ("regions", "ports", "source_ports", "per_day", "top_sources")
 @click.command()
 @click.argument("key")
 @store_option
+@engine_options
 @period_options
 @click.option("--top", type=int, default=10, show_default=True, help="Rows of each ranking.")
 @click.option("--section", type=click.Choice(DRILL_SECTIONS), help="With --csv or a table: only this part.")
@@ -167,14 +175,13 @@ DRILL_SECTIONS = ("regions", "ports", "source_ports", "per_day", "top_sources")
 @format_options
 @user_errors
 def drill(key: str, store: Path, period: str | None, first: str | None, last: str | None, top: int,
-          section: str | None, group: str | None, kind: str | None, tz: str, fmt: str) -> None:
+          engine: EngineChoice, section: str | None, group: str | None, kind: str | None, tz: str, fmt: str) -> None:
     """Drill into one port key (1521/TCP) or region (CN): source regions or ports, source
     ports, packets and distinct sources per day, top source addresses, hour-of-day profile."""
     from teiten.analyze.drilldown import drill as drill_down
     from teiten.analyze.drilldown import key_of
-    from teiten.engine import open_observation
 
-    obs = open_observation(store).of_kind(kind)
+    obs = engine.open(store).of_kind(kind)
     p = resolve_period(obs, period, first, last, tz)
     stored, dimension = key_of(key)
     doc = drill_down(obs, stored, p, dimension=dimension, top=top, group=group)
@@ -198,6 +205,7 @@ def drill(key: str, store: Path, period: str | None, first: str | None, last: st
 @click.command()
 @click.argument("key", required=False)
 @store_option
+@engine_options
 @period_options
 @click.option("--top", type=int, default=5, show_default=True, help="First payloads shown per port key.")
 @group_option
@@ -206,15 +214,14 @@ def drill(key: str, store: Path, period: str | None, first: str | None, last: st
 @format_options
 @user_errors
 def payloads(key: str | None, store: Path, period: str | None, first: str | None, last: str | None, top: int,
-             group: str | None, kind: str | None, tz: str, fmt: str) -> None:
+             engine: EngineChoice, group: str | None, kind: str | None, tz: str, fmt: str) -> None:
     """The first payload of each TCP flow, per port key (or KEY, e.g. 23/TCP): flows with a
     SYN, flows that sent a payload (a responder's handshakes), the median seconds from SYN
     to payload, and the most common first payloads by flows and distinct sources, as
     escaped text (bytes outside printable ASCII as \\xNN)."""
     from teiten.analyze.handshakes import first_payloads
-    from teiten.engine import open_observation
 
-    obs = open_observation(store).of_kind(kind)
+    obs = engine.open(store).of_kind(kind)
     p = resolve_period(obs, period, first, last, tz)
     doc = first_payloads(obs, p, group, key, top)
     if fmt == "json":

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from teiten.cli.options import (
     compare_option,
     emit_rows,
+    engine_options,
     format_options,
     group_option,
     kind_option,
@@ -22,11 +24,15 @@ from teiten.cli.options import (
 )
 from teiten.detect.thresholds import describe
 
+if TYPE_CHECKING:
+    from teiten.engine.choice import EngineChoice
+
 __all__ = ["COMMANDS"]
 
 
 @click.command(help=describe())
 @store_option
+@engine_options
 @period_options
 @group_option
 @kind_option
@@ -36,14 +42,13 @@ __all__ = ["COMMANDS"]
 @tz_option
 @user_errors
 def detect(store: Path, period: str | None, first: str | None, last: str | None, group: str | None,
-           kind: str | None, top: int, as_json: bool, rules: Path | None, tz: str) -> None:
+           engine: EngineChoice, kind: str | None, top: int, as_json: bool, rules: Path | None, tz: str) -> None:
     """List what is notable in a period (the text is teiten.detect.thresholds.describe)."""
     from teiten.detect.finding import findings_document
     from teiten.detect.fingerprints import load_fingerprints
     from teiten.detect.run import detect as run_detect
-    from teiten.engine import open_observation
 
-    obs = open_observation(store).of_kind(kind)
+    obs = engine.open(store).of_kind(kind)
     p = resolve_period(obs, period, first, last, tz)
     findings = run_detect(obs, p, group, top=top, rules=rules)
     if as_json:
@@ -58,6 +63,7 @@ def detect(store: Path, period: str | None, first: str | None, last: str | None,
 
 @click.command()
 @store_option
+@engine_options
 @period_options
 @click.option("--by", type=click.Choice(["class", "region"]), default="class", show_default=True,
               help="Alerts per class (Worm, Scan, UDP spam, DoS, DNS, Others: NPA Table 4-1) or per source region"
@@ -73,6 +79,7 @@ def detect(store: Path, period: str | None, first: str | None, last: str | None,
 @format_options
 @user_errors
 def signatures(store: Path, period: str | None, first: str | None, last: str | None, by: str, compare: str,
+               engine: EngineChoice,
                rules: Path | None, rule_vars: tuple[str, ...], check: bool, group: str | None, tz: str,
                fmt: str) -> None:
     """Signature alerts per day per sensor address by class or source region, against the
@@ -81,10 +88,9 @@ def signatures(store: Path, period: str | None, first: str | None, last: str | N
     Every load reports its outcome: the accepted rules and the skipped ones per reason (on
     stderr; with --json under "rules": {"accepted": N, "skipped": [{"sid", "reason"}, ...]})."""
     from teiten.detect.signatures import load_ruleset, parse_var, signature_ranking, variables
-    from teiten.engine import open_observation
 
     overrides = dict(parse_var(v) for v in rule_vars)
-    obs = open_observation(store) if not check or (store / "manifest.sqlite").exists() else None
+    obs = engine.open(store) if not check or (store / "manifest.sqlite").exists() else None
     home = [a for s in obs.sensors for a in s.addresses] if obs is not None else []
     loaded = load_ruleset(rules, variables(home), overrides)
     if check:

@@ -27,9 +27,25 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["compare_option", "db_option", "emit_rows", "format_options", "group_option", "incident_db",
-           "incident_session", "kind_option", "open_incident_db", "period_options", "resolve_period", "rules_option",
-           "setting_option", "store_option", "tz_option", "user_errors"]
+__all__ = [
+    "compare_option",
+    "db_option",
+    "emit_rows",
+    "engine_options",
+    "format_options",
+    "group_option",
+    "incident_db",
+    "incident_session",
+    "kind_option",
+    "open_incident_db",
+    "period_options",
+    "resolve_period",
+    "rules_option",
+    "setting_option",
+    "store_option",
+    "tz_option",
+    "user_errors",
+]
 
 
 def setting_option(name: str, *decls: str, **kw: Any) -> Callable[[F], F]:
@@ -44,6 +60,29 @@ def setting_option(name: str, *decls: str, **kw: Any) -> Callable[[F], F]:
 
 def store_option(f: F) -> F:
     return setting_option("store", "--store", type=click.Path(path_type=Path))(f)
+
+
+def engine_options(f: F) -> F:
+    """``--engine``, ``--spark-master`` and ``--spark-conf``, handed to the command as one
+    ``engine`` (:class:`teiten.engine.choice.EngineChoice`; each from its setting when not given)."""
+
+    @wraps(f)
+    def run(*args: Any, engine: str | None, spark_master: str | None, spark_conf: str | None, **kw: Any) -> Any:
+        from teiten.engine.choice import engine_choice
+
+        try:
+            chosen = engine_choice(engine, spark_master, spark_conf)
+        except TeitenError as e:
+            raise click.BadParameter(str(e), param_hint="--engine/--spark-conf") from None
+        return f(*args, engine=chosen, **kw)
+
+    s = SETTINGS
+    g = click.option("--spark-conf", metavar="FILE|K=V,…", help=s["spark_conf"].help, envvar=s["spark_conf"].var,
+                     show_envvar=True)(run)
+    g = click.option("--spark-master", metavar="URL", help=s["spark_master"].help + " Default: local[*].",
+                     envvar=s["spark_master"].var, show_envvar=True)(g)
+    return click.option("--engine", type=click.Choice(["duckdb", "spark"]), help=s["engine"].help
+                        + " Default: duckdb.", envvar=s["engine"].var, show_envvar=True)(g)  # type: ignore[return-value]
 
 
 def tz_option(f: F) -> F:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from teiten.cli.options import (
+    engine_options,
     group_option,
     kind_option,
     period_options,
@@ -17,11 +19,15 @@ from teiten.cli.options import (
     user_errors,
 )
 
+if TYPE_CHECKING:
+    from teiten.engine.choice import EngineChoice
+
 __all__ = ["COMMANDS"]
 
 
 @click.command()
 @store_option
+@engine_options
 @period_options
 @click.option("--style", type=click.Choice(["tsubame", "npa"]), default="npa", show_default=True,
               help="tsubame: quarterly top-5 report; npa: monthly report with the comparison tables, shares and"
@@ -39,6 +45,7 @@ __all__ = ["COMMANDS"]
 @tz_option
 @user_errors
 def report(store: Path, period: str | None, first: str | None, last: str | None, style: str, lang: str, out: Path,
+           engine: EngineChoice,
            group: str | None, kind: str | None, top: int, findings_file: Path | None, rules: Path | None,
            tz: str) -> None:
     """Write an observation report for a period, in Japanese or English, as HTML (self-contained,
@@ -46,10 +53,9 @@ def report(store: Path, period: str | None, first: str | None, last: str | None,
     the findings of the detectors (see teiten detect); the npa style also has the signature
     alerts by class and by source region (NPA Tables 4-1 and 4-2)."""
     from teiten.detect.finding import read_findings
-    from teiten.engine import open_observation
     from teiten.report.build import write_report
 
-    obs = open_observation(store).of_kind(kind)
+    obs = engine.open(store).of_kind(kind)
     p = resolve_period(obs, period, first, last, tz)
     findings = None if findings_file is None else read_findings(findings_file, p)
     paths = write_report(obs, out, p, style=style, lang=lang, group=group, top=top, findings=findings, rules=rules)

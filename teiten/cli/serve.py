@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from teiten.cli.options import db_option, open_incident_db, setting_option, store_option, tz_option, user_errors
+from teiten.cli.options import (
+    db_option,
+    engine_options,
+    open_incident_db,
+    setting_option,
+    store_option,
+    tz_option,
+    user_errors,
+)
 from teiten.errors import SettingError
+
+if TYPE_CHECKING:
+    from teiten.engine.choice import EngineChoice
 
 __all__ = ["COMMANDS", "secure_cookies"]
 
@@ -27,9 +39,11 @@ def secure_cookies(mode: str | None) -> bool | None:
 @setting_option("forwarded_allow_ips", "--forwarded-allow-ips")
 @db_option
 @store_option
+@engine_options
 @tz_option
 @user_errors
-def serve(host: str, port: int, forwarded_allow_ips: str | None, db_url: str | None, store: Path, tz: str) -> None:
+def serve(host: str, port: int, forwarded_allow_ips: str | None, db_url: str | None, store: Path,
+          engine: EngineChoice, tz: str) -> None:
     """Serve the web UI and JSON API: the incidents, and the observation dashboard of the
     store's packets (/observe) when the store holds any (sign in with a user of teiten
     incidents user).
@@ -49,7 +63,7 @@ def serve(host: str, port: int, forwarded_allow_ips: str | None, db_url: str | N
     secret = setting("web_secret") or stored_secret(store / "web-secret")
     app = create_app(open_incident_db(db_url, store), secret=secret, tz=tz,
                      secure_cookies=secure_cookies(setting("web_secure_cookies")),
-                     store=store if (store / "manifest.sqlite").exists() else None)
+                     store=store if (store / "manifest.sqlite").exists() else None, engine=engine)
     proxies = (forwarded_allow_ips or "").strip()
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=bool(proxies), forwarded_allow_ips=proxies)
 

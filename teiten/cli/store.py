@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from teiten.cli.options import emit_rows, format_options, store_option, user_errors
+from teiten.cli.options import emit_rows, engine_options, format_options, store_option, user_errors
 
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from teiten.engine.choice import EngineChoice
     from teiten.ingest.health import SensorHealth
 
 __all__ = ["COMMANDS", "STATUS_COLUMNS", "sensor_states", "status_table"]
@@ -82,19 +83,18 @@ def ingest(paths: tuple[Path, ...], store: Path, sensor: str | None, as_json: bo
 @click.command()
 @click.argument("query")
 @store_option
+@engine_options
 @format_options
 @user_errors
-def sql(query: str, store: Path, fmt: str) -> None:
+def sql(query: str, store: Path, engine: EngineChoice, fmt: str) -> None:
     """Run SQL over the store.
 
     Views: packets (stored columns plus src_ip, dst_ip as text, key such as
     445/TCP, day), packets_raw (stored columns only), files (the manifest),
     sensors (the catalog). Example: teiten sql "SELECT key, count(*) FROM packets
-    GROUP BY 1 ORDER BY 2 DESC LIMIT 5"
+    GROUP BY 1 ORDER BY 2 DESC LIMIT 5". With --engine spark, Spark SQL over the same views.
     """
-    from teiten.engine import run_sql
-
-    answer = run_sql(store, query)
+    answer = engine.sql(store, query)
     if answer is None:
         return
     columns, rows = answer

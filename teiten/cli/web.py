@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from teiten.cli.options import group_option, period_options, resolve_period, store_option, tz_option, user_errors
+from teiten.cli.options import (
+    engine_options,
+    group_option,
+    period_options,
+    resolve_period,
+    store_option,
+    tz_option,
+    user_errors,
+)
+
+if TYPE_CHECKING:
+    from teiten.engine.choice import EngineChoice
 
 __all__ = ["COMMANDS", "web"]
 
@@ -18,6 +30,7 @@ def web() -> None:
 
 @web.command("export")
 @store_option
+@engine_options
 @period_options
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="The site's folder.")
 @click.option("--lang", "langs", default="ja,en", show_default=True, metavar="ja,en",
@@ -28,18 +41,17 @@ def web() -> None:
 @tz_option
 @user_errors
 def export(store: Path, period: str | None, first: str | None, last: str | None, out: Path, langs: str, top: int,
-           group: str | None, tz: str) -> None:
+           engine: EngineChoice, group: str | None, tz: str) -> None:
     """Write the overview, the port pages of the top ports, the region pages, the map and
     every table's JSON and CSV as a static site that opens from file:// or any web server
     (no request leaves the page; source addresses only as their /24 or /48)."""
-    from teiten.engine import open_observation
     from teiten.errors import SettingError
     from teiten.web.export import export_site
 
     chosen = [x.strip() for x in langs.split(",") if x.strip()]
     if not chosen or any(x not in ("ja", "en") for x in chosen):
         raise SettingError("--lang: ja, en or both (ja,en)")
-    obs = open_observation(store)
+    obs = engine.open(store)
     p = resolve_period(obs, period, first, last, tz)
     r = export_site(obs, p, out, langs=chosen, top=top, group=group)
     click.echo(f"{out}: {len(r.pages)} pages, {len(r.data)} data files ({p.label}); open {out / 'index.html'}")

@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 
+from teiten.engine.choice import EngineChoice
 from teiten.incidents.db import IncidentDB, open_db
 from teiten.incidents.taxonomy import (
     BRAND_ORIGINS,
@@ -42,7 +43,8 @@ __all__ = ["create_app"]
 
 
 def create_app(db: IncidentDB | str, *, secret: str | None = None, tz: str = "UTC",
-               secure_cookies: bool | None = None, store: Path | None = None) -> FastAPI:
+               secure_cookies: bool | None = None, store: Path | None = None,
+               engine: EngineChoice | None = None) -> FastAPI:
     """The app over ``db`` (an open database or its URL). ``secret``, at least 32 random
     bytes as hex or URL-safe base64 (SettingError otherwise), signs the sign-in form's CSRF
     token (default: random, so a sign-in page opened before a restart must be reloaded);
@@ -55,7 +57,7 @@ def create_app(db: IncidentDB | str, *, secret: str | None = None, tz: str = "UT
                                          secure_cookies)
     app = FastAPI(title="teiten incidents", docs_url=None, redoc_url=None, openapi_url=None)  # views.schema serves it
     app.state.web = WebContext(db=open_db(db) if isinstance(db, str) else db, tz=tz, templates=_templates(),
-                               sessions=policy, observing=Observing(store) if store is not None else None)
+                               sessions=policy, observing=Observing(store, engine) if store is not None else None)
     app.mount("/static", StaticFiles(directory=str(resources.files("teiten.web") / "static")), name="static")
     app.exception_handler(HTTPException)(_http_error)
     app.exception_handler(RequestValidationError)(_invalid)

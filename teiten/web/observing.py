@@ -24,7 +24,7 @@ from typing import Any
 from fastapi import HTTPException
 
 from teiten.analyze.series import MOVING_DAYS
-from teiten.engine import open_observation
+from teiten.engine.choice import EngineChoice, engine_choice
 from teiten.engine.observation import Observation
 from teiten.errors import TeitenError
 from teiten.periods import Period
@@ -55,6 +55,7 @@ class Observing:
     """The store of ``teiten serve --store``, for the observation pages."""
 
     store: Path
+    engine: EngineChoice | None = None  # None: the engine of the settings (TEITEN_ENGINE, …)
     _obs: Observation | None = None
     _version: StoreVersion | None = None
     _cache: OrderedDict[tuple[Any, ...], Any] = field(default_factory=OrderedDict)
@@ -76,7 +77,7 @@ class Observing:
         with self._lock:
             v = self.version()
             if self._obs is None or self._version is None or v.key != self._version.key:
-                self._obs, self._version = open_observation(self.store), v
+                self._obs, self._version = (self.engine or engine_choice()).open(self.store), v
                 self._cache.clear()
                 self._cubes.clear()
                 self._encoded.clear()
